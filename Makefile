@@ -1,0 +1,39 @@
+# bartleby — see README.md. `make run` starts the quickstart, `make test`
+# runs the whole suite (installing the Debian packages it needs as root).
+
+GO       ?= go
+BIN      := bin/bartleby
+VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -X bartleby/internal/version.Version=$(VERSION)
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@2026.1
+
+.PHONY: build run test deps lint bench fuzz clean
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/bartleby
+
+run: build
+	./scripts/run-quickstart $(BIN)
+
+# The end-to-end tests run the binary built here (BARTLEBY_BIN).
+test: deps build
+	$(GO) vet ./...
+	BARTLEBY_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 18m ./...
+
+deps:
+	./scripts/test-deps
+
+lint:
+	@test -z "$$(gofmt -l .)" || { gofmt -l .; echo "gofmt: files above need formatting"; exit 1; }
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+
+bench: deps build
+	BARTLEBY_BIN=$(CURDIR)/$(BIN) ./bench/run
+
+# Each fuzz target for 20s; FUZZTIME=5m for a longer run.
+fuzz:
+	./scripts/fuzz $${FUZZTIME:-20s}
+
+clean:
+	rm -rf bin examples/var

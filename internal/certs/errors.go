@@ -1,0 +1,5 @@
+package certs
+
+import "errors"
+
+var errNotYet = errors.New("certs: not implemented yet")

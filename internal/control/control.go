@@ -1,0 +1,166 @@
+// Package control is the local socket through which the CLI talks to the
+// running daemon: one JSON request per line, one JSON response per line.
+//
+// The socket lives in state_dir with mode 0600, so only the daemon's user
+// (and root) can use it; there is no other authentication.
+package control
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// SocketName is the control socket's file name in state_dir.
+const SocketName = "control.sock"
+
+// maxLine bounds one request or response line.
+const maxLine = 1 << 20
+
+// Request is one command from the CLI.
+type Request struct {
+	Cmd  string          `json:"cmd"`
+	Args json.RawMessage `json:"args,omitempty"`
+}
+
+// Response is the daemon's answer: Error is set, or Result is.
+type Response struct {
+	Result json.RawMessage `json:"result,omitempty"`
+	Error  string          `json:"error,omitempty"`
+}
+
+// Handler answers one command. args is the request's raw JSON arguments;
+// the returned value is marshalled as the result.
+type Handler func(ctx context.Context, args json.RawMessage) (any, error)
+
+// Server serves the control socket.
+type Server struct {
+	path string
+	log  *slog.Logger
+	ln   net.Listener
+
+	mu       sync.RWMutex
+	handlers map[string]Handler
+	wg       sync.WaitGroup
+}
+
+// Listen creates the socket in dir, replacing a stale one left by a crash
+// but refusing to steal it from a daemon that still answers.
+func Listen(dir string, log *slog.Logger) (*Server, error) {
+	path := filepath.Join(dir, SocketName)
+	if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
+		c.Close()
+		return nil, fmt.Errorf("control socket %s: another bartleby is running with this state_dir", path)
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("control socket %s: %w", path, err)
+	}
+	// state_dir is 0700, so nobody else can reach the socket before the
+	// chmod below narrows it further.
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("control socket %s: %w", path, err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("control socket %s: %w", path, err)
+	}
+	return &Server{path: path, log: log, ln: ln, handlers: map[string]Handler{}}, nil
+}
+
+// Path is the socket's file name.
+func (s *Server) Path() string { return s.path }
+
+// SetHandlers replaces the command table; used at start and on reload.
+func (s *Server) SetHandlers(h map[string]Handler) {
+	s.mu.Lock()
+	s.handlers = h
+	s.mu.Unlock()
+}
+
+// Commands lists the known commands, for error messages.
+func (s *Server) Commands() []string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	names := make([]string, 0, len(s.handlers))
+	for n := range s.handlers {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Serve accepts connections until Close.
+func (s *Server) Serve() {
+	for {
+		c, err := s.ln.Accept()
+		if err != nil {
+			return
+		}
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.serveConn(c)
+		}()
+	}
+}
+
+// Close stops the listener, waits for running commands and removes the
+// socket.
+func (s *Server) Close() error {
+	err := s.ln.Close()
+	s.wg.Wait()
+	return err
+}
+
+func (s *Server) serveConn(c net.Conn) {
+	defer c.Close()
+	sc := bufio.NewScanner(c)
+	sc.Buffer(make([]byte, 0, 4096), maxLine)
+	enc := json.NewEncoder(c)
+	for {
+		c.SetReadDeadline(time.Now().Add(5 * time.Minute))
+		if !sc.Scan() {
+			return
+		}
+		c.SetWriteDeadline(time.Now().Add(time.Minute))
+		if err := enc.Encode(s.answer(sc.Bytes())); err != nil {
+			return
+		}
+	}
+}
+
+func (s *Server) answer(line []byte) Response {
+	var req Request
+	if err := json.Unmarshal(line, &req); err != nil {
+		return Response{Error: "bad request: " + err.Error()}
+	}
+	s.mu.RLock()
+	h := s.handlers[req.Cmd]
+	s.mu.RUnlock()
+	if h == nil {
+		return Response{Error: fmt.Sprintf("unknown command %q (known: %s)", req.Cmd, strings.Join(s.Commands(), ", "))}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	res, err := h(ctx, req.Args)
+	if err != nil {
+		s.log.Info("control command failed", "cmd", req.Cmd, "err", err)
+		return Response{Error: err.Error()}
+	}
+	b, err := json.Marshal(res)
+	if err != nil {
+		return Response{Error: "encoding result: " + err.Error()}
+	}
+	return Response{Result: b}
+}

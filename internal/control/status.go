@@ -1,0 +1,20 @@
+package control
+
+import "time"
+
+// Status is the answer to the "status" command.
+type Status struct {
+	Version string       `json:"version"`
+	PID     int          `json:"pid"`
+	Config  string       `json:"config"`
+	Started time.Time    `json:"started"`
+	Reload  time.Time    `json:"last_reload,omitzero"`
+	Parts   []PartStatus `json:"parts"`
+}
+
+// PartStatus is one running part.
+type PartStatus struct {
+	Name  string    `json:"name"`
+	Addrs []string  `json:"addrs"`
+	Since time.Time `json:"since"`
+}

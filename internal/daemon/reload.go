@@ -1,0 +1,105 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"bartleby/internal/certs"
+	"bartleby/internal/config"
+	"bartleby/internal/part"
+)
+
+// Reload re-reads the config. An invalid file is refused whole and the
+// running config stays. A valid one is applied part by part: Reloaders take
+// it in place; other parts are restarted, and a part whose restart fails
+// goes back to its old config so that a reload never leaves a service off.
+func (d *Daemon) Reload() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	oldCfg, oldParts := d.snapshot()
+	cfg, err := config.Load(d.path)
+	if err != nil {
+		return err
+	}
+	if cfg.StateDir != oldCfg.StateDir {
+		return fmt.Errorf("state_dir changed from %s to %s: restart bartleby to move its state", oldCfg.StateDir, cfg.StateDir)
+	}
+	for _, w := range cfg.Warnings {
+		d.log.Warn("config", "warning", w.String())
+	}
+	cm, err := certs.New(cfg, d.log)
+	if err != nil {
+		return err
+	}
+	d.state.RLock()
+	oldCerts := d.certs
+	d.state.RUnlock()
+	byName := map[string]*running{}
+	for _, r := range oldParts {
+		byName[r.Name()] = r
+	}
+
+	var next []*running
+	var errs []error
+	for _, b := range builders {
+		r, err := d.reloadPart(byName[b.name], b.name, b.build, [2]*config.Config{oldCfg, cfg}, [2]*certs.Manager{oldCerts, cm})
+		errs = append(errs, err)
+		if r != nil {
+			next = append(next, r)
+		}
+	}
+	r, err := d.reloadPart(byName["admin"], "admin", d.adminBuilder(next), [2]*config.Config{oldCfg, cfg}, [2]*certs.Manager{oldCerts, cm})
+	errs = append(errs, err)
+	if r != nil {
+		next = append(next, r)
+	}
+	d.setState(cfg, cm, next)
+	d.state.Lock()
+	d.reloaded = time.Now()
+	d.state.Unlock()
+	d.ctl.SetHandlers(d.handlers(next))
+	if err := errors.Join(errs...); err != nil {
+		// A part may have fallen back on the old certificates: keep them.
+		return err
+	}
+	oldCerts.Close()
+	d.log.Info("config reloaded", "config", cfg.File)
+	return nil
+}
+
+// reloadPart applies the new config (cfgs[1], certs[1]) to one part and
+// returns what runs afterwards (nil when the part is off). cfgs[0] and
+// certs[0] are the old ones, to fall back on.
+func (d *Daemon) reloadPart(old *running, name string, build part.Builder, cfgs [2]*config.Config, cms [2]*certs.Manager) (*running, error) {
+	if rl, ok := partOf(old).(part.Reloader); ok {
+		if err := rl.Reload(d.env(name, old.reg, cfgs[1], cms[1])); err != nil {
+			return old, fmt.Errorf("%s: reload: %w (the old config stays)", name, err)
+		}
+		return old, nil
+	}
+	if old != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), DrainTimeout)
+		if err := d.stopPart(ctx, old); err != nil {
+			d.log.Warn("part did not drain in time", "err", err)
+		}
+		cancel()
+	}
+	r, err := d.build(name, build, cfgs[1], cms[1])
+	if err == nil || old == nil {
+		return r, err
+	}
+	back, berr := d.build(name, build, cfgs[0], cms[0])
+	if berr != nil {
+		return nil, fmt.Errorf("%w; restarting it with the old config failed too: %v", err, berr)
+	}
+	return back, fmt.Errorf("%w (kept the old config)", err)
+}
+
+func partOf(r *running) part.Part {
+	if r == nil {
+		return nil
+	}
+	return r.Part
+}

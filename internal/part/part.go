@@ -1,0 +1,69 @@
+// Package part defines what the daemon asks of each service it runs (the
+// web front, the mail relay, the SSH jail, the watcher, the admin UI) and
+// what it hands them. Parts never reach into each other: they see the config,
+// the certificate manager and the metrics registry, nothing else.
+package part
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"bartleby/internal/certs"
+	"bartleby/internal/config"
+	"bartleby/internal/control"
+)
+
+// Env is what the daemon hands every part when building it.
+type Env struct {
+	Config  *config.Config
+	Log     *slog.Logger
+	Certs   *certs.Manager
+	Metrics prometheus.Registerer
+}
+
+// Part is one running service.
+type Part interface {
+	// Name is the part's short name ("web", "mail", "ssh", "watch", "admin").
+	Name() string
+	// Start binds every listener and returns; serving goes on in the
+	// background. An address that cannot be bound is an error naming it.
+	Start() error
+	// Addrs lists what the part serves on, for `bartleby status`.
+	Addrs() []string
+	// Shutdown stops accepting work and drains what is in flight until ctx
+	// is done.
+	Shutdown(ctx context.Context) error
+}
+
+// Builder makes a part from the config, or returns nil when its section is
+// absent.
+type Builder func(env *Env) (Part, error)
+
+// Reloader is a part that takes a new config in place, without dropping
+// connections. Parts that are not Reloaders are restarted on reload when
+// their config changed.
+type Reloader interface {
+	Reload(env *Env) error
+}
+
+// Commander is a part that answers control-socket commands (`bartleby maint
+// on`, `bartleby mail queue`, …).
+type Commander interface {
+	Commands() map[string]control.Handler
+}
+
+// AdminPage is a page a part adds to the admin UI. Its handler runs behind
+// the admin access rules (allowlist, login, CSRF on POST).
+type AdminPage struct {
+	Path    string // under the admin root, e.g. "/queue"
+	Title   string // shown in the navigation
+	Handler http.Handler
+}
+
+// AdminPager is a part that contributes admin pages.
+type AdminPager interface {
+	AdminPages() []AdminPage
+}

@@ -1,0 +1,165 @@
+package testutil
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"bartleby/internal/control"
+)
+
+// Daemon is a bartleby started by a test.
+type Daemon struct {
+	t        testing.TB
+	Cmd      *exec.Cmd
+	Dir      string // temporary directory holding config and state
+	Config   string // config file path
+	StateDir string
+	logs     *syncBuffer
+	done     chan struct{}
+}
+
+// StartDaemon writes config (TOML; "{{dir}}" is replaced by the test's
+// temporary directory) and runs `bartleby serve` on it until the control
+// socket answers. The daemon is stopped when the test ends; its log is
+// printed if the test failed.
+func StartDaemon(t testing.TB, config string) *Daemon {
+	t.Helper()
+	dir := t.TempDir()
+	d := &Daemon{t: t, Dir: dir, Config: filepath.Join(dir, "bartleby.toml"),
+		StateDir: filepath.Join(dir, "state"), logs: &syncBuffer{}, done: make(chan struct{})}
+	config = strings.ReplaceAll(config, "{{dir}}", dir)
+	if !strings.Contains(config, "state_dir") {
+		config = "state_dir = \"" + d.StateDir + "\"\n" + config
+	}
+	if err := os.WriteFile(d.Config, []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d.Cmd = exec.Command(Binary(t), "serve", "-c", d.Config, "--log-format", "json", "--log-level", "debug")
+	d.Cmd.Stdout = d.logs
+	d.Cmd.Stderr = d.logs
+	if err := d.Cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { d.Cmd.Wait(); close(d.done) }()
+	t.Cleanup(func() {
+		d.Stop()
+		if t.Failed() {
+			t.Logf("bartleby log:\n%s", d.Logs())
+		}
+	})
+	d.WaitReady()
+	return d
+}
+
+// WaitReady waits until the control socket answers status.
+func (d *Daemon) WaitReady() {
+	d.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case <-d.done:
+			d.t.Fatalf("bartleby exited during start-up:\n%s", d.Logs())
+		default:
+		}
+		if c, err := control.Dial(d.StateDir); err == nil {
+			err = c.Call("status", nil, nil)
+			c.Close()
+			if err == nil {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	d.t.Fatalf("bartleby did not become ready in 20s:\n%s", d.Logs())
+}
+
+// Run runs a bartleby CLI command against this daemon's config and returns
+// its combined output and error.
+func (d *Daemon) Run(args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, Binary(d.t), append(args, "-c", d.Config)...)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// Signal sends sig to the daemon.
+func (d *Daemon) Signal(sig syscall.Signal) {
+	d.t.Helper()
+	if err := d.Cmd.Process.Signal(sig); err != nil {
+		d.t.Fatal(err)
+	}
+}
+
+// Stop sends SIGTERM and waits (at most 40s) for the exit.
+func (d *Daemon) Stop() {
+	select {
+	case <-d.done:
+		return
+	default:
+	}
+	d.Cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-d.done:
+	case <-time.After(40 * time.Second):
+		d.Cmd.Process.Kill()
+		<-d.done
+	}
+}
+
+// Exited returns a channel closed when the process has exited.
+func (d *Daemon) Exited() <-chan struct{} { return d.done }
+
+// Logs returns everything the daemon logged so far.
+func (d *Daemon) Logs() string { return d.logs.String() }
+
+// WaitLog waits up to timeout for a log line containing s.
+func (d *Daemon) WaitLog(s string, timeout time.Duration) bool {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if strings.Contains(d.Logs(), s) {
+			return true
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return false
+}
+
+// LogLines returns the log split into lines.
+func (d *Daemon) LogLines() []string {
+	var lines []string
+	sc := bufio.NewScanner(strings.NewReader(d.Logs()))
+	for sc.Scan() {
+		lines = append(lines, sc.Text())
+	}
+	return lines
+}
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+var _ io.Writer = (*syncBuffer)(nil)

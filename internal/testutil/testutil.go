@@ -1,0 +1,94 @@
+// Package testutil is what the end-to-end tests share: finding the real
+// clients they drive, free loopback ports, and starting the built bartleby
+// binary on a temporary config.
+package testutil
+
+import (
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"testing"
+)
+
+// InCI reports whether the suite runs in CI, where a missing tool fails.
+func InCI() bool { return os.Getenv("CI") == "true" }
+
+// Need returns the path of a command the test drives. When it is missing
+// the test fails in CI and is skipped elsewhere: `make test` installs it.
+func Need(t testing.TB, cmd string) string {
+	t.Helper()
+	for _, dir := range []string{"", "/usr/sbin", "/usr/lib/postfix/sbin"} {
+		name := cmd
+		if dir != "" {
+			name = filepath.Join(dir, cmd)
+		}
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if InCI() {
+		t.Fatalf("%s is not installed; `make test` as root installs it (scripts/test-deps)", cmd)
+	}
+	t.Skipf("%s is not installed; run `make test` as root to install it", cmd)
+	return ""
+}
+
+// FreePort returns a loopback TCP address ("127.0.0.1:NNNNN") free now.
+func FreePort(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+var (
+	buildOnce sync.Once
+	builtBin  string
+	buildErr  error
+)
+
+// Binary returns the bartleby binary under test: $BARTLEBY_BIN (set by
+// `make test`), or one built once per test process.
+func Binary(t testing.TB) string {
+	t.Helper()
+	if p := os.Getenv("BARTLEBY_BIN"); p != "" {
+		return p
+	}
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "bartleby-bin")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		builtBin = filepath.Join(dir, "bartleby")
+		cmd := exec.Command("go", "build", "-o", builtBin, "bartleby/cmd/bartleby")
+		cmd.Dir = moduleRoot()
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			buildErr = &buildError{out: string(out), err: err}
+		}
+	})
+	if buildErr != nil {
+		t.Fatalf("building bartleby: %v", buildErr)
+	}
+	return builtBin
+}
+
+type buildError struct {
+	out string
+	err error
+}
+
+func (e *buildError) Error() string { return e.err.Error() + "\n" + e.out }
+
+// moduleRoot is the repository root, found from this file's location.
+func moduleRoot() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..")
+}
