@@ -41,7 +41,7 @@ func rootCmd() *cobra.Command {
 	return root
 }
 
-// commands are the subcommands; each file of this package adds its own.
+// commands are the subcommands; files of this package add theirs in init.
 var commands = []func() *cobra.Command{serveCmd, checkCmd, statusCmd, versionCmd}
 
 func versionCmd() *cobra.Command {

@@ -15,6 +15,8 @@ type Site struct {
 	ACMEEmail string   `toml:"acme_email"`
 	Cert      string   `toml:"cert"`
 	Key       string   `toml:"key"`
+
+	Maintenance *Maintenance `toml:"maintenance"`
 }
 
 func (cfg *Config) checkWeb(c *checker) {
@@ -53,4 +55,7 @@ func (s *Site) check(c *checker, cfg *Config, key string) {
 	}
 	s.Cert, s.Key = cfg.Path(s.Cert), cfg.Path(s.Key)
 	c.certPair(key, s.Cert, s.Key)
+	if s.Maintenance != nil {
+		s.Maintenance.check(c, cfg, key+".maintenance")
+	}
 }
