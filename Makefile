@@ -5,7 +5,7 @@ GO       ?= go
 BIN      := bin/bartleby
 VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -X bartleby/internal/version.Version=$(VERSION)
-STATICCHECK := honnef.co/go/tools/cmd/staticcheck@2026.1
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 .PHONY: build run test deps lint bench fuzz clean
 

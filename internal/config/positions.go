@@ -28,7 +28,7 @@ func keyLines(data []byte) map[string]int {
 	table := ""
 	for p.NextExpression() {
 		e := p.Expression()
-		line := p.Shape(e.Raw).Start.Line
+		line := exprLine(&p, e)
 		parts := keyParts(e)
 		switch e.Kind {
 		case unstable.Table:
@@ -58,12 +58,20 @@ func walkValue(lines map[string]int, key string, v *unstable.Node, line int, p *
 		if kv.Kind != unstable.KeyValue {
 			continue
 		}
-		l := line
-		if kv.Raw.Length > 0 {
-			l = p.Shape(kv.Raw).Start.Line
-		}
-		walkValue(lines, joinKey(key, strings.Join(keyParts(kv), ".")), kv.Value(), l, p)
+		walkValue(lines, joinKey(key, strings.Join(keyParts(kv), ".")), kv.Value(), exprLine(p, kv), p)
 	}
+}
+
+// exprLine is the line of an expression, taken from its key: table headers
+// carry no range of their own.
+func exprLine(p *unstable.Parser, e *unstable.Node) int {
+	it := e.Key()
+	if it.Next() {
+		if k := it.Node(); k.Raw.Length > 0 {
+			return p.Shape(k.Raw).Start.Line
+		}
+	}
+	return p.Shape(e.Raw).Start.Line
 }
 
 func keyParts(n *unstable.Node) []string {

@@ -118,7 +118,7 @@ func (s *Server) Serve() {
 // Close stops the listener, waits for running commands and removes the
 // socket.
 func (s *Server) Close() error {
-	err := s.ln.Close()
+	err := s.ln.Close() // the unix listener unlinks the socket file
 	s.wg.Wait()
 	return err
 }

@@ -1,0 +1,81 @@
+package control
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestCallAndErrors(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Listen(dir, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Serve()
+	defer s.Close()
+	s.SetHandlers(map[string]Handler{
+		"echo": func(_ context.Context, args json.RawMessage) (any, error) {
+			var in struct{ Word string }
+			if err := json.Unmarshal(args, &in); err != nil {
+				return nil, err
+			}
+			return map[string]string{"said": in.Word}, nil
+		},
+		"fail": func(context.Context, json.RawMessage) (any, error) { return nil, errors.New("no such site \"x\"") },
+	})
+
+	st, err := os.Stat(filepath.Join(dir, SocketName))
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("socket mode: %v %v", st.Mode(), err)
+	}
+
+	c, err := Dial(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var out struct{ Said string }
+	if err := c.Call("echo", map[string]string{"word": "hi"}, &out); err != nil || out.Said != "hi" {
+		t.Fatalf("echo: %+v %v", out, err)
+	}
+	// Several calls share one connection.
+	if err := c.Call("fail", nil, nil); err == nil || err.Error() != `no such site "x"` {
+		t.Fatalf("fail: %v", err)
+	}
+	err = c.Call("nope", nil, nil)
+	if err == nil || !strings.Contains(err.Error(), `unknown command "nope" (known: echo, fail)`) {
+		t.Fatalf("unknown: %v", err)
+	}
+
+	// A second daemon on the same state_dir is refused.
+	if _, err := Listen(dir, slog.Default()); err == nil || !strings.Contains(err.Error(), "another bartleby is running") {
+		t.Fatalf("second listener: %v", err)
+	}
+}
+
+func TestDialNotRunning(t *testing.T) {
+	_, err := Dial(t.TempDir())
+	if !errors.Is(err, ErrNotRunning) {
+		t.Fatalf("want ErrNotRunning, got %v", err)
+	}
+}
+
+func TestStaleSocketReplaced(t *testing.T) {
+	dir := t.TempDir()
+	// A socket file left by a crashed daemon: nothing answers on it.
+	if err := os.WriteFile(filepath.Join(dir, SocketName), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Listen(dir, slog.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+}
