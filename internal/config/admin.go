@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+	"time"
 )
 
 // Admin is the admin web UI's listener and access rules.
@@ -34,6 +35,12 @@ func (a *Admin) check(c *checker, cfg *Config) {
 		}
 	}
 	c.duration("admin.session_ttl", a.SessionTTL)
+	if a.SessionTTL.Set() && a.SessionTTL.err == nil && a.SessionTTL.Duration < time.Minute {
+		c.errorf("admin.session_ttl", "must be at least 1m, got %q", a.SessionTTL.raw)
+	}
+	if len(a.Users) == 0 && !allLoopback(a.AllowNets) {
+		c.warnf("admin.allow", "lets addresses beyond loopback use the admin UI without a login; set admin.users (see `bartleby admin hash-password`)")
+	}
 	a.Cert, a.Key = cfg.Path(a.Cert), cfg.Path(a.Key)
 	c.certPair("admin", a.Cert, a.Key)
 }
@@ -49,4 +56,18 @@ func (c *checker) certPair(key, cert, priv string) {
 	}
 	c.readable(fmt.Sprintf("%s.cert", key), cert)
 	c.readable(fmt.Sprintf("%s.key", key), priv)
+}
+
+// allLoopback reports whether the allowlist lets in this host only.
+func allLoopback(nets []netip.Prefix) bool {
+	for _, n := range nets {
+		minBits := 128
+		if n.Addr().Is4() {
+			minBits = 8
+		}
+		if !n.Addr().IsLoopback() || n.Bits() < minBits {
+			return false
+		}
+	}
+	return true
 }

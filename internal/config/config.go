@@ -78,7 +78,6 @@ func readLimited(f *os.File) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-
 // Parse decodes and checks a config held in memory; file names it in
 // messages and anchors relative paths.
 func Parse(file string, data []byte) (*Config, error) {

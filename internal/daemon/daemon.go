@@ -42,7 +42,7 @@ type Daemon struct {
 	started time.Time
 	metrics *metrics
 
-	ctl     *control.Server
+	ctl *control.Server
 
 	// mu serialises start, reload and stop; it is held while parts drain.
 	mu sync.Mutex

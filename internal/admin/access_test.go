@@ -1,0 +1,149 @@
+package admin
+
+import (
+	"net/http"
+	"net/netip"
+	"strings"
+	"testing"
+)
+
+func TestAllowedIP(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t, opts{allow: []string{"127.0.0.1/32", "2001:db8::/32"}})
+	for _, peer := range []string{"127.0.0.1", "2001:db8::7", "::ffff:127.0.0.1"} {
+		res := s.client(peer).get("/")
+		wantStatus(t, res, http.StatusOK)
+		if !strings.Contains(res.body, "<td>admin</td>") || !strings.Contains(res.body, "127.0.0.1:8025") {
+			t.Errorf("from %s: home page does not list the admin part:\n%s", peer, res.body)
+		}
+	}
+}
+
+func TestDeniedIP(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t, opts{allow: []string{"127.0.0.1/32"}})
+	for _, path := range []string{"/", "/login", "/metrics", "/healthz", "/static/style.css", "/nope"} {
+		res := s.client("192.0.2.10").get(path)
+		wantStatus(t, res, http.StatusForbidden)
+		if strings.Contains(res.body, "<nav>") {
+			t.Errorf("%s: the 403 page shows the navigation", path)
+		}
+	}
+	wantStatus(t, s.client("127.0.0.2").get("/"), http.StatusForbidden)
+	if !strings.Contains(s.logs.String(), "admin access denied") || !strings.Contains(s.logs.String(), "ip=192.0.2.10") {
+		t.Errorf("denied access not logged with the address:\n%s", s.logs)
+	}
+}
+
+func TestSecurityHeaders(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t, opts{})
+	for _, peer := range []string{"127.0.0.1", "192.0.2.1"} {
+		res := s.client(peer).get("/")
+		for k, want := range map[string]string{
+			"Content-Security-Policy": "default-src 'self'",
+			"X-Frame-Options":         "DENY",
+			"Referrer-Policy":         "no-referrer",
+			"X-Content-Type-Options":  "nosniff",
+		} {
+			if got := res.Header.Get(k); !strings.Contains(got, want) {
+				t.Errorf("from %s: %s = %q, want %q", peer, k, got, want)
+			}
+		}
+		if strings.Contains(res.body, "<script") || strings.Contains(res.body, "style=") || strings.Contains(res.body, "<style") {
+			t.Errorf("page has inline script or style:\n%s", res.body)
+		}
+	}
+}
+
+func TestMethods(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t, opts{})
+	for _, m := range []string{http.MethodPut, http.MethodDelete, http.MethodPatch, "PROPFIND"} {
+		res := s.client("127.0.0.1").do(m, "/", nil)
+		wantStatus(t, res, http.StatusMethodNotAllowed)
+	}
+}
+
+func TestSpoofedForwardedFor(t *testing.T) {
+	t.Parallel()
+	// No trusted proxies: the header is never believed.
+	s := newTestServer(t, opts{allow: []string{"127.0.0.1/32"}})
+	c := s.client("192.0.2.10")
+	c.headers.Set("X-Forwarded-For", "127.0.0.1")
+	wantStatus(t, c.get("/"), http.StatusForbidden)
+
+	// A proxy is trusted, but the request does not come from it.
+	s = newTestServer(t, opts{allow: []string{"127.0.0.1/32"}, trusted: []string{"198.51.100.1"}})
+	c = s.client("192.0.2.10")
+	c.headers.Set("X-Forwarded-For", "127.0.0.1")
+	wantStatus(t, c.get("/"), http.StatusForbidden)
+}
+
+func TestForwardedForFromTrustedProxy(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t, opts{allow: []string{"203.0.113.0/24"}, trusted: []string{"198.51.100.0/28"}})
+	for _, tc := range []struct {
+		xff  []string
+		want int
+	}{
+		{[]string{"203.0.113.5"}, http.StatusOK},
+		{[]string{"192.0.2.9"}, http.StatusForbidden},
+		// The client wrote the left entry itself: only the right one counts.
+		{[]string{"203.0.113.5, 192.0.2.9"}, http.StatusForbidden},
+		{[]string{"192.0.2.9, 203.0.113.5"}, http.StatusOK},
+		// Two proxies in a row: skip the trusted hop.
+		{[]string{"203.0.113.5, 198.51.100.2"}, http.StatusOK},
+		{[]string{"192.0.2.9", "203.0.113.5"}, http.StatusOK},
+		{[]string{"203.0.113.5", "192.0.2.9"}, http.StatusForbidden},
+		{[]string{"[203.0.113.5]:5555"}, http.StatusOK},
+		{[]string{"203.0.113.5:5555"}, http.StatusOK},
+		{[]string{"garbage"}, http.StatusForbidden},
+		{[]string{"203.0.113.5, garbage"}, http.StatusForbidden},
+		{[]string{strings.Repeat("203.0.113.5,", 40) + "203.0.113.5"}, http.StatusForbidden},
+		// No header: the proxy itself is not allowed.
+		{nil, http.StatusForbidden},
+	} {
+		c := s.client("198.51.100.1")
+		for _, v := range tc.xff {
+			c.headers.Add("X-Forwarded-For", v)
+		}
+		if res := c.get("/"); res.StatusCode != tc.want {
+			t.Errorf("X-Forwarded-For %q from a trusted proxy: %d, want %d", tc.xff, res.StatusCode, tc.want)
+		}
+	}
+}
+
+func FuzzClientIP(f *testing.F) {
+	for _, s := range []string{"203.0.113.5", "1.2.3.4, 5.6.7.8", "[::1]:80", "::ffff:1.2.3.4", "", ",,", "x, 198.51.100.2", "fe80::1%eth0"} {
+		f.Add(s)
+	}
+	trusted := []netip.Prefix{netip.MustParsePrefix("198.51.100.0/24")}
+	f.Fuzz(func(t *testing.T, xff string) {
+		r, _ := http.NewRequest(http.MethodGet, "/", nil)
+		r.RemoteAddr = "198.51.100.1:1234"
+		r.Header.Set("X-Forwarded-For", xff)
+		ip := clientIP(r, trusted)
+		if !ip.IsValid() {
+			return
+		}
+		if ip.Is4In6() {
+			t.Errorf("%q gave a mapped address %s", xff, ip)
+		}
+		// The answer is the right-most entry that is not a trusted proxy.
+		hops := strings.Split(xff, ",")
+		for i := len(hops) - 1; i >= 0; i-- {
+			hop, err := parseHop(hops[i])
+			if err != nil {
+				t.Fatalf("%q gave %s past the unparsable entry %q", xff, ip, hops[i])
+			}
+			if hop == ip {
+				return
+			}
+			if !contains(trusted, hop) {
+				t.Fatalf("%q gave %s, not the right-most untrusted entry %s", xff, ip, hop)
+			}
+		}
+		t.Fatalf("%q gave %s, which is not in the header", xff, ip)
+	})
+}

@@ -1,0 +1,203 @@
+package admin
+
+import (
+	"bytes"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/crypto/bcrypt"
+
+	"bartleby/internal/config"
+	"bartleby/internal/control"
+	"bartleby/internal/part"
+)
+
+// opts shape a test server.
+type opts struct {
+	allow   []string
+	trusted []string
+	users   map[string]string // name -> password (hashed here)
+	ttl     string
+	pages   []part.AdminPage
+}
+
+// testServer is a Server with a clock the test moves and a log it reads.
+type testServer struct {
+	*Server
+	t     *testing.T
+	clock time.Time
+	logs  *lockedBuffer
+}
+
+func prefixes(t *testing.T, list []string) []netip.Prefix {
+	var out []netip.Prefix
+	for _, s := range list {
+		p, err := config.ParsePrefix(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+func newTestServer(t *testing.T, o opts) *testServer {
+	t.Helper()
+	if o.allow == nil {
+		o.allow = []string{"127.0.0.0/8", "::1/128"}
+	}
+	a := &config.Admin{Listen: "127.0.0.1:0", AllowNets: prefixes(t, o.allow)}
+	if o.ttl != "" {
+		if err := a.SessionTTL.UnmarshalText([]byte(o.ttl)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if o.users != nil {
+		a.Users = map[string]string{}
+		for name, pw := range o.users {
+			h, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.MinCost)
+			if err != nil {
+				t.Fatal(err)
+			}
+			a.Users[name] = string(h)
+		}
+	}
+	cfg := &config.Config{Admin: a, Trusted: prefixes(t, o.trusted), Hostname: "test.example"}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(prometheus.NewGauge(prometheus.GaugeOpts{Name: "bartleby_part_up", Help: "test"}))
+	started := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	deps := Deps{
+		Pages:   o.pages,
+		Metrics: reg,
+		Status: func() control.Status {
+			return control.Status{Version: "test", PID: 42, Config: "/etc/bartleby.toml", Started: started,
+				Parts: []control.PartStatus{{Name: "admin", Addrs: []string{"127.0.0.1:8025"}, Since: started}}}
+		},
+	}
+	logs := &lockedBuffer{}
+	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	s, err := newServer(cfg, log, reg, deps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := &testServer{Server: s, t: t, clock: started.Add(time.Hour), logs: logs}
+	s.now = func() time.Time { return ts.clock }
+	return ts
+}
+
+// client is a browser of the test server: it keeps cookies and comes from
+// a given peer address.
+type client struct {
+	s       *testServer
+	peer    string
+	headers http.Header
+	cookies map[string]*http.Cookie
+}
+
+func (s *testServer) client(peer string) *client {
+	return &client{s: s, peer: peer, headers: http.Header{}, cookies: map[string]*http.Cookie{}}
+}
+
+// response is an answer with its body read.
+type response struct {
+	*http.Response
+	body   string
+	method string
+	path   string
+}
+
+func (c *client) do(method, path string, form url.Values) response {
+	c.s.t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	r := httptest.NewRequest(method, "https://admin.test"+path, body)
+	if form != nil {
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	r.RemoteAddr = netip.AddrPortFrom(netip.MustParseAddr(c.peer), 40000).String()
+	for k, v := range c.headers {
+		r.Header[k] = v
+	}
+	for _, ck := range c.cookies {
+		r.AddCookie(ck)
+	}
+	w := httptest.NewRecorder()
+	c.s.ServeHTTP(w, r)
+	res := w.Result()
+	for _, ck := range res.Cookies() {
+		if ck.MaxAge < 0 {
+			delete(c.cookies, ck.Name)
+		} else {
+			c.cookies[ck.Name] = ck
+		}
+	}
+	b, _ := io.ReadAll(res.Body)
+	return response{res, string(b), method, path}
+}
+
+func (c *client) get(path string) response { return c.do(http.MethodGet, path, nil) }
+
+func (c *client) post(path string, form url.Values) response {
+	if form == nil {
+		form = url.Values{}
+	}
+	return c.do(http.MethodPost, path, form)
+}
+
+var csrfRE = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+// csrf reads the CSRF token from a page.
+func csrf(t *testing.T, page string) string {
+	t.Helper()
+	m := csrfRE.FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("no CSRF field in page:\n%s", page)
+	}
+	return m[1]
+}
+
+// login logs c in as user and fails the test if that does not work.
+func (c *client) login(user, password string) {
+	c.s.t.Helper()
+	page := c.get("/login")
+	res := c.post("/login", url.Values{"csrf": {csrf(c.s.t, page.body)}, "user": {user}, "password": {password}, "next": {"/"}})
+	if res.StatusCode != http.StatusSeeOther || c.cookies[sessionCookie] == nil {
+		c.s.t.Fatalf("login as %s: %d, cookies %v\n%s", user, res.StatusCode, c.cookies, res.body)
+	}
+}
+
+func wantStatus(t *testing.T, res response, code int) {
+	t.Helper()
+	if res.StatusCode != code {
+		t.Fatalf("%s %s: status %d, want %d\n%s", res.method, res.path, res.StatusCode, code, res.body)
+	}
+}
+
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}

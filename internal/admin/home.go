@@ -1,0 +1,49 @@
+package admin
+
+import (
+	"html/template"
+	"net/http"
+	"strings"
+	"time"
+
+	"bartleby/internal/admin/ui"
+	"bartleby/internal/control"
+)
+
+type homeData struct {
+	St    control.Status
+	Up    string
+	Parts []partRow
+	Pages []ui.Link
+}
+
+type partRow struct {
+	control.PartStatus
+	Up string
+}
+
+// home lists the running parts, as `bartleby status` does, and the pages
+// the parts add.
+func (s *Server) home(w http.ResponseWriter, r *http.Request) {
+	now := s.now()
+	var d homeData
+	if s.deps.Status != nil {
+		d.St = s.deps.Status()
+		d.Up = ago(now, d.St.Started)
+	}
+	for _, p := range d.St.Parts {
+		d.Parts = append(d.Parts, partRow{p, ago(now, p.Since)})
+	}
+	d.Pages = s.nav[1:]
+	var body strings.Builder
+	if err := pages.ExecuteTemplate(&body, "home.html", d); err != nil {
+		ui.Error(w, r, http.StatusInternalServerError, err.Error())
+		return
+	}
+	ui.Render(w, r, "Status", template.HTML(body.String()))
+}
+
+// ago is a duration for people: whole seconds.
+func ago(now, t time.Time) string {
+	return now.Sub(t).Truncate(time.Second).String()
+}

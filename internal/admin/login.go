@@ -1,0 +1,116 @@
+package admin
+
+import (
+	"embed"
+	"html/template"
+	"math"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"bartleby/internal/admin/ui"
+)
+
+// Limits of the login form: bcrypt reads 72 bytes of a password, and a
+// user name longer than any configured one is logged cut short.
+const (
+	maxPassword = 72
+	maxUserLog  = 64
+)
+
+//go:embed *.html
+var pageFS embed.FS
+
+var pages = template.Must(template.ParseFS(pageFS, "*.html"))
+
+type loginData struct {
+	CSRF  template.HTML
+	Next  string
+	User  string
+	Error string
+}
+
+func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
+	next := safeNext(r.URL.Query().Get("next"))
+	if s.users == nil || s.session(w, r) != nil {
+		http.Redirect(w, r, next, http.StatusSeeOther)
+		return
+	}
+	s.renderLogin(w, r, http.StatusOK, loginData{Next: next})
+}
+
+func (s *Server) renderLogin(w http.ResponseWriter, r *http.Request, code int, d loginData) {
+	d.CSRF = ui.CSRFField(r)
+	var body strings.Builder
+	if err := pages.ExecuteTemplate(&body, "login.html", d); err != nil {
+		ui.Error(w, r, http.StatusInternalServerError, err.Error())
+		return
+	}
+	ui.RenderStatus(w, r, code, "Log in", template.HTML(body.String()))
+}
+
+// login checks a user name and password. Unknown users are checked against
+// a dummy hash so that the answer takes as long as for a known one, and
+// every failure counts towards the address's limit.
+func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+	next := safeNext(r.PostForm.Get("next"))
+	if s.users == nil {
+		http.Redirect(w, r, next, http.StatusSeeOther)
+		return
+	}
+	ip := clientIP(r, s.trusted)
+	now := s.now()
+	user, pass := r.PostForm.Get("user"), r.PostForm.Get("password")
+	logUser := user[:min(len(user), maxUserLog)]
+	if wait := s.limit.take(ip, now); wait > 0 {
+		s.logins.WithLabelValues("limited").Inc()
+		s.log.Warn("admin login refused: too many failures", "ip", ip.String(), "user", logUser)
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+		ui.Error(w, r, http.StatusTooManyRequests, "Too many failed logins from your address: wait a minute and try again.")
+		return
+	}
+	if !s.checkPassword(user, pass) {
+		s.logins.WithLabelValues("failed").Inc()
+		s.log.Warn("admin login failed", "ip", ip.String(), "user", logUser)
+		s.renderLogin(w, r, http.StatusUnauthorized, loginData{Next: next, User: user, Error: "Wrong user name or password."})
+		return
+	}
+	s.limit.succeeded(ip)
+	sess := s.sessions.create(user, now)
+	http.SetCookie(w, cookie(sessionCookie, sess.id))
+	s.logins.WithLabelValues("ok").Inc()
+	s.log.Info("admin login", "ip", ip.String(), "user", user)
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+func (s *Server) checkPassword(user, pass string) bool {
+	hash, known := s.users[user]
+	if !known {
+		hash = s.dummy
+	}
+	ok := bcrypt.CompareHashAndPassword(hash, []byte(pass)) == nil
+	return known && ok && len(pass) <= maxPassword
+}
+
+func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		s.sessions.remove(c.Value)
+	}
+	clearCookie(w, sessionCookie)
+	s.log.Info("admin logout", "ip", clientIP(r, s.trusted).String(), "user", ui.User(r))
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+}
+
+// safeNext keeps a redirect target on this site: a path, never a URL
+// that a browser would take to another host ("//evil", "/\evil").
+func safeNext(next string) string {
+	u, err := url.Parse(next)
+	if err != nil || next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") ||
+		strings.Contains(next, `\`) || u.Scheme != "" || u.Host != "" {
+		return "/"
+	}
+	return next
+}

@@ -1,0 +1,162 @@
+package admin
+
+import (
+	"errors"
+	"fmt"
+	"log"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"bartleby/internal/admin/ui"
+)
+
+// maxFormBytes bounds the body of a POST to an admin page.
+const maxFormBytes = 1 << 20
+
+// reserved are the admin listener's own paths; part pages cannot take them.
+var reserved = []string{"/", "/login", "/logout", "/metrics", "/healthz", "/static/"}
+
+func (s *Server) routes() (*http.ServeMux, error) {
+	mux := http.NewServeMux()
+	mux.Handle("GET "+ui.StylePath, ui.Static)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	if s.deps.Metrics != nil {
+		mux.Handle("GET /metrics", promhttp.HandlerFor(s.deps.Metrics, promhttp.HandlerOpts{
+			ErrorLog:            s.promLog(),
+			MaxRequestsInFlight: 4,
+			Timeout:             30 * time.Second,
+		}))
+	}
+	mux.Handle("GET /login", s.wrap(http.HandlerFunc(s.loginPage), false))
+	mux.Handle("POST /login", s.wrap(http.HandlerFunc(s.login), false))
+	mux.Handle("POST /logout", s.wrap(http.HandlerFunc(s.logout), true))
+	mux.Handle("GET /{$}", s.wrap(http.HandlerFunc(s.home), true))
+	mux.Handle("/", s.wrap(http.HandlerFunc(notFound), true))
+	s.nav = []ui.Link{{Path: "/", Title: "Home"}}
+	seen := map[string]bool{}
+	for _, p := range s.deps.Pages {
+		if err := checkPagePath(p.Path, seen); err != nil {
+			return nil, err
+		}
+		mux.Handle(p.Path, s.wrap(p.Handler, true))
+		if p.Title != "" {
+			s.nav = append(s.nav, ui.Link{Path: p.Path, Title: p.Title})
+		}
+	}
+	return mux, nil
+}
+
+// checkPagePath refuses a part page path that would clash with another
+// page or the listener's own, or that ServeMux would read as more than a
+// path (a method, a host, a wildcard).
+func checkPagePath(p string, seen map[string]bool) error {
+	clean := path.Clean(p)
+	if strings.HasSuffix(p, "/") && clean != "/" {
+		clean += "/"
+	}
+	switch {
+	case !strings.HasPrefix(p, "/") || clean != p || strings.ContainsAny(p, "{} \t\n"):
+		return fmt.Errorf("admin page %q: the path must be a clean absolute path without wildcards", p)
+	case seen[p]:
+		return fmt.Errorf("admin page %q: two pages on one path", p)
+	}
+	for _, r := range reserved {
+		if strings.TrimSuffix(p, "/") == strings.TrimSuffix(r, "/") || (strings.HasSuffix(r, "/") && r != "/" && strings.HasPrefix(p, r)) {
+			return fmt.Errorf("admin page %q: the path is the admin UI's own", p)
+		}
+	}
+	seen[p] = true
+	return nil
+}
+
+// wrap runs h behind the page rules: a login when needLogin and users are
+// configured, a valid CSRF token on POST; it hands h the ui.Info.
+func (s *Server) wrap(h http.Handler, needLogin bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		info := &ui.Info{}
+		var binding string
+		if needLogin && s.users != nil {
+			sess := s.session(w, r)
+			if sess == nil {
+				s.toLogin(w, r)
+				return
+			}
+			info.User, binding = sess.user, sess.id
+		} else {
+			binding = csrfBinding(w, r)
+		}
+		if needLogin {
+			info.Nav = s.nav
+		}
+		if binding != "" {
+			info.CSRF = s.csrfToken(binding)
+		}
+		r = ui.WithInfo(r, info)
+		if r.Method == http.MethodPost && !s.checkCSRF(w, r, binding) {
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// checkCSRF parses the form of a POST (bounded) and checks its token,
+// answering the error itself when it fails.
+func (s *Server) checkCSRF(w http.ResponseWriter, r *http.Request, binding string) bool {
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseMultipartForm(maxFormBytes); err != nil && !errors.Is(err, http.ErrNotMultipart) {
+		ui.Error(w, r, http.StatusBadRequest, "The form could not be read: "+err.Error())
+		return false
+	}
+	if !s.validCSRF(r.PostForm.Get(ui.CSRFFieldName), binding) {
+		s.log.Warn("admin POST refused: missing or bad CSRF token", "ip", ipString(clientIP(r, s.trusted)), "path", r.URL.Path)
+		ui.Error(w, r, http.StatusForbidden, "The form's security token is missing or stale: go back, reload the page and try again.")
+		return false
+	}
+	return true
+}
+
+// session returns the live session of the request's cookie, or nil. A
+// cookie naming no live session (expired, or from before a restart) is
+// cleared.
+func (s *Server) session(w http.ResponseWriter, r *http.Request) *session {
+	c, err := r.Cookie(sessionCookie)
+	if err != nil || s.users == nil {
+		return nil
+	}
+	sess := s.sessions.get(c.Value, s.now())
+	if sess == nil {
+		clearCookie(w, sessionCookie)
+	}
+	return sess
+}
+
+func clearCookie(w http.ResponseWriter, name string) {
+	c := cookie(name, "")
+	c.MaxAge = -1
+	http.SetCookie(w, c)
+}
+
+// toLogin sends a request without a login to the login form, which comes
+// back here afterwards.
+func (s *Server) toLogin(w http.ResponseWriter, r *http.Request) {
+	next := r.URL.Path
+	if r.Method != http.MethodPost && r.URL.RawQuery != "" {
+		next += "?" + r.URL.RawQuery
+	}
+	http.Redirect(w, r, "/login?next="+url.QueryEscape(next), http.StatusSeeOther)
+}
+
+func notFound(w http.ResponseWriter, r *http.Request) {
+	ui.Error(w, r, http.StatusNotFound, "There is no admin page at "+r.URL.Path+".")
+}
+
+// promLog passes promhttp's errors to the part's log.
+func (s *Server) promLog() *log.Logger {
+	return slog.NewLogLogger(s.log.Handler(), slog.LevelError)
+}

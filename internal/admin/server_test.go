@@ -1,0 +1,95 @@
+package admin
+
+import (
+	"context"
+	"crypto/tls"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"bartleby/internal/certs"
+	"bartleby/internal/config"
+	"bartleby/internal/part"
+	"bartleby/internal/testutil"
+)
+
+func testEnv(t *testing.T, listen string) *part.Env {
+	cfg := &config.Config{StateDir: t.TempDir(), Hostname: "localhost",
+		Admin: &config.Admin{Listen: listen, AllowNets: prefixes(t, []string{"127.0.0.1"})}}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	cm, err := certs.New(cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cm.Close)
+	return &part.Env{Config: cfg, Log: log, Certs: cm, Metrics: prometheus.NewRegistry()}
+}
+
+func TestServeHTTPS(t *testing.T) {
+	t.Parallel()
+	p, err := New(testEnv(t, testutil.FreePort(t)), Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Start(); err != nil {
+		t.Fatal(err)
+	}
+	addr := p.Addrs()[0]
+	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	res, err := c.Get("https://" + addr + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || string(body) != "ok\n" || res.TLS == nil {
+		t.Fatalf("/healthz over HTTPS: %d %q", res.StatusCode, body)
+	}
+	// Plain HTTP is not served.
+	if res, err := c.Get("http://" + addr + "/healthz"); err == nil {
+		res.Body.Close()
+		if res.StatusCode == http.StatusOK {
+			t.Error("plain HTTP answered 200")
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := p.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+		t.Error("still listening after Shutdown")
+	}
+}
+
+func TestStartAddressTaken(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	p, err := New(testEnv(t, ln.Addr().String()), Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = p.Start()
+	if err == nil || !strings.Contains(err.Error(), ln.Addr().String()) {
+		t.Fatalf("Start on a taken address: %v, want an error naming %s", err, ln.Addr())
+	}
+}
+
+func TestNewWithoutSection(t *testing.T) {
+	t.Parallel()
+	env := testEnv(t, "127.0.0.1:0")
+	env.Config.Admin = nil
+	if p, err := New(env, Deps{}); p != nil || err != nil {
+		t.Fatalf("New without [admin] = %v, %v; want nil, nil", p, err)
+	}
+}

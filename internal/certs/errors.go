@@ -1,5 +1,0 @@
-package certs
-
-import "errors"
-
-var errNotYet = errors.New("certs: not implemented yet")
