@@ -10,6 +10,7 @@ import (
 	"bartleby/internal/config"
 	"bartleby/internal/control"
 	"bartleby/internal/daemon"
+	"bartleby/internal/watch"
 )
 
 func serveCmd() *cobra.Command {
@@ -37,6 +38,9 @@ func checkCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if err := checkContent(cfg); err != nil {
+				return err
+			}
 			out := cmd.OutOrStdout()
 			for _, w := range cfg.Warnings {
 				fmt.Fprintln(out, "warning:", w.String())
@@ -45,6 +49,17 @@ func checkCmd() *cobra.Command {
 			return nil
 		},
 	}
+}
+
+// checkContent checks the files the config points at whose syntax only a
+// part knows, as the daemon would at start.
+func checkContent(cfg *config.Config) error {
+	if cfg.Watch != nil && cfg.Watch.Features != "" {
+		if _, err := watch.Load(cfg.Watch.Features); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // dial loads the config to find state_dir and connects to the daemon there.

@@ -43,6 +43,8 @@ type Deps struct {
 	Pages   []part.AdminPage
 	Status  func() control.Status
 	Metrics prometheus.Gatherer
+	// Notices returns the running parts' warnings for the home page.
+	Notices func() []part.Notice
 }
 
 // Server is the admin UI.

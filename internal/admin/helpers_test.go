@@ -29,6 +29,7 @@ type opts struct {
 	users   map[string]string // name -> password (hashed here)
 	ttl     string
 	pages   []part.AdminPage
+	notices []part.Notice
 }
 
 // testServer is a Server with a clock the test moves and a log it reads.
@@ -79,6 +80,7 @@ func newTestServer(t *testing.T, o opts) *testServer {
 	deps := Deps{
 		Pages:   o.pages,
 		Metrics: reg,
+		Notices: func() []part.Notice { return o.notices },
 		Status: func() control.Status {
 			return control.Status{Version: "test", PID: 42, Config: "/etc/bartleby.toml", Started: started,
 				Parts: []control.PartStatus{{Name: "admin", Addrs: []string{"127.0.0.1:8025"}, Since: started}}}

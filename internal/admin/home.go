@@ -8,13 +8,15 @@ import (
 
 	"bartleby/internal/admin/ui"
 	"bartleby/internal/control"
+	"bartleby/internal/part"
 )
 
 type homeData struct {
-	St    control.Status
-	Up    string
-	Parts []partRow
-	Pages []ui.Link
+	St      control.Status
+	Up      string
+	Parts   []partRow
+	Pages   []ui.Link
+	Notices []part.Notice
 }
 
 type partRow struct {
@@ -35,6 +37,9 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 		d.Parts = append(d.Parts, partRow{p, ago(now, p.Since)})
 	}
 	d.Pages = s.nav[1:]
+	if s.deps.Notices != nil {
+		d.Notices = s.deps.Notices()
+	}
 	var body strings.Builder
 	if err := pages.ExecuteTemplate(&body, "home.html", d); err != nil {
 		ui.Error(w, r, http.StatusInternalServerError, err.Error())

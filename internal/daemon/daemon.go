@@ -201,7 +201,7 @@ func (d *Daemon) adminBuilder(parts []*running) part.Builder {
 			pages = append(pages, p.AdminPages()...)
 		}
 	}
-	deps := admin.Deps{Pages: pages, Status: d.Status, Metrics: d.gatherer()}
+	deps := admin.Deps{Pages: pages, Status: d.Status, Metrics: d.gatherer(), Notices: d.notices}
 	return func(env *part.Env) (part.Part, error) { return admin.New(env, deps) }
 }
 
@@ -217,6 +217,18 @@ func (d *Daemon) handlers(parts []*running) map[string]control.Handler {
 		}
 	}
 	return h
+}
+
+// notices gathers the running parts' warnings for the admin home page.
+func (d *Daemon) notices() []part.Notice {
+	_, parts := d.snapshot()
+	var out []part.Notice
+	for _, r := range parts {
+		if n, ok := r.Part.(part.Noticer); ok {
+			out = append(out, n.Notices()...)
+		}
+	}
+	return out
 }
 
 // Status reports what runs where, for `bartleby status` and the admin UI.

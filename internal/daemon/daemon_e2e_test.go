@@ -122,6 +122,15 @@ func TestCheck(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "s")); !os.IsNotExist(err) {
 		t.Error("check created state_dir")
 	}
+
+	// Files a part parses are checked too: a feature file with an unknown step.
+	os.WriteFile(filepath.Join(dir, "a.feature"), []byte("Feature: f\n  Scenario: s\n    When I dance\n"), 0o600)
+	feat := filepath.Join(dir, "feat.toml")
+	os.WriteFile(feat, []byte("state_dir = \"s\"\n[watch]\nfeatures = \"a.feature\"\n"), 0o600)
+	out, err = exec.Command(bin, "check", "-c", feat).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "a.feature:3: unknown step \"I dance\"") {
+		t.Errorf("check of a bad feature file: %v\n%s", err, out)
+	}
 }
 
 func writeConfig(t *testing.T, d *testutil.Daemon, text string) {

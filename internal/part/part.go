@@ -67,3 +67,15 @@ type AdminPage struct {
 type AdminPager interface {
 	AdminPages() []AdminPage
 }
+
+// Notice is a warning a part wants an operator to see on the admin home
+// page, such as a clock that has drifted.
+type Notice struct {
+	Part string
+	Text string
+}
+
+// Noticer is a part with warnings to show on the admin home page.
+type Noticer interface {
+	Notices() []Notice
+}

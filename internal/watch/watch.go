@@ -303,6 +303,16 @@ func (w *Watch) Clock() *clock.Result {
 	return w.clockR
 }
 
+// Notices puts a clock that is off, or cannot be checked, on the admin home
+// page: the seed's author found a 20-minute skew only by accident.
+func (w *Watch) Notices() []part.Notice {
+	r := w.Clock()
+	if r == nil || r.Status == clock.OK {
+		return nil
+	}
+	return []part.Notice{{Part: "watch", Text: r.Line()}}
+}
+
 // upstream tells the NTP responder what to claim: the kernel's
 // synchronisation status, unless our own check found the clock off by more
 // than crit; the stratum of the best server the check saw.
