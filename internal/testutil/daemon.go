@@ -44,13 +44,7 @@ func StartDaemon(t testing.TB, config string) *Daemon {
 	if err := os.WriteFile(d.Config, []byte(config), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	d.Cmd = exec.Command(Binary(t), "serve", "-c", d.Config, "--log-format", "json", "--log-level", "debug")
-	d.Cmd.Stdout = d.logs
-	d.Cmd.Stderr = d.logs
-	if err := d.Cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { d.Cmd.Wait(); close(d.done) }()
+	d.launch()
 	t.Cleanup(func() {
 		d.Stop()
 		if t.Failed() {
@@ -59,6 +53,29 @@ func StartDaemon(t testing.TB, config string) *Daemon {
 	})
 	d.WaitReady()
 	return d
+}
+
+// launch starts `bartleby serve` on the config.
+func (d *Daemon) launch() {
+	d.t.Helper()
+	d.Cmd = exec.Command(Binary(d.t), "serve", "-c", d.Config, "--log-format", "json", "--log-level", "debug")
+	d.Cmd.Stdout = d.logs
+	d.Cmd.Stderr = d.logs
+	if err := d.Cmd.Start(); err != nil {
+		d.t.Fatal(err)
+	}
+	cmd, done := d.Cmd, d.done
+	go func() { cmd.Wait(); close(done) }()
+}
+
+// Restart stops the daemon and starts it again on the same config and
+// state, for tests of what must survive a restart.
+func (d *Daemon) Restart() {
+	d.t.Helper()
+	d.Stop()
+	d.done = make(chan struct{})
+	d.launch()
+	d.WaitReady()
 }
 
 // WaitReady waits until the control socket answers status.

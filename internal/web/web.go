@@ -1,9 +1,182 @@
-// Package web is the web front: sites, static files, reverse proxy and HTTPS everywhere.
+// Package web is the web front: sites chosen by Host, routes to static
+// files, reverse proxies, redirects and fixed answers, HTTPS everywhere with
+// HSTS and ACME, and access logs. A reload swaps the whole site table at
+// once, so requests in flight finish on the old one and none is refused.
 package web
 
-import "bartleby/internal/part"
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
 
-// New builds the web part, or returns nil when its section is absent.
-func New(env *part.Env) (part.Part, error) {
-	return nil, nil
+	"github.com/prometheus/client_golang/prometheus"
+
+	"bartleby/internal/control"
+	"bartleby/internal/maint"
+	"bartleby/internal/part"
+)
+
+// Server limits, the same for every site.
+const (
+	readHeaderTimeout = 10 * time.Second // slowloris
+	idleTimeout       = 2 * time.Minute
+	maxHeaderBytes    = 64 << 10 // larger gets 431
+	// retireAfter is how long a replaced table stays open for the requests
+	// that started on it.
+	retireAfter = time.Minute
+)
+
+// Web is the web part.
+type Web struct {
+	log       *slog.Logger
+	httpAddr  string
+	httpsAddr string
+	requests  *prometheus.CounterVec
+	maint     *maint.Manager
+	// headerTimeout is readHeaderTimeout; a test shortens it.
+	headerTimeout time.Duration
+
+	table atomic.Pointer[table]
+
+	mu      sync.Mutex
+	servers []*http.Server
+	addrs   []string
 }
+
+// New builds the web part, or returns nil when no site is configured.
+func New(env *part.Env) (part.Part, error) {
+	cfg := env.Config
+	if len(cfg.Sites) == 0 {
+		return nil, nil
+	}
+	w := &Web{log: env.Log, httpAddr: cfg.Web.HTTP, httpsAddr: cfg.Web.HTTPS, headerTimeout: readHeaderTimeout,
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bartleby_web_requests_total", Help: "Requests answered, by site and status class.",
+		}, []string{"site", "code"})}
+	if err := env.Metrics.Register(w.requests); err != nil {
+		return nil, fmt.Errorf("web metrics: %w", err)
+	}
+	m, err := maint.NewManager(cfg.StateDir, cfg.Sites, env.Log)
+	if err != nil {
+		return nil, err
+	}
+	w.maint = m
+	t, err := buildTable(cfg, env.Certs, m.Handler, w.requests, env.Log)
+	if err != nil {
+		return nil, err
+	}
+	w.table.Store(t)
+	return w, nil
+}
+
+// Name is "web".
+func (w *Web) Name() string { return "web" }
+
+// Addrs lists the bound listeners.
+func (w *Web) Addrs() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]string(nil), w.addrs...)
+}
+
+// Start binds the HTTP and HTTPS listeners and serves in the background.
+func (w *Web) Start() error {
+	httpLn, err := net.Listen("tcp", w.httpAddr)
+	if err != nil {
+		return fmt.Errorf("web http listener %s: %w", w.httpAddr, err)
+	}
+	httpsLn, err := net.Listen("tcp", w.httpsAddr)
+	if err != nil {
+		httpLn.Close()
+		return fmt.Errorf("web https listener %s: %w", w.httpsAddr, err)
+	}
+	plain := w.server(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		w.table.Load().http.ServeHTTP(rw, r)
+	}))
+	secure := w.server(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		w.table.Load().serveHTTPS(rw, r)
+	}))
+	// The TLS config is looked up per connection so that a reload's new
+	// certificates apply to the next handshake.
+	secure.TLSConfig = &tls.Config{
+		NextProtos: []string{"h2", "http/1.1"},
+		GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) {
+			if tc := w.table.Load().tls; tc != nil {
+				return tc, nil
+			}
+			return nil, errors.New("no HTTPS site")
+		},
+	}
+	w.mu.Lock()
+	w.servers = []*http.Server{plain, secure}
+	w.addrs = []string{"http://" + httpLn.Addr().String(), "https://" + httpsLn.Addr().String()}
+	w.mu.Unlock()
+	go w.serve(plain, func() error { return plain.Serve(httpLn) })
+	go w.serve(secure, func() error { return secure.ServeTLS(httpsLn, "", "") })
+	w.log.Info("web listening", "http", httpLn.Addr().String(), "https", httpsLn.Addr().String())
+	return nil
+}
+
+func (w *Web) server(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: w.headerTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		// Handshake failures and bad requests from the internet are
+		// noise at the default level.
+		ErrorLog: slog.NewLogLogger(w.log.Handler(), slog.LevelDebug),
+	}
+}
+
+func (w *Web) serve(srv *http.Server, run func() error) {
+	if err := run(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		w.log.Error("web server stopped", "err", err)
+	}
+}
+
+// Shutdown stops accepting and waits for requests in flight until ctx ends.
+func (w *Web) Shutdown(ctx context.Context) error {
+	w.mu.Lock()
+	servers := w.servers
+	w.mu.Unlock()
+	var errs []error
+	for _, srv := range servers {
+		errs = append(errs, srv.Shutdown(ctx))
+	}
+	errs = append(errs, w.table.Load().Close())
+	return errors.Join(errs...)
+}
+
+// Reload swaps in the sites of a new config. Listener addresses cannot
+// change without a restart.
+func (w *Web) Reload(env *part.Env) error {
+	cfg := env.Config
+	if cfg.Web == nil || cfg.Web.HTTP != w.httpAddr || cfg.Web.HTTPS != w.httpsAddr {
+		return fmt.Errorf("the web listeners changed (or every site was removed): restart bartleby to apply it")
+	}
+	t, err := buildTable(cfg, env.Certs, w.maint.Handler, w.requests, env.Log)
+	if err != nil {
+		return err
+	}
+	if err := w.maint.Reload(cfg.Sites); err != nil {
+		t.Close()
+		return err
+	}
+	old := w.table.Swap(t)
+	time.AfterFunc(retireAfter, func() { old.Close() })
+	return nil
+}
+
+// Commands are the maintenance commands ("maint.on", …).
+func (w *Web) Commands() map[string]control.Handler { return w.maint.Commands() }
+
+// AdminPages is the maintenance page of the admin UI.
+func (w *Web) AdminPages() []part.AdminPage { return w.maint.AdminPages() }

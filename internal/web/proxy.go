@@ -1,0 +1,264 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/netip"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"bartleby/internal/certs"
+	"bartleby/internal/config"
+	"bartleby/internal/maint"
+)
+
+// upstream is one backend; a failure takes it out of the rotation until
+// downUntil (passive health checking).
+type upstream struct {
+	url       *url.URL
+	downUntil atomic.Int64 // unix nanoseconds
+}
+
+func (u *upstream) healthy(now int64) bool { return u.downUntil.Load() <= now }
+
+// proxy forwards requests to a route's upstreams, round robin.
+type proxy struct {
+	site      string
+	ups       []*upstream
+	next      atomic.Uint64
+	failFor   time.Duration
+	rewrite   bool // Host becomes the upstream's
+	trusted   []netip.Prefix
+	transport *http.Transport
+	rp        *httputil.ReverseProxy
+	log       *slog.Logger
+}
+
+// bufPool lends the 32 KiB copy buffers every proxied response needs.
+type bufPool struct{ p sync.Pool }
+
+func (b *bufPool) Get() []byte  { return *(b.p.Get().(*[]byte)) }
+func (b *bufPool) Put(v []byte) { b.p.Put(&v) }
+
+var buffers = &bufPool{p: sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}}
+
+func newProxy(site string, rc *config.Route, trusted []netip.Prefix, log *slog.Logger) (*proxy, error) {
+	p := &proxy{site: site, failFor: rc.FailDuration.Or(config.DefaultFailDuration),
+		rewrite: rc.ProxyHost == "rewrite", trusted: trusted, log: log}
+	for _, u := range rc.Upstreams {
+		p.ups = append(p.ups, &upstream{url: u})
+	}
+	// ServerName is left empty: the transport verifies each upstream's
+	// own host name.
+	tlsCfg, err := certs.ClientConfig(rc.ProxyCA, "")
+	if err != nil {
+		return nil, fmt.Errorf("proxy_ca: %w", err)
+	}
+	dial := rc.DialTimeout.Or(config.DefaultDialTimeout)
+	p.transport = &http.Transport{
+		DialContext:            (&net.Dialer{Timeout: dial, KeepAlive: 30 * time.Second}).DialContext,
+		TLSClientConfig:        tlsCfg,
+		TLSHandshakeTimeout:    dial,
+		ResponseHeaderTimeout:  rc.ResponseTimeout.Or(config.DefaultResponseTimeout),
+		IdleConnTimeout:        rc.IdleTimeout.Or(config.DefaultIdleTimeout),
+		MaxIdleConnsPerHost:    256,
+		ExpectContinueTimeout:  time.Second,
+		MaxResponseHeaderBytes: maxHeaderBytes,
+		ForceAttemptHTTP2:      true,
+		// The client's Accept-Encoding goes through as sent; the
+		// transport must not add gzip and decode on the client's behalf.
+		DisableCompression: true,
+	}
+	p.rp = &httputil.ReverseProxy{
+		Rewrite:      p.rewriteRequest,
+		Transport:    p,
+		BufferPool:   buffers,
+		ErrorHandler: p.fail,
+		ErrorLog:     slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	}
+	return p, nil
+}
+
+func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) { p.rp.ServeHTTP(w, r) }
+
+// Close drops idle upstream connections of a route that was replaced.
+func (p *proxy) Close() error {
+	p.transport.CloseIdleConnections()
+	return nil
+}
+
+// down reports whether every upstream is failing.
+func (p *proxy) down() bool {
+	now := time.Now().UnixNano()
+	for _, u := range p.ups {
+		if u.healthy(now) {
+			return false
+		}
+	}
+	return true
+}
+
+// pick returns the next healthy upstream not in tried, or the next one at
+// all when every upstream is failing (it may have recovered).
+func (p *proxy) pick(tried []*upstream) *upstream {
+	start := p.next.Add(1)
+	now := time.Now().UnixNano()
+	n := uint64(len(p.ups))
+	var fallback *upstream
+	for i := range n {
+		u := p.ups[(start+i)%n]
+		if contains(tried, u) {
+			continue
+		}
+		if u.healthy(now) {
+			return u
+		}
+		if fallback == nil {
+			fallback = u
+		}
+	}
+	return fallback
+}
+
+func contains(list []*upstream, u *upstream) bool {
+	for _, x := range list {
+		if x == u {
+			return true
+		}
+	}
+	return false
+}
+
+// RoundTrip sends the request to an upstream. A connection that could not
+// be made is retried on the next upstream, since the request has not left;
+// other failures are returned, as the upstream may have acted on it.
+func (p *proxy) RoundTrip(req *http.Request) (*http.Response, error) {
+	var tried []*upstream
+	for {
+		u := p.pick(tried)
+		if u == nil {
+			return nil, errors.New("no upstream left to try")
+		}
+		tried = append(tried, u)
+		out, target := new(http.Request), *req.URL
+		*out = *req
+		target.Scheme, target.Host = u.url.Scheme, u.url.Host
+		out.URL = &target
+		if p.rewrite {
+			out.Host = u.url.Host
+		}
+		resp, err := p.transport.RoundTrip(out)
+		if err == nil {
+			return resp, nil
+		}
+		if req.Context().Err() != nil {
+			return nil, err
+		}
+		// Logged when the upstream goes down, not for every request that
+		// finds it down.
+		now := time.Now()
+		if u.healthy(now.UnixNano()) {
+			p.log.Warn("upstream failed; skipping it", "site", p.site, "upstream", u.url.Host, "for", p.failFor, "err", err)
+		}
+		u.downUntil.Store(now.Add(p.failFor).UnixNano())
+		if !dialError(err) || (req.Body != nil && req.Body != http.NoBody) || len(tried) == len(p.ups) {
+			return nil, err
+		}
+	}
+}
+
+func dialError(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
+}
+
+// fail answers a request the upstreams could not: 504 on a timeout, 502
+// otherwise, as a page in the maintenance look; nothing when the client has
+// gone.
+func (p *proxy) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(r.Context().Err(), context.Canceled) {
+		return
+	}
+	status, msg := http.StatusBadGateway, "The application behind this site is not answering. Please try again in a moment."
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		status, msg = http.StatusGatewayTimeout, "The application behind this site took too long to answer. Please try again in a moment."
+	}
+	maint.ErrorPage(w, r, status, p.site, msg)
+}
+
+// rewriteRequest sets the forwarding headers. The client's own
+// X-Forwarded-* and X-Real-IP are believed only from a trusted proxy;
+// otherwise they are replaced, so an upstream can rely on them.
+func (p *proxy) rewriteRequest(pr *httputil.ProxyRequest) {
+	in, h := pr.In, pr.Out.Header
+	peer := peerAddr(in)
+	proto := "http"
+	if in.TLS != nil {
+		proto = "https"
+	}
+	xff, host := peer.String(), in.Host
+	if trustedPeer(peer, p.trusted) {
+		if prior := in.Header.Values("X-Forwarded-For"); len(prior) > 0 {
+			xff = strings.Join(prior, ", ") + ", " + xff
+		}
+		if v := in.Header.Get("X-Forwarded-Proto"); v == "http" || v == "https" {
+			proto = v
+		}
+		if v := in.Header.Get("X-Forwarded-Host"); v != "" {
+			host = v
+		}
+	} else {
+		h.Del("Forwarded")
+	}
+	h.Set("X-Forwarded-For", xff)
+	h.Set("X-Forwarded-Proto", proto)
+	h.Set("X-Forwarded-Host", host)
+	h.Set("X-Real-IP", clientAddr(in, p.trusted).String())
+}
+
+func peerAddr(r *http.Request) netip.Addr {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ap.Addr().Unmap()
+}
+
+func trustedPeer(a netip.Addr, trusted []netip.Prefix) bool {
+	for _, p := range trusted {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// clientFromChain walks X-Forwarded-For from the right past trusted
+// proxies; the first address not trusted is the client.
+func clientFromChain(values []string, trusted []netip.Prefix, peer netip.Addr) netip.Addr {
+	var chain []string
+	for _, v := range values {
+		chain = append(chain, strings.Split(v, ",")...)
+	}
+	client := peer
+	for i := len(chain) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(chain[i]))
+		if err != nil {
+			break
+		}
+		client = a.Unmap()
+		if !trustedPeer(client, trusted) {
+			break
+		}
+	}
+	return client
+}

@@ -1,0 +1,179 @@
+package web
+
+import (
+	"context"
+	"net/http"
+	"path"
+	"regexp"
+	"strings"
+
+	"bartleby/internal/config"
+)
+
+// matcher is the condition of one route: a path prefix, a set of file
+// extensions, an anchored regular expression, or nothing (matches all).
+type matcher struct {
+	prefix string
+	ext    map[string]bool
+	re     *regexp.Regexp
+}
+
+func newMatcher(rc *config.Route) matcher {
+	m := matcher{prefix: rc.Path, re: rc.Re}
+	if len(rc.Ext) > 0 {
+		m.ext = map[string]bool{}
+		for _, e := range rc.Ext {
+			m.ext[e] = true
+		}
+	}
+	return m
+}
+
+// match reports whether the clean request path p is this route's.
+func (m matcher) match(p string) bool {
+	switch {
+	case m.prefix != "":
+		return strings.HasPrefix(p, m.prefix)
+	case m.ext != nil:
+		return m.ext[extOf(p)]
+	case m.re != nil:
+		return m.re.MatchString(p)
+	}
+	return true
+}
+
+// extOf is the lower-case extension of the last path segment, without the
+// dot: "css" for "/a/b.CSS", "" for "/a.d/b".
+func extOf(p string) string {
+	base := p[strings.LastIndexByte(p, '/')+1:]
+	i := strings.LastIndexByte(base, '.')
+	if i < 0 {
+		return ""
+	}
+	return strings.ToLower(base[i+1:])
+}
+
+// route is one matcher and what it does.
+type route struct {
+	matcher
+	strip string
+	h     http.Handler
+}
+
+// serve runs the route's action, with strip_prefix applied to the path.
+func (rt *route) serve(w http.ResponseWriter, r *http.Request) {
+	if p, ok := stripPath(r.URL.Path, rt.strip); !ok {
+		http.Error(w, "400 bad request: invalid path", http.StatusBadRequest)
+		return
+	} else if p != r.URL.Path {
+		orig := r.URL.Path
+		r = withPath(r, p)
+		r = r.WithContext(context.WithValue(r.Context(), origPathKey{}, orig))
+	}
+	rt.h.ServeHTTP(w, r)
+}
+
+// stripPath removes prefix from the clean path p and checks the rest again:
+// stripping "/w" from "/w.." must not make "/..".
+func stripPath(p, prefix string) (string, bool) {
+	rest, ok := strings.CutPrefix(p, prefix)
+	if prefix == "" || !ok {
+		return p, true
+	}
+	return cleanPath("/" + rest)
+}
+
+// router tries a site's routes in order.
+type router []*route
+
+func (rs router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p, ok := cleanPath(r.URL.Path)
+	if !ok {
+		http.Error(w, "400 bad request: invalid path", http.StatusBadRequest)
+		return
+	}
+	if p != r.URL.Path {
+		r = withPath(r, p)
+	}
+	for _, rt := range rs {
+		if rt.match(p) {
+			rt.serve(w, r)
+			return
+		}
+	}
+	http.NotFound(w, r)
+}
+
+// cleanPath refuses paths that are not absolute, hold a NUL or a ".."
+// segment (encoded or not: Go has decoded %2e%2e by now), and collapses
+// "//" and "/./" so that a route cannot be dodged by spelling its prefix
+// differently. A trailing slash is kept.
+func cleanPath(p string) (string, bool) {
+	if !strings.HasPrefix(p, "/") || strings.ContainsRune(p, 0) || strings.ContainsRune(p, '\\') {
+		return "", false
+	}
+	for seg := range strings.SplitSeq(p, "/") {
+		if seg == ".." {
+			return "", false
+		}
+	}
+	c := path.Clean(p)
+	if strings.HasSuffix(p, "/") && c != "/" {
+		c += "/"
+	}
+	return c, true
+}
+
+// withPath returns a shallow copy of r with a new decoded path; RawPath is
+// dropped so the two cannot disagree.
+func withPath(r *http.Request, p string) *http.Request {
+	r2 := new(http.Request)
+	*r2 = *r
+	u := *r.URL
+	u.Path, u.RawPath = p, ""
+	r2.URL = &u
+	return r2
+}
+
+type origPathKey struct{}
+
+// originalPath is the clean path before strip_prefix, for redirects and
+// listings the client must understand.
+func originalPath(r *http.Request) string {
+	if p, ok := r.Context().Value(origPathKey{}).(string); ok {
+		return p
+	}
+	return r.URL.Path
+}
+
+// redirect answers with code and a target whose {path}, {query} and {uri}
+// are the request's (after strip_prefix).
+type redirect struct {
+	target string
+	code   int
+}
+
+func (rd redirect) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	uri := r.URL.EscapedPath()
+	if r.URL.RawQuery != "" {
+		uri += "?" + r.URL.RawQuery
+	}
+	t := strings.NewReplacer("{path}", r.URL.EscapedPath(), "{query}", r.URL.RawQuery, "{uri}", uri).Replace(rd.target)
+	w.Header().Set("Location", t)
+	w.WriteHeader(rd.code)
+}
+
+// respond answers with a fixed status and body.
+type respond struct {
+	body   string
+	status int
+}
+
+func (rs respond) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(rs.status)
+	if r.Method != http.MethodHead {
+		w.Write([]byte(rs.body))
+	}
+}
