@@ -1,0 +1,105 @@
+package jail
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestMain lets the test binary act as the confined runner, as bartleby's
+// hidden `sftp rsync-exec` does.
+func TestMain(m *testing.M) {
+	if spec := os.Getenv("JAIL_TEST_CONFINED"); spec != "" {
+		var s struct {
+			Dir      string
+			Writable bool
+			Args     []string
+		}
+		json.Unmarshal([]byte(spec), &s)
+		err := RunConfined(s.Dir, s.Writable, s.Args)
+		fmt.Fprintln(os.Stderr, "RunConfined:", err)
+		os.Exit(99)
+	}
+	os.Exit(m.Run())
+}
+
+func runConfined(t *testing.T, dir string, writable bool, args ...string) (string, error) {
+	t.Helper()
+	spec, _ := json.Marshal(map[string]any{"Dir": dir, "Writable": writable, "Args": append([]string{"rsync"}, args...)})
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), "JAIL_TEST_CONFINED="+string(spec))
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// TestLandlockConfinesRsync runs the real rsync under the runner's
+// Landlock rules with no argument checks at all, as an attacker who got
+// past them would: it must still neither read nor write outside the jail.
+func TestLandlockConfinesRsync(t *testing.T) {
+	if LandlockABI() < minLandlockABI {
+		t.Skipf("kernel Landlock ABI %d < %d: rsync is refused here, which TestRsyncSupport checks", LandlockABI(), minLandlockABI)
+	}
+	if _, err := os.Stat(RsyncBinary); err != nil {
+		t.Skip("rsync not installed")
+	}
+	t.Parallel()
+	base := t.TempDir()
+	jailDir, outside := filepath.Join(base, "jail"), filepath.Join(base, "outside")
+	for _, d := range []string{jailDir, outside} {
+		os.Mkdir(d, 0o755)
+	}
+	os.WriteFile(filepath.Join(jailDir, "in.txt"), []byte("inside"), 0o644)
+	os.WriteFile(filepath.Join(outside, "secret.txt"), []byte("secret"), 0o644)
+	os.Symlink(filepath.Join(outside, "secret.txt"), filepath.Join(jailDir, "planted"))
+
+	// Inside to inside works: the confinement lets rsync run.
+	if out, err := runConfined(t, jailDir, true, "-a", "in.txt", "copy.txt"); err != nil {
+		t.Fatalf("copy inside the jail failed: %v\n%s", err, out)
+	}
+	if b, _ := os.ReadFile(filepath.Join(jailDir, "copy.txt")); string(b) != "inside" {
+		t.Fatalf("copy.txt = %q", b)
+	}
+	for name, args := range map[string][]string{
+		"read outside":          {filepath.Join(outside, "secret.txt"), "stolen.txt"},
+		"follow a planted link": {"-L", "planted", "stolen2.txt"},
+		"write outside":         {"in.txt", filepath.Join(outside, "dropped.txt")},
+		"read /etc/shadow":      {"/etc/shadow", "shadow.txt"},
+	} {
+		out, err := runConfined(t, jailDir, true, args...)
+		if err == nil {
+			t.Errorf("%s: rsync succeeded:\n%s", name, out)
+		}
+		if !strings.Contains(out, "Permission denied") {
+			t.Errorf("%s: want a permission error, got:\n%s", name, out)
+		}
+	}
+	for _, f := range []string{"stolen.txt", "stolen2.txt", "shadow.txt"} {
+		if _, err := os.Stat(filepath.Join(jailDir, f)); err == nil {
+			t.Errorf("%s was written", f)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(outside, "dropped.txt")); err == nil {
+		t.Error("a file was written outside the jail")
+	}
+	// Read-only: nothing may be written even inside.
+	if out, err := runConfined(t, jailDir, false, "in.txt", "ro.txt"); err == nil {
+		t.Errorf("read-only runner wrote a file:\n%s", out)
+	}
+}
+
+func TestRsyncSupport(t *testing.T) {
+	err := RsyncSupport()
+	if LandlockABI() < minLandlockABI {
+		if err == nil || !strings.Contains(err.Error(), "Landlock") {
+			t.Fatalf("no Landlock, but RsyncSupport = %v", err)
+		}
+		return
+	}
+	if _, statErr := os.Stat(RsyncBinary); statErr == nil && err != nil && !strings.Contains(err.Error(), "3.5.0") {
+		t.Fatalf("RsyncSupport: %v", err)
+	}
+}

@@ -1,0 +1,215 @@
+package jail
+
+import (
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// testJail is a user root with a writable mount /data and a read-only
+// mount /www.
+func testJail(t testing.TB) (*Jail, string) {
+	t.Helper()
+	dir := t.TempDir()
+	for _, d := range []string{"root", "data", "www"} {
+		if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	j, err := Open("alice", []Mount{
+		{Path: "/", Dir: filepath.Join(dir, "root")},
+		{Path: "/data", Dir: filepath.Join(dir, "data")},
+		{Path: "/www", Dir: filepath.Join(dir, "www"), ReadOnly: true},
+	}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { j.Close() })
+	return j, dir
+}
+
+func TestCheckRsyncAccepts(t *testing.T) {
+	t.Parallel()
+	j, dir := testJail(t)
+	root := filepath.Join(dir, "root")
+	for _, tc := range []struct {
+		cmd, opts  string
+		dir        string
+		args       string
+		sender, rw bool
+	}{
+		{cmd: "rsync --server -logDtpre.iLsfxCIvu --stats . backup/", dir: root,
+			args: "-logDtpre.iLsfxCIvu --stats . backup/", rw: true},
+		{cmd: "rsync --server --sender -logDtpre.iLsfxCIvu . backup/", dir: root,
+			args: "--sender -logDtpre.iLsfxCIvu . backup/", sender: true},
+		{cmd: "rsync --server -rlptDe.iLsfxCIvu --delete-during --partial-dir=.rsync-partial . /data/x", dir: filepath.Join(dir, "data"),
+			args: "-rlptDe.iLsfxCIvu --delete-during --partial-dir=.rsync-partial . x", rw: true},
+		{cmd: `rsync --server --sender -re.iLsfxCIvu . /www/a\ b /www/c`, dir: filepath.Join(dir, "www"),
+			args: "--sender -re.iLsfxCIvu . a b c", sender: true},
+		{cmd: "rsync --server -vrte.iLsfxCIvu --bwlimit 100 . /", dir: root,
+			args: "-vrte.iLsfxCIvu --bwlimit=100 . ./", rw: true},
+	} {
+		p, err := j.CheckRsync(tc.cmd, RsyncOptions{Owner: true})
+		if err != nil {
+			t.Errorf("%s: %v", tc.cmd, err)
+			continue
+		}
+		got := strings.Join(p.Args, " ")
+		if !strings.HasPrefix(got, "rsync --server --confine-root="+tc.dir+" --munge-links ") || !strings.HasSuffix(got, tc.args) {
+			t.Errorf("%s: args %q, want confined to %s and ending %q", tc.cmd, got, tc.dir, tc.args)
+		}
+		if p.Dir != tc.dir || p.Sender != tc.sender || p.Writable != tc.rw {
+			t.Errorf("%s: plan %+v", tc.cmd, p)
+		}
+		if !tc.sender && !strings.Contains(got, "--chmod=ugo-s") {
+			t.Errorf("%s: a push must strip setuid bits", tc.cmd)
+		}
+	}
+}
+
+func TestCheckRsyncRefuses(t *testing.T) {
+	t.Parallel()
+	j, _ := testJail(t)
+	for _, cmd := range []string{
+		"rsync --server --log-file=/tmp/x . /",
+		"rsync --server --log-file /tmp/x . /",
+		"rsync --server -vre.iLsfxCIvu --temp-dir=/tmp . x",
+		"rsync --server -vre.iLsfxCIvu --backup-dir=../../x . x",
+		"rsync --server -vre.iLsfxCIvu --files-from=/etc/passwd . x",
+		"rsync --server -vre.iLsfxCIvu --write-devices . x",
+		"rsync --server -vre.iLsfxCIvu --copy-devices . x",
+		"rsync --server --daemon .",
+		"rsync --server --config=/etc/rsyncd.conf . x",
+		"rsync --server --rsync-path=/bin/sh . x",
+		"rsync --server --no-such-option . x",
+		"rsync --server -vrLe.iLsfxCIvu . x",
+		"rsync --server -se.iLsfxCIvu . x",
+		"rsync --server -vre.iLsfxCIvu . ../../etc",
+		"rsync --server -vre.iLsfxCIvu . /data/../../etc",
+		"rsync --server --sender -vre.iLsfxCIvu . x /data/y",
+		"rsync --server -vre.iLsfxCIvu . /www/x",
+		"rsync --server -vre.iLsfxCIvu . a b",
+		"rsync --server -vre.iLsfxCIvu . ",
+		"rsync --server -vre.iLsfxCIvu x",
+		"rsync --server -logDtpre.iLsfxCIvu . x", // -o -g without rsync_owner
+		"rsync --server --chown=0:0 -vre.iLsfxCIvu . x",
+		"rsync --server -vre.iLsfxCIvu --max-alloc=0 . x",
+		"rsync --server -vre.iLsfxCIvu --confine-root=/ . x",
+		"rsync --server -vr . x; rm -rf /",
+		"rsync --server -vr . 'x'",
+		"sh -c rsync",
+		"rsync --daemon --server . x",
+		"rsync --server -vr . x\\",
+	} {
+		if p, err := j.CheckRsync(cmd, RsyncOptions{}); err == nil {
+			t.Errorf("%q accepted: %q", cmd, p.Args)
+		} else if !errors.Is(err, ErrRsync) {
+			t.Errorf("%q: error %v does not wrap ErrRsync", cmd, err)
+		}
+	}
+	if _, err := j.CheckRsync("rsync --server -vre.iLsfxCIvu . x", RsyncOptions{ReadOnly: true}); err == nil {
+		t.Error("read-only user may push")
+	}
+	if _, err := j.CheckRsync("rsync --server --sender --remove-source-files -vre.iLsfxCIvu . x", RsyncOptions{ReadOnly: true}); err == nil {
+		t.Error("read-only user may remove files by pulling")
+	}
+	if _, err := j.CheckRsync("rsync --server --sender -vre.iLsfxCIvu . x", RsyncOptions{ReadOnly: true}); err != nil {
+		t.Errorf("read-only user may not pull: %v", err)
+	}
+}
+
+func TestRoute(t *testing.T) {
+	t.Parallel()
+	j, _ := testJail(t)
+	for in, want := range map[string]string{
+		"/": "/:.", "": "/:.", "a/b": "/:a/b", "/data": "/data:.", "/data/x/../y": "/data:y",
+		"/datax": "/:datax", "/www2/a": "/:www2/a", "../../etc/passwd": "/:etc/passwd",
+		"/www/../data/z": "/data:z", "%2e%2e/x": "/:%2e%2e/x",
+	} {
+		m, rel, err := j.route(in)
+		if err != nil {
+			t.Errorf("route(%q): %v", in, err)
+			continue
+		}
+		if got := m.Path + ":" + rel; got != want {
+			t.Errorf("route(%q) = %s, want %s", in, got, want)
+		}
+	}
+	if _, _, err := j.route("a\x00b"); err == nil {
+		t.Error("NUL accepted")
+	}
+}
+
+func FuzzCheckRsync(f *testing.F) {
+	j, _ := testJail(f)
+	for _, s := range []string{
+		"rsync --server -logDtpre.iLsfxCIvu --stats . backup/",
+		"rsync --server --sender -vre.iLsfxCIvu . /www/a\\ b /data/c",
+		"rsync --server --log-file=/tmp/x . /",
+		"rsync --server -vre.iLsfxCIvu --partial-dir=.p . ../x",
+	} {
+		f.Add(s, false)
+	}
+	f.Fuzz(func(t *testing.T, cmd string, owner bool) {
+		p, err := j.CheckRsync(cmd, RsyncOptions{Owner: owner})
+		if err != nil {
+			return
+		}
+		if p.Args[0] != "rsync" || p.Args[1] != "--server" || !strings.HasPrefix(p.Args[2], "--confine-root=") {
+			t.Fatalf("bad argv %q", p.Args)
+		}
+		dot := -1
+		for i, a := range p.Args {
+			if a == "." {
+				dot = i
+				break
+			}
+			for _, bad := range []string{"--log-file", "--rsync-path", "--daemon", "--config", "--write-devices", "--copy-devices", "--files-from=/"} {
+				if strings.HasPrefix(a, bad) {
+					t.Fatalf("dangerous option passed: %q", p.Args)
+				}
+			}
+		}
+		if dot < 0 {
+			t.Fatalf("no . in %q", p.Args)
+		}
+		for _, a := range p.Args[dot+1:] {
+			if strings.HasPrefix(a, "/") || hasDotDot(a) {
+				t.Fatalf("path %q escapes in %q", a, p.Args)
+			}
+		}
+		if !owner && strings.Contains(strings.Join(p.Args, " "), "--chown") {
+			t.Fatal("--chown without owner")
+		}
+	})
+}
+
+func FuzzRoute(f *testing.F) {
+	j, _ := testJail(f)
+	for _, s := range []string{"/", "../..", "/data/../www", "/www/x/../../data", "a//b/./c", "/datax/y"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, p string) {
+		m, rel, err := j.route(p)
+		if err != nil {
+			return
+		}
+		if rel != "." && (strings.HasPrefix(rel, "/") || hasDotDot(rel)) {
+			t.Fatalf("route(%q) rel %q escapes", p, rel)
+		}
+		full := Clean(p)
+		if !Within(full, m.Path) {
+			t.Fatalf("route(%q) gave mount %s", p, m.Path)
+		}
+		// The deepest mount wins.
+		for _, other := range j.mounts {
+			if len(other.Path) > len(m.Path) && Within(full, other.Path) {
+				t.Fatalf("route(%q) gave %s, not the deeper %s", p, m.Path, other.Path)
+			}
+		}
+	})
+}

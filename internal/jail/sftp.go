@@ -1,0 +1,509 @@
+package jail
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"strings"
+	"sync/atomic"
+	"syscall"
+
+	"github.com/pkg/sftp"
+	"golang.org/x/sys/unix"
+)
+
+// umask is applied to every file and directory a user creates.
+const umask = 0o022
+
+// maxList bounds the entries one directory listing returns.
+const maxList = 200_000
+
+// Handlers serves SFTP requests from the jail.
+func (j *Jail) Handlers() sftp.Handlers {
+	h := handlers{j}
+	return sftp.Handlers{FileGet: h, FilePut: h, FileCmd: h, FileList: h}
+}
+
+// handlers implements pkg/sftp's request-server interfaces over a Jail.
+type handlers struct{ j *Jail }
+
+var (
+	_ sftp.OpenFileWriter       = handlers{}
+	_ sftp.PosixRenameFileCmder = handlers{}
+	_ sftp.StatVFSFileCmder     = handlers{}
+	_ sftp.LstatFileLister      = handlers{}
+	_ sftp.RealPathFileLister   = handlers{}
+	_ sftp.ReadlinkFileLister   = handlers{}
+)
+
+// guard turns a panic in a handler into an error for the client: pkg/sftp
+// runs handlers in its own goroutines, where a panic would end the whole
+// daemon.
+func guard(err *error) {
+	if p := recover(); p != nil {
+		*err = fmt.Errorf("internal error: %v", p)
+	}
+}
+
+// Fileread opens a file for download.
+func (h handlers) Fileread(r *sftp.Request) (_ io.ReaderAt, err error) {
+	defer guard(&err)
+	f, err := h.open(r)
+	if err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// Filewrite opens a file for upload. Read-only places refuse even an
+// open that would only create an empty file (OpenSSH CVE-2017-15906).
+func (h handlers) Filewrite(r *sftp.Request) (_ io.WriterAt, err error) {
+	defer guard(&err)
+	f, err := h.open(r)
+	if err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// OpenFile opens a file for both reading and writing.
+func (h handlers) OpenFile(r *sftp.Request) (_ sftp.WriterAtReaderAt, err error) {
+	defer guard(&err)
+	f, err := h.open(r)
+	if err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+func (h handlers) open(r *sftp.Request) (*auditFile, error) {
+	pf := r.Pflags()
+	op := "get"
+	if pf.Write || pf.Creat || pf.Trunc {
+		op = "put"
+	}
+	f, err := h.openFile(r, pf, op)
+	if err != nil {
+		h.j.audit(op, r.Filepath, -1, err)
+		return nil, err
+	}
+	return f, nil
+}
+
+func (h handlers) openFile(r *sftp.Request, pf sftp.FileOpenFlags, op string) (*auditFile, error) {
+	var m *mount
+	var rel string
+	var err error
+	if op == "put" {
+		m, rel, err = h.j.writable(r.Filepath)
+	} else {
+		m, rel, err = h.j.route(r.Filepath)
+	}
+	if err != nil {
+		return nil, err
+	}
+	flags := syscall.O_NONBLOCK | syscall.O_NOCTTY // never block on a FIFO, never take a tty
+	switch {
+	case pf.Read && pf.Write:
+		flags |= os.O_RDWR
+	case pf.Write || pf.Creat || pf.Trunc:
+		flags |= os.O_WRONLY
+	}
+	var f *os.File
+	if pf.Creat {
+		f, err = createFile(m.root, rel, flags, pf.Excl, createMode)
+	} else {
+		f, err = m.root.OpenFile(rel, flags, 0)
+	}
+	if err != nil {
+		return nil, denyEscape(err)
+	}
+	// Only regular files: a device node or FIFO planted in the jail is
+	// not a way to reach the host's disks or block the server.
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+		f.Close()
+		return nil, fmt.Errorf("%s is not a regular file: %w", Clean(r.Filepath), ErrDenied)
+	}
+	// Truncate only now that it is known to be a regular file.
+	if pf.Trunc {
+		if err := f.Truncate(0); err != nil {
+			f.Close()
+			return nil, denyEscape(err)
+		}
+	}
+	return &auditFile{File: f, j: h.j, op: op, path: Clean(r.Filepath)}, nil
+}
+
+// createFile creates rel with mode exactly (umask applied by the caller,
+// not the process), or opens the existing file unless excl.
+func createFile(root *os.Root, rel string, flags int, excl bool, mode os.FileMode) (*os.File, error) {
+	f, err := root.OpenFile(rel, flags|os.O_CREATE|os.O_EXCL, mode)
+	if err == nil {
+		if err := f.Chmod(mode); err != nil {
+			f.Close()
+			return nil, err
+		}
+		return f, nil
+	}
+	if excl || !errors.Is(err, fs.ErrExist) {
+		return nil, err
+	}
+	return root.OpenFile(rel, flags, 0)
+}
+
+// createMode is 0666 less umask. pkg/sftp does not keep an open
+// request's attribute flags, so the client's requested mode cannot be
+// read reliably; `put -p` sets it afterwards with setstat.
+const createMode = 0o666 &^ umask
+
+// auditFile counts the bytes moved through an open file and logs them
+// when the client closes it.
+type auditFile struct {
+	*os.File
+	j    *Jail
+	op   string
+	path string
+	n    atomic.Int64
+}
+
+func (f *auditFile) ReadAt(p []byte, off int64) (int, error) {
+	n, err := f.File.ReadAt(p, off)
+	f.n.Add(int64(n))
+	return n, err
+}
+
+func (f *auditFile) WriteAt(p []byte, off int64) (int, error) {
+	n, err := f.File.WriteAt(p, off)
+	f.n.Add(int64(n))
+	return n, err
+}
+
+func (f *auditFile) Close() error {
+	err := f.File.Close()
+	f.j.audit(f.op, f.path, f.n.Load(), err)
+	return err
+}
+
+// Filecmd runs the commands that change the tree.
+func (h handlers) Filecmd(r *sftp.Request) (err error) {
+	defer guard(&err)
+	err = h.cmd(r)
+	p := r.Filepath
+	if r.Target != "" {
+		p = r.Filepath + " -> " + r.Target
+	}
+	h.j.audit(opName(r.Method), p, -1, err)
+	return err
+}
+
+func opName(method string) string {
+	switch method {
+	case "Setstat":
+		return "setstat"
+	case "Rename", "PosixRename":
+		return "rename"
+	case "Link":
+		return "hardlink"
+	}
+	return map[string]string{"Rmdir": "rmdir", "Mkdir": "mkdir", "Symlink": "symlink", "Remove": "remove"}[method]
+}
+
+func (h handlers) cmd(r *sftp.Request) error {
+	switch r.Method {
+	case "Setstat":
+		return h.setstat(r)
+	case "Rename":
+		return h.rename(r, false)
+	case "Rmdir":
+		return h.remove(r.Filepath, true)
+	case "Remove":
+		return h.remove(r.Filepath, false)
+	case "Mkdir":
+		m, rel, err := h.j.writable(r.Filepath)
+		if err != nil {
+			return err
+		}
+		if err := m.root.Mkdir(rel, 0o777&^umask); err != nil {
+			return denyEscape(err)
+		}
+		return denyEscape(m.root.Chmod(rel, 0o777&^umask))
+	case "Link":
+		m, from, to, err := h.j.samemount(r.Filepath, r.Target)
+		if err != nil {
+			return err
+		}
+		return denyEscape(m.root.Link(from, to))
+	case "Symlink":
+		return h.symlink(r.Filepath, r.Target)
+	}
+	return sftp.ErrSSHFxOpUnsupported
+}
+
+// PosixRename replaces the target if it exists.
+func (h handlers) PosixRename(r *sftp.Request) (err error) {
+	defer guard(&err)
+	err = h.rename(r, true)
+	h.j.audit("rename", r.Filepath+" -> "+r.Target, -1, err)
+	return err
+}
+
+func (h handlers) rename(r *sftp.Request, replace bool) error {
+	m, from, to, err := h.j.samemount(r.Filepath, r.Target)
+	if err != nil {
+		return err
+	}
+	if !replace {
+		// SFTP v3 rename does not overwrite, as in OpenSSH's sftp-server.
+		if _, err := m.root.Lstat(to); err == nil {
+			return fs.ErrExist
+		}
+	}
+	return denyEscape(m.root.Rename(from, to))
+}
+
+func (h handlers) remove(p string, dir bool) error {
+	m, rel, err := h.j.writable(p)
+	if err != nil {
+		return err
+	}
+	st, err := m.root.Lstat(rel)
+	if err != nil {
+		return denyEscape(err)
+	}
+	if st.IsDir() != dir {
+		if dir {
+			return syscall.ENOTDIR
+		}
+		return fmt.Errorf("%s is a directory: %w", Clean(p), ErrDenied)
+	}
+	return denyEscape(m.root.Remove(rel))
+}
+
+// symlink makes link (a virtual path) point at target, which must be
+// relative and stay inside link's mount: os.Root would refuse to follow
+// anything else, but such a link should not be made in the first place.
+func (h handlers) symlink(target, link string) error {
+	m, rel, err := h.j.writable(link)
+	if err != nil {
+		return err
+	}
+	if err := checkLinkTarget(m, link, target); err != nil {
+		return err
+	}
+	return denyEscape(m.root.Symlink(target, rel))
+}
+
+// checkLinkTarget refuses absolute targets and relative ones that climb
+// out of the link's mount.
+func checkLinkTarget(m *mount, link, target string) error {
+	if target == "" || path.IsAbs(target) || len(target) > 4096 || strings.IndexByte(target, 0) >= 0 {
+		return fmt.Errorf("symlink target must be a relative path inside the jail: %w", ErrDenied)
+	}
+	resolved := path.Join(path.Dir(Clean(link)), target)
+	if !Within(resolved, m.Path) || climbsOut(path.Dir(Clean(link)), target) {
+		return fmt.Errorf("symlink target %q leaves %s: %w", target, m.Path, ErrDenied)
+	}
+	return nil
+}
+
+// climbsOut reports whether walking target from dir ever goes above "/",
+// which path.Join would silently clamp.
+func climbsOut(dir, target string) bool {
+	depth := strings.Count(dir, "/")
+	if dir == "/" {
+		depth = 0
+	}
+	for _, c := range strings.Split(target, "/") {
+		switch c {
+		case "", ".":
+		case "..":
+			if depth--; depth < 0 {
+				return true
+			}
+		default:
+			depth++
+		}
+	}
+	return false
+}
+
+func (h handlers) setstat(r *sftp.Request) error {
+	m, rel, err := h.j.writable(r.Filepath)
+	if err != nil {
+		return err
+	}
+	flags, attrs := r.AttrFlags(), r.Attributes()
+	if attrs == nil {
+		return sftp.ErrSSHFxBadMessage
+	}
+	if flags.UidGid {
+		return fmt.Errorf("changing owners is not allowed: %w", ErrDenied)
+	}
+	if flags.Size {
+		f, err := m.root.OpenFile(rel, os.O_WRONLY|syscall.O_NONBLOCK, 0)
+		if err != nil {
+			return denyEscape(err)
+		}
+		st, err := f.Stat()
+		if err == nil && !st.Mode().IsRegular() {
+			err = ErrDenied
+		}
+		if err == nil {
+			err = f.Truncate(int64(attrs.Size))
+		}
+		f.Close()
+		if err != nil {
+			return denyEscape(err)
+		}
+	}
+	if flags.Permissions {
+		// No setuid, setgid or sticky bits in a jail.
+		if err := m.root.Chmod(rel, attrs.FileMode().Perm()); err != nil {
+			return denyEscape(err)
+		}
+	}
+	if flags.Acmodtime {
+		if err := m.root.Chtimes(rel, attrs.AccessTime(), attrs.ModTime()); err != nil {
+			return denyEscape(err)
+		}
+	}
+	return nil
+}
+
+// StatVFS reports the filesystem holding the path's mount.
+func (h handlers) StatVFS(r *sftp.Request) (_ *sftp.StatVFS, err error) {
+	defer guard(&err)
+	m, _, err := h.j.route(r.Filepath)
+	if err != nil {
+		return nil, err
+	}
+	d, err := m.root.Open(".")
+	if err != nil {
+		return nil, denyEscape(err)
+	}
+	defer d.Close()
+	var st unix.Statfs_t
+	if err := unix.Fstatfs(int(d.Fd()), &st); err != nil {
+		return nil, err
+	}
+	return &sftp.StatVFS{
+		Bsize: uint64(st.Bsize), Frsize: uint64(st.Frsize), Blocks: st.Blocks, Bfree: st.Bfree,
+		Bavail: st.Bavail, Files: st.Files, Ffree: st.Ffree, Favail: st.Ffree,
+		Fsid: uint64(uint32(st.Fsid.Val[0]))<<32 | uint64(uint32(st.Fsid.Val[1])), Namemax: uint64(st.Namelen),
+	}, nil
+}
+
+// Filelist answers List, Stat and Readlink.
+func (h handlers) Filelist(r *sftp.Request) (_ sftp.ListerAt, err error) {
+	defer guard(&err)
+	switch r.Method {
+	case "List":
+		l, err := h.list(r.Filepath)
+		h.j.audit("list", r.Filepath, -1, err)
+		return l, err
+	case "Stat":
+		return h.stat(r.Filepath, false)
+	}
+	return nil, sftp.ErrSSHFxOpUnsupported
+}
+
+// Lstat does not follow a final symlink.
+func (h handlers) Lstat(r *sftp.Request) (_ sftp.ListerAt, err error) {
+	defer guard(&err)
+	return h.stat(r.Filepath, true)
+}
+
+func (h handlers) stat(p string, lstat bool) (sftp.ListerAt, error) {
+	m, rel, err := h.j.route(p)
+	if err != nil {
+		return nil, err
+	}
+	var st os.FileInfo
+	if lstat {
+		st, err = m.root.Lstat(rel)
+	} else {
+		st, err = m.root.Stat(rel)
+	}
+	if err != nil {
+		return nil, denyEscape(err)
+	}
+	return listerAt{namedInfo{FileInfo: st, name: path.Base(Clean(p))}}, nil
+}
+
+func (h handlers) list(p string) (sftp.ListerAt, error) {
+	m, rel, err := h.j.route(p)
+	if err != nil {
+		return nil, err
+	}
+	d, err := m.root.Open(rel)
+	if err != nil {
+		return nil, denyEscape(err)
+	}
+	defer d.Close()
+	infos, err := d.Readdir(maxList + 1)
+	if err != nil && err != io.EOF {
+		return nil, denyEscape(err)
+	}
+	if len(infos) > maxList {
+		return nil, fmt.Errorf("directory has more than %d entries", maxList)
+	}
+	// Mount points show as the directories they mount.
+	for _, mp := range h.j.mountsIn(Clean(p)) {
+		st, err := mp.root.Stat(".")
+		if err != nil {
+			continue
+		}
+		name := path.Base(mp.Path)
+		info := namedInfo{FileInfo: st, name: name}
+		replaced := false
+		for i := range infos {
+			if infos[i].Name() == name {
+				infos[i], replaced = info, true
+			}
+		}
+		if !replaced {
+			infos = append(infos, info)
+		}
+	}
+	return listerAt(infos), nil
+}
+
+// RealPath cleans the path: clients use it to find "/" and ".".
+func (h handlers) RealPath(p string) (string, error) {
+	return Clean(p), nil
+}
+
+// Readlink returns a symlink's target as written.
+func (h handlers) Readlink(p string) (_ string, err error) {
+	defer guard(&err)
+	m, rel, err := h.j.route(p)
+	if err != nil {
+		return "", err
+	}
+	t, err := m.root.Readlink(rel)
+	return t, denyEscape(err)
+}
+
+// namedInfo gives a FileInfo the name the client asked about.
+type namedInfo struct {
+	os.FileInfo
+	name string
+}
+
+func (n namedInfo) Name() string { return n.name }
+
+type listerAt []os.FileInfo
+
+func (l listerAt) ListAt(out []os.FileInfo, off int64) (int, error) {
+	if off >= int64(len(l)) {
+		return 0, io.EOF
+	}
+	n := copy(out, l[off:])
+	if n < len(out) {
+		return n, io.EOF
+	}
+	return n, nil
+}

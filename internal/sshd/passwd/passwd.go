@@ -1,0 +1,73 @@
+// Package passwd checks passwords against the hash formats an operator is
+// likely to paste into the config: bcrypt (what `bartleby sftp
+// hash-password` makes), argon2id in PHC format, and the $6$ sha512-crypt
+// lines of /etc/shadow, so existing unix accounts move over unchanged.
+package passwd
+
+import (
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"strings"
+
+	"golang.org/x/crypto/bcrypt"
+)
+
+// MaxPassword bounds the password length checked: hashing cost grows with
+// it (sha512-crypt is quadratic-ish in length), and no one types more.
+const MaxPassword = 1024
+
+// Hash makes a bcrypt hash of password for the config file.
+func Hash(password string) (string, error) {
+	if password == "" {
+		return "", errors.New("empty passwords are refused")
+	}
+	if len(password) > 72 {
+		return "", errors.New("bcrypt uses at most 72 bytes of a password; choose a shorter one")
+	}
+	h, err := bcrypt.GenerateFromPassword([]byte(password), 12)
+	return string(h), err
+}
+
+// Check reports whether hash is in a format Verify understands, with a hint
+// when it is not.
+func Check(hash string) error {
+	switch {
+	case isBcrypt(hash):
+		_, err := bcrypt.Cost([]byte(hash))
+		if err != nil {
+			return fmt.Errorf("bad bcrypt hash: %v", err)
+		}
+		return nil
+	case strings.HasPrefix(hash, "$argon2id$"):
+		_, err := parseArgon2id(hash)
+		return err
+	case strings.HasPrefix(hash, "$6$"):
+		_, err := parseSHA512Crypt(hash)
+		return err
+	}
+	return errors.New("not a supported password hash: want bcrypt ($2y$…), argon2id ($argon2id$…) or sha512-crypt ($6$…); make one with `bartleby sftp hash-password`")
+}
+
+// Verify reports whether password matches hash. An empty password never
+// matches.
+func Verify(hash, password string) bool {
+	if password == "" || len(password) > MaxPassword {
+		return false
+	}
+	switch {
+	case isBcrypt(hash):
+		return bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) == nil
+	case strings.HasPrefix(hash, "$argon2id$"):
+		a, err := parseArgon2id(hash)
+		return err == nil && subtle.ConstantTimeCompare(a.key([]byte(password)), a.sum) == 1
+	case strings.HasPrefix(hash, "$6$"):
+		s, err := parseSHA512Crypt(hash)
+		return err == nil && subtle.ConstantTimeCompare([]byte(s.crypt([]byte(password))), []byte(hash)) == 1
+	}
+	return false
+}
+
+func isBcrypt(h string) bool {
+	return strings.HasPrefix(h, "$2a$") || strings.HasPrefix(h, "$2b$") || strings.HasPrefix(h, "$2y$")
+}

@@ -1,0 +1,287 @@
+package sshd
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os/exec"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pkg/sftp"
+	"golang.org/x/crypto/ssh"
+
+	"bartleby/internal/config"
+	"bartleby/internal/jail"
+)
+
+// maxChannels bounds the sessions one connection may open in its life
+// (sftp and rsync clients open one).
+const maxChannels = 10
+
+// maxTxPacket lets clients that ask for large reads (sftp -B) get them;
+// pkg/sftp caps replies at 32 KiB otherwise.
+const maxTxPacket = 255 << 10
+
+// handle runs one connection: handshake within the grace time, then its
+// sessions until the client leaves or stays idle too long.
+func (s *Server) handle(c net.Conn) {
+	addr := remoteAddr(c.RemoteAddr())
+	c.SetDeadline(time.Now().Add(s.grace))
+	ic := &idleConn{Conn: c, idle: s.idle}
+	ic.touch()
+	sc, chans, reqs, err := ssh.NewServerConn(ic, s.sshCfg)
+	if err != nil {
+		s.log.Debug("handshake ended", "addr", addr, "err", err)
+		c.Close()
+		return
+	}
+	defer sc.Close()
+	c.SetDeadline(time.Time{})
+	go ic.watch(sc)
+
+	name := sc.Permissions.Extensions[extUser]
+	u := s.users[name]
+	if u == nil || name != sc.User() {
+		s.log.Error("login without a known identity; closing", "addr", addr, "user", sc.User())
+		return
+	}
+	log := s.log.With("user", u.Name, "addr", addr.String())
+	attrs := []any{"method", sc.Permissions.Extensions[extMethod], "client", string(sc.ClientVersion())}
+	if k := sc.Permissions.Extensions[extKey]; k != "" {
+		attrs = append(attrs, "key", k)
+	}
+	log.Info("login", attrs...)
+	go rejectGlobal(reqs, log)
+
+	j, err := jail.Open(u.Name, u.Jail, s.log.With("addr", addr.String()))
+	if err != nil {
+		log.Error("cannot open the user's jail", "err", err)
+		return
+	}
+	defer j.Close()
+
+	var wg sync.WaitGroup
+	open := 0
+	for nc := range chans {
+		if nc.ChannelType() != "session" {
+			s.metrics.sessions.WithLabelValues(nc.ChannelType(), "refused").Inc()
+			log.Warn("channel refused", "type", nc.ChannelType())
+			nc.Reject(ssh.Prohibited, "only sftp and rsync sessions are allowed here")
+			continue
+		}
+		if open >= maxChannels {
+			nc.Reject(ssh.ResourceShortage, "too many sessions")
+			continue
+		}
+		ch, creqs, err := nc.Accept()
+		if err != nil {
+			continue
+		}
+		open++
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.session(ch, creqs, u, j, log)
+		}()
+	}
+	wg.Wait()
+	log.Info("logout")
+}
+
+// rejectGlobal refuses every global request: tcpip-forward (ssh -R) and
+// the like.
+func rejectGlobal(reqs <-chan *ssh.Request, log *slog.Logger) {
+	for r := range reqs {
+		if r.WantReply {
+			r.Reply(false, nil)
+		}
+		if r.Type != "keepalive@openssh.com" {
+			log.Warn("global request refused", "type", r.Type)
+		}
+	}
+}
+
+// session answers a session's requests: one sftp subsystem or one rsync
+// exec; everything else (shell, pty, env, x11, agent, other commands) is
+// refused.
+func (s *Server) session(ch ssh.Channel, reqs <-chan *ssh.Request, u *config.SSHUser, j *jail.Jail, log *slog.Logger) {
+	defer ch.Close()
+	started := false
+	for r := range reqs {
+		if started {
+			r.Reply(false, nil)
+			continue
+		}
+		switch {
+		case r.Type == "subsystem" && payloadString(r.Payload) == "sftp":
+			r.Reply(true, nil)
+			started = true
+			s.metrics.sessions.WithLabelValues("sftp", "ok").Inc()
+			go func() { s.serveSFTP(ch, j, log); ch.Close() }()
+		case r.Type == "exec":
+			cmd := payloadString(r.Payload)
+			run, err := s.checkExec(cmd, u, j)
+			if err != nil {
+				s.metrics.sessions.WithLabelValues("exec", "refused").Inc()
+				log.Warn("exec refused", "command", truncate(cmd, 200), "err", err)
+				r.Reply(true, nil) // so the client sees the reason and status
+				fmt.Fprintf(ch.Stderr(), "bartleby: %v\r\n", err)
+				exitStatus(ch, 1)
+				return
+			}
+			r.Reply(true, nil)
+			started = true
+			s.metrics.sessions.WithLabelValues("rsync", "ok").Inc()
+			go func() { s.runRsync(ch, run, log); ch.Close() }()
+		default:
+			s.metrics.sessions.WithLabelValues(r.Type, "refused").Inc()
+			log.Warn("session request refused", "type", r.Type)
+			if r.WantReply {
+				r.Reply(false, nil)
+			}
+			if r.Type == "shell" {
+				fmt.Fprintf(ch.Stderr(), "bartleby: no shell here; use sftp or rsync\r\n")
+				exitStatus(ch, 1)
+				return
+			}
+		}
+	}
+}
+
+func (s *Server) serveSFTP(ch ssh.Channel, j *jail.Jail, log *slog.Logger) {
+	srv := sftp.NewRequestServer(ch, j.Handlers(), sftp.WithRSMaxTxPacket(maxTxPacket), sftp.WithStartDirectory("/"), sftp.WithRSAllocator())
+	if err := srv.Serve(); err != nil && !errors.Is(err, io.EOF) {
+		log.Debug("sftp session ended", "err", err)
+	}
+	srv.Close()
+}
+
+// checkExec allows only `rsync --server …`, for users with rsync = true,
+// where rsync can be confined.
+func (s *Server) checkExec(cmd string, u *config.SSHUser, j *jail.Jail) (*jail.RsyncPlan, error) {
+	if !strings.HasPrefix(cmd, "rsync ") {
+		return nil, errors.New("no commands here; use sftp, or rsync for users allowed it")
+	}
+	if !u.Rsync {
+		return nil, errors.New("rsync is not enabled for this user")
+	}
+	if s.rsyncErr != nil {
+		return nil, s.rsyncErr
+	}
+	return j.CheckRsync(cmd, jail.RsyncOptions{ReadOnly: u.ReadOnly, Owner: u.RsyncOwner})
+}
+
+// runRsync runs the confined rsync with the channel as its stdin and
+// stdout, its stderr to the client's stderr, and sends its exit status.
+func (s *Server) runRsync(ch ssh.Channel, plan *jail.RsyncPlan, log *slog.Logger) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cmd, err := plan.Command(ctx)
+	if err != nil {
+		log.Error("rsync", "err", err)
+		exitStatus(ch, 1)
+		return
+	}
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		exitStatus(ch, 1)
+		return
+	}
+	cmd.Stdout = ch
+	cmd.Stderr = ch.Stderr()
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		log.Error("rsync start", "err", err)
+		exitStatus(ch, 1)
+		return
+	}
+	log.Info("rsync", "op", map[bool]string{true: "pull", false: "push"}[plan.Sender], "dir", plan.Dir, "args", strings.Join(plan.Args[1:], " "))
+	go func() {
+		io.Copy(stdin, ch)
+		stdin.Close()
+	}()
+	err = cmd.Wait()
+	code := 0
+	if err != nil {
+		code = 1
+		var ee *exec.ExitError
+		if errors.As(err, &ee) && ee.ExitCode() >= 0 {
+			code = ee.ExitCode()
+		}
+	}
+	log.Info("rsync done", "exit", code, "seconds", time.Since(start).Round(time.Millisecond).Seconds())
+	ch.CloseWrite()
+	exitStatus(ch, code)
+}
+
+func exitStatus(ch ssh.Channel, code int) {
+	var b [4]byte
+	binary.BigEndian.PutUint32(b[:], uint32(code))
+	ch.SendRequest("exit-status", false, b[:])
+}
+
+// payloadString decodes the one SSH string in a subsystem or exec request.
+func payloadString(p []byte) string {
+	if len(p) < 4 {
+		return ""
+	}
+	n := binary.BigEndian.Uint32(p)
+	if uint64(n) != uint64(len(p)-4) {
+		return ""
+	}
+	return string(p[4:])
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
+}
+
+// idleConn closes a connection that has seen no traffic for idle.
+type idleConn struct {
+	net.Conn
+	idle time.Duration
+	last atomic.Int64 // unix nanoseconds of the last read or write
+}
+
+func (c *idleConn) touch() { c.last.Store(time.Now().UnixNano()) }
+
+func (c *idleConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.touch()
+	return n, err
+}
+
+func (c *idleConn) Write(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	c.touch()
+	return n, err
+}
+
+// watch closes sc once the connection has been idle too long.
+func (c *idleConn) watch(sc *ssh.ServerConn) {
+	t := time.NewTicker(min(c.idle/4+time.Second, time.Minute))
+	defer t.Stop()
+	done := make(chan struct{})
+	go func() { sc.Wait(); close(done) }()
+	for {
+		select {
+		case <-done:
+			return
+		case <-t.C:
+			if time.Since(time.Unix(0, c.last.Load())) > c.idle {
+				sc.Close()
+				return
+			}
+		}
+	}
+}
