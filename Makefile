@@ -28,7 +28,8 @@ lint:
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
 
-bench: deps build
+bench: build
+	./scripts/test-deps bench
 	BARTLEBY_BIN=$(CURDIR)/$(BIN) ./bench/run
 
 # Each fuzz target for 20s; FUZZTIME=5m for a longer run.
