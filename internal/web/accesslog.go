@@ -116,22 +116,31 @@ type jsonEntry struct {
 	Agent    string  `json:"user_agent,omitempty"`
 }
 
+// lineBufs lends the buffers access log lines are made in.
+var lineBufs = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }}
+
 // log writes the entry for one finished request.
 func (l *accessLog) log(r *http.Request, client string, rec *recorder, start time.Time) {
-	var line []byte
+	bp := lineBufs.Get().(*[]byte)
+	line := (*bp)[:0]
 	if l.json {
-		line, _ = json.Marshal(jsonEntry{Time: start.UTC().Format(time.RFC3339Nano), Client: client, Host: r.Host,
+		b, _ := json.Marshal(jsonEntry{Time: start.UTC().Format(time.RFC3339Nano), Client: client, Host: r.Host,
 			Method: r.Method, URI: r.RequestURI, Proto: r.Proto, Status: rec.status, Bytes: rec.bytes,
 			Duration: float64(time.Since(start).Microseconds()) / 1000, Referer: r.Referer(), Agent: r.UserAgent()})
-		line = append(line, '\n')
+		line = append(append(line, b...), '\n')
 	} else {
-		line = fmt.Appendf(nil, "%s - - [%s] \"%s %s %s\" %d %d \"%s\" \"%s\"\n", client,
-			start.Format("02/Jan/2006:15:04:05 -0700"), esc(r.Method), esc(r.RequestURI), esc(r.Proto),
+		line = append(append(line, client...), " - - ["...)
+		line = start.AppendFormat(line, "02/Jan/2006:15:04:05 -0700")
+		line = fmt.Appendf(line, "] \"%s %s %s\" %d %d \"%s\" \"%s\"\n", esc(r.Method), esc(r.RequestURI), esc(r.Proto),
 			rec.status, rec.bytes, esc(r.Referer()), esc(r.UserAgent()))
 	}
 	l.mu.Lock()
 	l.w.Write(line)
 	l.mu.Unlock()
+	if cap(line) <= 16<<10 { // a huge line's buffer is not kept
+		*bp = line
+		lineBufs.Put(bp)
+	}
 }
 
 // esc keeps a client-chosen field on its line and inside its quotes.

@@ -148,14 +148,13 @@ func (p *proxy) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, errors.New("no upstream left to try")
 		}
 		tried = append(tried, u)
-		out, target := new(http.Request), *req.URL
-		*out = *req
-		target.Scheme, target.Host = u.url.Scheme, u.url.Host
-		out.URL = &target
+		// req is the ReverseProxy's own outgoing copy (URL included),
+		// made for this request alone: aim it at u in place.
+		req.URL.Scheme, req.URL.Host = u.url.Scheme, u.url.Host
 		if p.rewrite {
-			out.Host = u.url.Host
+			req.Host = u.url.Host
 		}
-		resp, err := p.transport.RoundTrip(out)
+		resp, err := p.transport.RoundTrip(req)
 		if err == nil {
 			return resp, nil
 		}
@@ -206,6 +205,7 @@ func (p *proxy) rewriteRequest(pr *httputil.ProxyRequest) {
 		proto = "https"
 	}
 	xff, host := peer.String(), in.Host
+	realIP := []string{xff}
 	if trustedPeer(peer, p.trusted) {
 		if prior := in.Header.Values("X-Forwarded-For"); len(prior) > 0 {
 			xff = strings.Join(prior, ", ") + ", " + xff
@@ -216,14 +216,19 @@ func (p *proxy) rewriteRequest(pr *httputil.ProxyRequest) {
 		if v := in.Header.Get("X-Forwarded-Host"); v != "" {
 			host = v
 		}
+		realIP = []string{clientAddr(in, p.trusted).String()}
 	} else {
 		h.Del("Forwarded")
 	}
 	h.Set("X-Forwarded-For", xff)
-	h.Set("X-Forwarded-Proto", proto)
+	h["X-Forwarded-Proto"] = protoValues[proto]
 	h.Set("X-Forwarded-Host", host)
-	h.Set("X-Real-IP", clientAddr(in, p.trusted).String())
+	h["X-Real-Ip"] = realIP
 }
+
+// protoValues are the X-Forwarded-Proto values, shared by every request
+// and never modified.
+var protoValues = map[string][]string{"http": {"http"}, "https": {"https"}}
 
 func peerAddr(r *http.Request) netip.Addr {
 	ap, err := netip.ParseAddrPort(r.RemoteAddr)

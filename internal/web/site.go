@@ -168,8 +168,12 @@ func (t *table) lookup(host string) *site {
 // hostOf is the request's host without port, lower case, no final dot.
 func hostOf(hostport string) string {
 	h := hostport
-	if host, _, err := net.SplitHostPort(hostport); err == nil {
-		h = host
+	// Without a colon SplitHostPort fails anyway, after allocating its
+	// error: skip it for the common "Host: example.org".
+	if strings.IndexByte(hostport, ':') >= 0 {
+		if host, _, err := net.SplitHostPort(hostport); err == nil {
+			h = host
+		}
 	}
 	return strings.TrimSuffix(strings.ToLower(h), ".")
 }
@@ -217,7 +221,10 @@ func (t *table) toHTTPS(w http.ResponseWriter, r *http.Request) {
 
 // serve runs h for site s, counting and logging the request.
 func (t *table) serve(s *site, h http.Handler, w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
+	var start time.Time
+	if s.log != nil {
+		start = time.Now()
+	}
 	rec := &recorder{ResponseWriter: w}
 	h.ServeHTTP(rec, r)
 	if rec.status == 0 {
