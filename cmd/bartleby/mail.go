@@ -1,0 +1,187 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"bartleby/internal/mail"
+	"bartleby/internal/mail/queue"
+)
+
+func init() {
+	commands = append(commands, mailCmd, sendmailCmd)
+}
+
+func mailCmd() *cobra.Command {
+	c := &cobra.Command{Use: "mail", Short: "Look at and act on the mail queue of the running daemon"}
+	var asJSON bool
+	q := &cobra.Command{Use: "queue", Short: "List the queue (like mailq)", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return printQueue(cmd.OutOrStdout(), asJSON) }}
+	q.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	c.AddCommand(q,
+		&cobra.Command{Use: "flush [ID…]", Short: "Attempt delivery now (all unheld messages without IDs) and report what happened",
+			RunE: func(cmd *cobra.Command, ids []string) error { return flushQueue(cmd.OutOrStdout(), ids) }},
+		&cobra.Command{Use: "show ID", Short: "Show a message's envelope, recipients' states and header", Args: cobra.ExactArgs(1),
+			RunE: func(cmd *cobra.Command, ids []string) error { return showMessage(cmd.OutOrStdout(), ids[0]) }},
+		idsCmd("delete", "Delete messages from the queue (no bounce is sent)"),
+		idsCmd("hold", "Keep messages in the queue without attempting them"),
+		idsCmd("release", "Let held messages be attempted again"),
+	)
+	return c
+}
+
+func idsCmd(verb, short string) *cobra.Command {
+	return &cobra.Command{Use: verb + " ID…", Short: short, Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, ids []string) error {
+			var out []mail.Outcome
+			if err := call("mail."+verb, mail.IDs{IDs: ids}, &out); err != nil {
+				return err
+			}
+			return printOutcomes(cmd.OutOrStdout(), out)
+		}}
+}
+
+// sendmailCmd is `bartleby sendmail …`: the classic flags, unparsed by cobra.
+func sendmailCmd() *cobra.Command {
+	return &cobra.Command{Use: "sendmail [flags] [recipient…]", Short: "Send the message on stdin (sendmail's flags: -t -i -f -F -bs -bp -q -v)",
+		DisableFlagParsing: true,
+		Run: func(cmd *cobra.Command, args []string) {
+			// sendmail has reported its errors itself; only the status is left.
+			os.Exit(runSendmail(args))
+		}}
+}
+
+func printQueue(w io.Writer, asJSON bool) error {
+	var list []queue.Envelope
+	if err := call("mail.queue", nil, &list); err != nil {
+		return err
+	}
+	if asJSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(list)
+	}
+	if len(list) == 0 {
+		fmt.Fprintln(w, "Mail queue is empty")
+		return nil
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tAGE\tSIZE\tATTEMPTS\tSTATE\tSENDER/RECIPIENTS")
+	var total int64
+	for _, e := range list {
+		total += e.Size
+		state := string(e.State())
+		if e.Held {
+			state = "held"
+		}
+		from := e.From
+		if from == "" {
+			from = "<>"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\n", e.ID, age(e.Received), e.Size, e.Attempts, state, from)
+		for _, r := range e.Rcpts {
+			if !r.Open() {
+				continue
+			}
+			fmt.Fprintf(tw, "\t\t\t\t\t  %s\n", r.Addr)
+			if r.Error != "" {
+				fmt.Fprintf(tw, "\t\t\t\t\t    (%s)\n", r.Error)
+			}
+		}
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "-- %d KB in %d message(s).\n", (total+1023)/1024, len(list))
+	return nil
+}
+
+func age(t time.Time) string {
+	d := time.Since(t).Round(time.Second)
+	if d >= 48*time.Hour {
+		return fmt.Sprintf("%dd", int(d.Hours()/24))
+	}
+	return d.String()
+}
+
+func flushQueue(w io.Writer, ids []string) error {
+	var out []mail.Outcome
+	if err := call("mail.flush", mail.IDs{IDs: ids}, &out); err != nil {
+		return err
+	}
+	if len(out) == 0 {
+		fmt.Fprintln(w, "Mail queue is empty: nothing to flush")
+		return nil
+	}
+	return printOutcomes(w, out)
+}
+
+func printOutcomes(w io.Writer, out []mail.Outcome) error {
+	counts := map[string]int{}
+	failed := false
+	for _, o := range out {
+		counts[o.Result]++
+		failed = failed || o.Result == "error"
+		line := o.ID + ": " + o.Result
+		if o.Detail != "" {
+			line += " (" + o.Detail + ")"
+		}
+		fmt.Fprintln(w, line)
+	}
+	if len(out) > 1 {
+		var parts []string
+		for _, r := range []string{"delivered", "partial", "deferred", "bounced", "held", "released", "deleted", "gone", "pending", "error"} {
+			if counts[r] > 0 {
+				parts = append(parts, fmt.Sprintf("%d %s", counts[r], r))
+			}
+		}
+		fmt.Fprintln(w, "--", strings.Join(parts, ", "))
+	}
+	if failed {
+		return exitError{exitFailure, fmt.Errorf("some messages could not be changed")}
+	}
+	return nil
+}
+
+func showMessage(w io.Writer, id string) error {
+	var s mail.Shown
+	if err := call("mail.show", mail.IDs{IDs: []string{id}}, &s); err != nil {
+		return err
+	}
+	e := s.Envelope
+	from := e.From
+	if from == "" {
+		from = "<> (a bounce)"
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "ID:\t%s\n", e.ID)
+	fmt.Fprintf(tw, "From:\t%s\n", from)
+	fmt.Fprintf(tw, "Received:\t%s (%s ago) via %s\n", e.Received.Local().Format(time.RFC1123), age(e.Received), e.Origin)
+	fmt.Fprintf(tw, "Size:\t%d bytes\n", e.Size)
+	fmt.Fprintf(tw, "Route:\t%s\n", e.Route)
+	fmt.Fprintf(tw, "Attempts:\t%d\n", e.Attempts)
+	if !e.NextAttempt.IsZero() {
+		fmt.Fprintf(tw, "Next attempt:\t%s\n", e.NextAttempt.Local().Format(time.RFC1123))
+	}
+	if e.Held {
+		fmt.Fprintf(tw, "Held:\tyes (bartleby mail release %s)\n", e.ID)
+	}
+	for _, r := range e.Rcpts {
+		line := fmt.Sprintf("To:\t%s\t%s", r.Addr, r.State)
+		if r.Orig != "" {
+			line += " (alias of " + r.Orig + ")"
+		}
+		if r.Error != "" {
+			line += ": " + r.Error
+		}
+		fmt.Fprintln(tw, line)
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "\n%s", s.Header)
+	return nil
+}

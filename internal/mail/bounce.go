@@ -1,0 +1,85 @@
+package mail
+
+import (
+	"bytes"
+	"strings"
+	"sync"
+	"time"
+
+	"bartleby/internal/mail/dsn"
+	"bartleby/internal/mail/queue"
+)
+
+// DSNs to one sender are rate-limited so a burst of failures (or a forged
+// sender) cannot turn into a bounce storm.
+const (
+	dsnPerWindow = 10
+	dsnWindow    = time.Hour
+)
+
+type dsnLimiter struct {
+	mu   sync.Mutex
+	sent map[string][]time.Time
+}
+
+func (l *dsnLimiter) allow(addr string, now time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.sent == nil {
+		l.sent = map[string][]time.Time{}
+	}
+	recent := l.sent[addr][:0]
+	for _, t := range l.sent[addr] {
+		if now.Sub(t) < dsnWindow {
+			recent = append(recent, t)
+		}
+	}
+	if len(recent) >= dsnPerWindow {
+		l.sent[addr] = recent
+		return false
+	}
+	l.sent[addr] = append(recent, now)
+	return true
+}
+
+// bounce queues a DSN to the sender of e for the recipients that failed.
+// A bounce is never bounced, nor sent to the null sender.
+func (m *Mail) bounce(e *queue.Envelope, failed []*queue.Rcpt) {
+	log := m.log.With("id", e.ID, "from", e.From)
+	switch {
+	case e.From == "" || e.DSN:
+		m.met.dsn.WithLabelValues("suppressed_null_sender").Inc()
+		log.Warn("undeliverable bounce dropped (never bounce a bounce)", "to", failed[0].Addr, "reason", failed[0].Error)
+		return
+	case m.run.routes[routeSmarthost] == nil:
+		m.met.dsn.WithLabelValues("no_route").Inc()
+		log.Warn("no DSN sent: there is no [mail.smarthost] to send it through")
+		return
+	case !m.dsnLimit.allow(strings.ToLower(e.From), time.Now()):
+		m.met.dsn.WithLabelValues("suppressed_rate").Inc()
+		log.Warn("no DSN sent: more than 10 DSNs to this sender in the last hour")
+		return
+	}
+	now := time.Now()
+	rep := &dsn.Report{Hostname: m.hostname, To: e.From, MessageID: e.ID, Arrival: e.Received}
+	for _, rc := range failed {
+		rep.Failed = append(rep.Failed, dsn.Failed{Addr: rc.Addr, Orig: rc.Orig, Reason: rc.Error, Code: rc.Code})
+	}
+	if data, err := m.q.Data(e.ID); err == nil {
+		rep.Original = data
+		defer data.Close()
+	}
+	rcpts, err := m.expand(e.From)
+	if err != nil {
+		log.Error("no DSN sent: the sender's address does not expand", "error", err)
+		return
+	}
+	env := queue.Envelope{Rcpts: rcpts, Route: routeSmarthost, Origin: "dsn for " + e.ID, DSN: true}
+	d, err := m.q.Add(env, bytes.NewReader(dsn.Build(rep, now)), 1<<30)
+	if err != nil {
+		log.Error("cannot queue DSN", "error", err)
+		return
+	}
+	m.met.dsn.WithLabelValues("sent").Inc()
+	log.Info("DSN queued", "dsn_id", d.ID, "to", e.From, "failed", len(failed))
+}

@@ -1,0 +1,122 @@
+package mail
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"bartleby/internal/control"
+	"bartleby/internal/mail/queue"
+)
+
+// IDs are the arguments of the commands that act on messages.
+type IDs struct {
+	IDs []string `json:"ids"`
+}
+
+// Shown is the answer to mail.show.
+type Shown struct {
+	Envelope queue.Envelope `json:"envelope"`
+	Header   string         `json:"header"`
+}
+
+// Commands are `bartleby mail …` (and mailq, sendmail -bp, sendmail -q).
+func (m *Mail) Commands() map[string]control.Handler {
+	return map[string]control.Handler{
+		"mail.queue": func(context.Context, json.RawMessage) (any, error) { return m.q.List(), nil },
+		"mail.flush": func(ctx context.Context, raw json.RawMessage) (any, error) {
+			ids, err := parseIDs(raw, false)
+			if err != nil {
+				return nil, err
+			}
+			return m.run.flush(ctx, ids), nil
+		},
+		"mail.show":    m.show,
+		"mail.delete":  m.each(m.deleteOne),
+		"mail.hold":    m.each(func(id string) Outcome { return m.setHold(id, true) }),
+		"mail.release": m.each(func(id string) Outcome { return m.setHold(id, false) }),
+	}
+}
+
+func parseIDs(raw json.RawMessage, need bool) ([]string, error) {
+	var a IDs
+	if len(raw) > 0 {
+		if err := json.Unmarshal(raw, &a); err != nil {
+			return nil, fmt.Errorf("bad arguments: %w", err)
+		}
+	}
+	if need && len(a.IDs) == 0 {
+		return nil, errors.New("give at least one queue ID")
+	}
+	return a.IDs, nil
+}
+
+func (m *Mail) each(fn func(id string) Outcome) control.Handler {
+	return func(_ context.Context, raw json.RawMessage) (any, error) {
+		ids, err := parseIDs(raw, true)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]Outcome, len(ids))
+		for i, id := range ids {
+			out[i] = fn(id)
+		}
+		return out, nil
+	}
+}
+
+func (m *Mail) deleteOne(id string) Outcome {
+	if err := m.q.Remove(id); err != nil {
+		return Outcome{ID: id, Result: "error", Detail: err.Error()}
+	}
+	m.log.Info("message deleted by operator", "id", id)
+	return Outcome{ID: id, Result: "deleted"}
+}
+
+func (m *Mail) setHold(id string, hold bool) Outcome {
+	_, err := m.q.Update(id, func(e *queue.Envelope) { e.Held = hold })
+	if err != nil {
+		return Outcome{ID: id, Result: "error", Detail: err.Error()}
+	}
+	if !hold {
+		m.run.poke()
+		return Outcome{ID: id, Result: "released"}
+	}
+	return Outcome{ID: id, Result: "held"}
+}
+
+// maxShownHeader bounds the header returned by mail.show.
+const maxShownHeader = 64 << 10
+
+func (m *Mail) show(_ context.Context, raw json.RawMessage) (any, error) {
+	ids, err := parseIDs(raw, true)
+	if err != nil {
+		return nil, err
+	}
+	env, ok := m.q.Get(ids[0])
+	if !ok {
+		return nil, fmt.Errorf("%s: %w", ids[0], queue.ErrNotFound)
+	}
+	data, err := m.q.Data(env.ID)
+	if err != nil {
+		return nil, err
+	}
+	defer data.Close()
+	var hdr strings.Builder
+	br := bufio.NewReader(io.LimitReader(data, maxShownHeader))
+	for {
+		line, err := br.ReadString('\n')
+		if strings.TrimRight(line, "\r\n") == "" {
+			break
+		}
+		hdr.WriteString(strings.TrimRight(line, "\r\n") + "\n")
+		if err != nil {
+			break
+		}
+	}
+	return Shown{Envelope: env, Header: hdr.String()}, nil
+}

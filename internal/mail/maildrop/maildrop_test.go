@@ -1,0 +1,54 @@
+package maildrop
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestWriteOpen(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "drop")
+	name, err := Write(dir, Envelope{From: "root@example.org", Rcpts: []string{"ops"}}, strings.NewReader("Subject: x\r\n\r\nhi\r\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, ".half-written"), []byte("x"), 0o600)
+	names, err := List(dir)
+	if err != nil || len(names) != 1 || names[0] != name {
+		t.Fatalf("List = %v, %v", names, err)
+	}
+	d, err := Open(dir, name, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	b, _ := io.ReadAll(d.Data)
+	if d.From != "root@example.org" || d.Rcpts[0] != "ops" || string(b) != "Subject: x\r\n\r\nhi\r\n" || d.UID != uint32(os.Getuid()) {
+		t.Fatalf("drop %+v %q", d.Envelope, b)
+	}
+	if _, err := Open(dir, name, 5); err == nil {
+		t.Error("oversized drop accepted")
+	}
+}
+
+// TestOpenRefusesTricks: a local user who can write the maildrop must not
+// make the daemon read another file.
+func TestOpenRefusesTricks(t *testing.T) {
+	dir := t.TempDir()
+	secret := filepath.Join(t.TempDir(), "secret")
+	os.WriteFile(secret, []byte(magic+`{"from":"a@b","rcpts":["evil@x"]}`+"\n/etc/shadow"), 0o600)
+	os.Symlink(secret, filepath.Join(dir, "link"))
+	os.Mkdir(filepath.Join(dir, "sub"), 0o700)
+	os.WriteFile(filepath.Join(dir, "junk"), []byte("not a drop"), 0o600)
+	for _, name := range []string{"link", "sub", "junk"} {
+		if d, err := Open(dir, name, 1<<20); err == nil {
+			d.Close()
+			t.Errorf("%s opened", name)
+		}
+	}
+	if names, _ := List(dir); len(names) != 1 || names[0] != "junk" {
+		t.Errorf("List = %v", names)
+	}
+}

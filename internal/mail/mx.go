@@ -1,0 +1,272 @@
+package mail
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"bartleby/internal/certs"
+	"bartleby/internal/certs/capool"
+	"bartleby/internal/config"
+	"bartleby/internal/mail/deliver"
+	"bartleby/internal/mail/queue"
+	"bartleby/internal/mail/smtpd"
+)
+
+// listenMX starts the backup MX listeners: STARTTLS with the configured or
+// a self-signed certificate, only the configured domains.
+func (m *Mail) listenMX() error {
+	b := m.cfg.BackupMX
+	tlsCfg, err := m.env.Certs.TLSConfig(certs.Source{Names: []string{m.hostname}, CertFile: b.Cert, KeyFile: b.Key})
+	if err != nil {
+		return fmt.Errorf("mail.backup_mx: %w", err)
+	}
+	tlsCfg.NextProtos = nil
+	s := smtpd.New(smtpd.Config{Name: "backup_mx", Hostname: m.hostname, MaxSize: m.maxSize(),
+		MaxRecipients: b.MaxRecipients, TLS: tlsCfg, Log: m.log}, &mxHandler{m: m})
+	for _, a := range b.Listen {
+		ln, err := net.Listen("tcp", a)
+		if err != nil {
+			return fmt.Errorf("mail: listen %s: %w", a, err)
+		}
+		lim := smtpd.Limit(ln, b.MaxConnections, b.MaxPerIP, b.GreetPause.Or(config.DefaultMXGreetPause), m.log)
+		m.addrs = append(m.addrs, "smtp://"+ln.Addr().String())
+		go s.Serve(lim)
+	}
+	m.servers = append(m.servers, s)
+	return nil
+}
+
+// mxHandler accepts mail for the configured domains only: no open relay.
+type mxHandler struct{ m *Mail }
+
+func (h *mxHandler) Rcpt(addr string) error {
+	b := h.m.cfg.BackupMX
+	_, domain, _ := strings.Cut(addr, "@")
+	if !domainListed(domain, b.Domains) {
+		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: "relaying denied"}
+	}
+	if len(b.Recipients) > 0 && !listed(addr, b.Recipients) {
+		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such recipient here"}
+	}
+	return nil
+}
+
+// domainListed matches case-insensitively; ".example.org" lists the
+// subdomains of example.org.
+func domainListed(domain string, list []string) bool {
+	d := strings.ToLower(strings.TrimSuffix(domain, "."))
+	if d == "" {
+		return false
+	}
+	for _, l := range list {
+		l = strings.ToLower(l)
+		if d == l || (strings.HasPrefix(l, ".") && strings.HasSuffix(d, l)) {
+			return true
+		}
+	}
+	return false
+}
+
+func listed(addr string, list []string) bool {
+	for _, l := range list {
+		if strings.EqualFold(addr, l) {
+			return true
+		}
+	}
+	return false
+}
+
+// Queue stores the message for the primary. With primary = "mx" each
+// domain gets its own copy, since each may have its own MX hosts.
+func (h *mxHandler) Queue(in *smtpd.Incoming) (string, error) {
+	m := h.m
+	groups := [][]string{in.Rcpts}
+	if m.cfg.BackupMX.Primary == "mx" {
+		groups = byDomain(in.Rcpts)
+	}
+	var first queue.Envelope
+	for i, g := range groups {
+		env := queue.Envelope{From: in.From, Route: routePrimary, Origin: in.Origin, SMTPUTF8: in.SMTPUTF8}
+		for _, r := range g {
+			env.Rcpts = append(env.Rcpts, &queue.Rcpt{Addr: r})
+		}
+		data := in.Data
+		if i > 0 {
+			rc, err := m.q.Data(first.ID)
+			if err != nil {
+				return first.ID, &queue.TempError{Err: err}
+			}
+			defer rc.Close()
+			data = rc
+		}
+		added, err := m.q.Add(env, data, m.maxSize())
+		if err != nil {
+			return first.ID, err
+		}
+		if i == 0 {
+			first = added
+		}
+		m.met.accepted.WithLabelValues("backup_mx").Inc()
+	}
+	return first.ID, nil
+}
+
+func byDomain(rcpts []string) [][]string {
+	idx := map[string]int{}
+	var out [][]string
+	for _, r := range rcpts {
+		_, d, _ := strings.Cut(r, "@")
+		d = strings.ToLower(d)
+		i, ok := idx[d]
+		if !ok {
+			i = len(out)
+			idx[d] = i
+			out = append(out, nil)
+		}
+		out[i] = append(out[i], r)
+	}
+	return out
+}
+
+// primaryRoute is delivery to the primary MX, with the backup MX's own
+// retry policy.
+func (m *Mail) primaryRoute() (*route, error) {
+	b := m.cfg.BackupMX
+	base := deliver.Target{Role: "primary", TLS: deliver.Opportunistic, HelloName: m.hostname,
+		Timeout: config.DefaultSmarthostTimeout}
+	if b.PrimaryTLS == "required" {
+		base.TLS = deliver.StartTLS
+		if b.CA != "" {
+			pool, err := capool.Load(b.CA)
+			if err != nil {
+				return nil, fmt.Errorf("mail.backup_mx.ca: %w", err)
+			}
+			base.Roots, base.RootsName = pool, b.CA
+		}
+	}
+	rt := &route{name: routePrimary, workers: 8,
+		retryEvery: b.RetryEvery.Or(m.retryEvery()), giveUp: b.GiveUpAfter.Or(m.giveUp())}
+	rt.target = func(env *queue.Envelope) (*deliver.Target, error) {
+		t := base
+		if b.Primary != "mx" {
+			t.Addr = b.Primary
+			return &t, nil
+		}
+		host, err := m.primaryMX(firstDomain(env))
+		if err != nil {
+			return nil, err
+		}
+		t.Addr = net.JoinHostPort(host, "25")
+		return &t, nil
+	}
+	return rt, nil
+}
+
+func firstDomain(env *queue.Envelope) string {
+	for _, r := range env.Rcpts {
+		if r.Open() {
+			_, d, _ := strings.Cut(r.Addr, "@")
+			return d
+		}
+	}
+	return ""
+}
+
+// primaryMX picks the best MX of domain that is preferred over this host:
+// never ourselves, never an MX with a preference equal to or worse than
+// our own (that is how backup MXes loop).
+func (m *Mail) primaryMX(domain string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	mxs, err := net.DefaultResolver.LookupMX(ctx, domain)
+	if err != nil {
+		return "", &deliver.Error{Kind: "connect", Temporary: true, Reason: fmt.Sprintf("MX lookup for %s failed: %v", domain, err)}
+	}
+	sort.Slice(mxs, func(i, j int) bool { return mxs[i].Pref < mxs[j].Pref })
+	own := uint16(65535)
+	for _, mx := range mxs {
+		if strings.EqualFold(strings.TrimSuffix(mx.Host, "."), m.hostname) {
+			own = min(own, mx.Pref)
+		}
+	}
+	for _, mx := range mxs {
+		if mx.Pref < own && !strings.EqualFold(strings.TrimSuffix(mx.Host, "."), m.hostname) {
+			return strings.TrimSuffix(mx.Host, "."), nil
+		}
+	}
+	return "", &deliver.Error{Kind: "connect", Temporary: true,
+		Reason: fmt.Sprintf("no MX of %s is preferred over this host (%s); not forwarding to myself", domain, m.hostname)}
+}
+
+// probeLoop checks the primary every probe_every while mail waits for it,
+// and flushes that mail as soon as the primary greets again, instead of
+// waiting for the next retry. It flushes on the change from silent to
+// greeting only: a primary that greets but defers our mail is retried on
+// the normal schedule, not hammered every probe.
+func (m *Mail) probeLoop() {
+	defer m.wg.Done()
+	b := m.cfg.BackupMX
+	t := time.NewTicker(b.ProbeEvery.Or(config.DefaultMXProbeEvery))
+	defer t.Stop()
+	wasDown := true
+	for {
+		select {
+		case <-m.stop:
+			return
+		case <-t.C:
+		}
+		waiting := m.waitingFor(routePrimary)
+		if len(waiting) == 0 {
+			continue
+		}
+		addr := b.Primary
+		if addr == "mx" {
+			env, _ := m.q.Get(waiting[0])
+			host, err := m.primaryMX(firstDomain(&env))
+			if err != nil {
+				continue
+			}
+			addr = net.JoinHostPort(host, "25")
+		}
+		up := greets(addr)
+		if up && wasDown {
+			m.log.Info("primary answers again: flushing", "primary", addr, "messages", len(waiting))
+			m.run.flush(context.Background(), waiting)
+		}
+		wasDown = !up
+	}
+}
+
+// waitingFor lists deferred, unheld messages of a route.
+func (m *Mail) waitingFor(route string) []string {
+	var ids []string
+	for _, e := range m.q.List() {
+		if e.Route == route && !e.Held && e.Attempts > 0 {
+			ids = append(ids, e.ID)
+		}
+	}
+	return ids
+}
+
+// greets reports whether an SMTP server at addr sends a 220 greeting.
+func greets(addr string) bool {
+	c, err := net.DialTimeout("tcp", addr, 10*time.Second)
+	if err != nil {
+		return false
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	buf := make([]byte, 4)
+	if _, err := io.ReadFull(c, buf); err != nil {
+		return false
+	}
+	c.Write([]byte("QUIT\r\n"))
+	return string(buf[:3]) == "220"
+}

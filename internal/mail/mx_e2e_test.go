@@ -1,0 +1,128 @@
+package mail_test
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"bartleby/internal/testutil"
+)
+
+const mxConfig = `
+hostname = "mx2.test"
+[mail]
+max_size = "20KB"
+  [mail.backup_mx]
+  listen = ["%s"]
+  domains = ["example.org", ".sub.example.net"]
+  primary = "%s"
+  probe_every = "300ms"
+  max_recipients = 3
+`
+
+// startSink runs Postfix's smtp-sink as the primary MX, dumping messages
+// into a directory.
+func startSink(t *testing.T, addr string) string {
+	t.Helper()
+	// Not under t.TempDir(): smtp-sink runs as nobody, who must reach it.
+	dir, err := os.MkdirTemp("", "smtp-sink")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	os.Chmod(dir, 0o777)
+	args := []string{"-d", filepath.Join(dir, "msg."), addr, "10"}
+	if os.Getuid() == 0 {
+		args = append([]string{"-u", "nobody"}, args...)
+	}
+	cmd := exec.Command(testutil.Need(t, "smtp-sink"), args...)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	for i := 0; i < 100; i++ {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			return dir
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatal("smtp-sink did not start")
+	return ""
+}
+
+func TestBackupMX(t *testing.T) {
+	t.Parallel()
+	testutil.Need(t, "swaks")
+	mx, primary := testutil.FreePort(t), testutil.FreePort(t)
+	d := testutil.StartDaemon(t, fmt.Sprintf(mxConfig, mx, primary))
+
+	// STARTTLS offered and used; mail for a listed domain accepted.
+	out, err := swaks(t, "--server", mx, "--tls", "--from", "someone@elsewhere.net", "--to", "user@example.org", "--header", "Subject: while primary is down")
+	if err != nil || !strings.Contains(out, "STARTTLS") || !strings.Contains(out, "250 2.0.0 queued as") {
+		t.Fatalf("swaks --tls: %v\n%s", err, out)
+	}
+	if out, err := swaks(t, "--server", mx, "--from", "a@elsewhere.net", "--to", "x@deep.sub.example.net"); err != nil {
+		t.Fatalf("subdomain: %v\n%s", err, out)
+	}
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"foreign domain", []string{"--to", "victim@example.com"}, "550 5.7.1 relaying denied"},
+		{"parent of a dotted domain", []string{"--to", "x@sub.example.net"}, "550 5.7.1 relaying denied"},
+		{"oversize", []string{"--to", "user@example.org", "--body", strings.Repeat(strings.Repeat("x", 70)+"\n", 400)}, "552 5.3.4"},
+		{"too many recipients", []string{"--to", "a@example.org,b@example.org,c@example.org,d@example.org"}, "452 4.5.3"},
+	} {
+		out, _ := swaks(t, append([]string{"--server", mx, "--from", "a@elsewhere.net"}, tc.args...)...)
+		if !strings.Contains(out, tc.want) {
+			t.Errorf("%s: want %q in\n%s", tc.name, tc.want, out)
+		}
+	}
+
+	// The primary is down: the queue says why.
+	var q string
+	for i := 0; i < 200 && !strings.Contains(q, "cannot connect to primary"); i++ {
+		time.Sleep(50 * time.Millisecond)
+		q, _ = d.Run("mail", "queue")
+	}
+	if !strings.Contains(q, "cannot connect to primary "+primary) {
+		t.Fatalf("queue does not say why:\n%s", q)
+	}
+	// It comes back: the probe flushes the queue without waiting 30m.
+	dump := startSink(t, primary)
+	waitEmpty(t, d)
+	files, _ := filepath.Glob(filepath.Join(dump, "msg.*"))
+	if len(files) < 2 {
+		t.Fatalf("smtp-sink got %d messages", len(files))
+	}
+	if !strings.Contains(d.Logs(), "primary answers again") {
+		t.Errorf("flush not logged")
+	}
+}
+
+// TestBackupMXEarlyTalker: a client that speaks before the greeting is
+// dropped, and a pipelined command after STARTTLS is not executed.
+func TestBackupMXEarlyTalker(t *testing.T) {
+	t.Parallel()
+	mx := testutil.FreePort(t)
+	testutil.StartDaemon(t, fmt.Sprintf(mxConfig, mx, testutil.FreePort(t)))
+	c, err := net.Dial("tcp", mx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Write([]byte("EHLO spammer\r\n"))
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	line, _ := bufio.NewReader(c).ReadString('\n')
+	if !strings.HasPrefix(line, "554 ") {
+		t.Fatalf("early talker got %q", line)
+	}
+}

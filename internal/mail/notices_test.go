@@ -1,0 +1,30 @@
+package mail
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"bartleby/internal/mail/queue"
+)
+
+func TestNotices(t *testing.T) {
+	q, _, err := queue.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	m := &Mail{q: q}
+	if n := m.Notices(); len(n) != 0 {
+		t.Fatalf("empty queue: %v", n)
+	}
+	e, err := q.Add(queue.Envelope{Received: time.Now().Add(-2 * time.Hour), Rcpts: []*queue.Rcpt{{Addr: "a@b.c"}}}, strings.NewReader("x\r\n"), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q.Update(e.ID, func(e *queue.Envelope) { e.LastError = "cannot connect to smarthost" })
+	n := m.Notices()
+	if len(n) != 1 || !strings.Contains(n[0].Text, "1 message(s) waiting in the mail queue for more than 1h0m0s; oldest: cannot connect to smarthost") {
+		t.Fatalf("notices: %v", n)
+	}
+}

@@ -1,0 +1,80 @@
+package mail
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"bartleby/internal/mail/maildrop"
+	"bartleby/internal/mail/message"
+	"bartleby/internal/mail/queue"
+)
+
+// pickupEvery is how often the maildrop is looked at while running; drops
+// happen only when `sendmail` could not reach the submission listener.
+const pickupEvery = 5 * time.Second
+
+func (m *Mail) pickupLoop() {
+	defer m.wg.Done()
+	if err := os.MkdirAll(m.cfg.Maildrop, 0o700); err != nil {
+		m.log.Error("maildrop", "dir", m.cfg.Maildrop, "error", err)
+	}
+	t := time.NewTicker(pickupEvery)
+	defer t.Stop()
+	for {
+		m.pickup()
+		select {
+		case <-m.stop:
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// pickup queues every message in the maildrop. A drop that cannot be read
+// is set aside as .bad-NAME for a human; one that meets a temporary
+// failure is left for the next round.
+func (m *Mail) pickup() {
+	names, err := maildrop.List(m.cfg.Maildrop)
+	if err != nil {
+		if !errors.Is(err, os.ErrNotExist) {
+			m.log.Error("maildrop", "dir", m.cfg.Maildrop, "error", err)
+		}
+		return
+	}
+	for _, name := range names {
+		err := m.pickupOne(name)
+		var te *queue.TempError
+		switch {
+		case err == nil:
+			os.Remove(filepath.Join(m.cfg.Maildrop, name))
+		case errors.As(err, &te):
+			m.log.Warn("maildrop: will retry", "file", name, "error", err)
+			return
+		default:
+			m.met.pickupErrs.Inc()
+			m.log.Error("maildrop: message set aside", "file", ".bad-"+name, "error", err)
+			os.Rename(filepath.Join(m.cfg.Maildrop, name), filepath.Join(m.cfg.Maildrop, ".bad-"+name))
+		}
+	}
+}
+
+func (m *Mail) pickupOne(name string) error {
+	d, err := maildrop.Open(m.cfg.Maildrop, name, m.maxSize())
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if len(d.Rcpts) == 0 {
+		return errors.New("no recipients")
+	}
+	env, err := m.submit(d.From, d.Rcpts, false, fmt.Sprintf("maildrop uid %d", d.UID), message.Normalize(d.Data))
+	if err != nil {
+		return err
+	}
+	m.met.accepted.WithLabelValues("maildrop").Inc()
+	m.log.Info("message queued", "id", env.ID, "listener", "maildrop", "uid", d.UID, "from", env.From, "rcpts", len(env.Rcpts))
+	return nil
+}
