@@ -3,6 +3,7 @@ package maint
 import (
 	"crypto/subtle"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -44,12 +45,13 @@ func (m *Manager) Handler(cs *config.Site, next http.Handler, backendDown func()
 			next.ServeHTTP(w, r)
 			return
 		}
-		if st.cfg.bypasses(r, m.now()) {
+		now := m.now()
+		if st.cfg.bypasses(r, now) {
 			w.Header()[BypassHeader] = hdrBypass
 			next.ServeHTTP(w, r)
 			return
 		}
-		resp.serve(w, r, m.now())
+		resp.serve(w, r, now)
 	})
 }
 
@@ -112,10 +114,11 @@ func (sc *siteConfig) bypasses(r *http.Request, now time.Time) bool {
 
 // wantsJSON reports whether the client prefers JSON to HTML: it names
 // application/json (or application/*+json) with a non-zero quality and
-// does not rank text/html higher.
+// does not rank text/html higher. It runs for every 503, so it allocates
+// nothing.
 func wantsJSON(r *http.Request) bool {
 	accept := r.Header["Accept"]
-	if len(accept) == 0 {
+	if !slices.ContainsFunc(accept, mentionsJSON) { // a browser's Accept: nothing to parse
 		return false
 	}
 	var qJSON, qHTML float64 = -1, -1
@@ -123,12 +126,14 @@ func wantsJSON(r *http.Request) bool {
 		if len(line) > 1024 {
 			return false
 		}
-		for part := range strings.SplitSeq(line, ",") {
+		for line != "" {
+			var part string
+			part, line, _ = strings.Cut(line, ",")
 			typ, q := mediaRange(part)
 			switch {
-			case typ == "application/json" || strings.HasPrefix(typ, "application/") && strings.HasSuffix(typ, "+json"):
+			case isJSONType(typ):
 				qJSON = max(qJSON, q)
-			case typ == "text/html" || typ == "application/xhtml+xml":
+			case equalFoldASCII(typ, "text/html") || equalFoldASCII(typ, "application/xhtml+xml"):
 				qHTML = max(qHTML, q)
 			}
 		}
@@ -136,17 +141,58 @@ func wantsJSON(r *http.Request) bool {
 	return qJSON > 0 && qJSON >= qHTML
 }
 
-// mediaRange splits "type/sub;q=0.5" into the type and its quality.
+// mentionsJSON reports whether s contains "json" in any case: without it
+// no media range in s is JSON, and text/html's quality does not matter.
+func mentionsJSON(s string) bool {
+	for i := 0; i+4 <= len(s); i++ {
+		if s[i]|0x20 == 'j' && equalFoldASCII(s[i:i+4], "json") {
+			return true
+		}
+	}
+	return false
+}
+
+// isJSONType reports whether a media type (any case) is application/json
+// or application/*+json.
+func isJSONType(typ string) bool {
+	const app, suffix = "application/", "+json"
+	return equalFoldASCII(typ, "application/json") ||
+		len(typ) >= len(app) && equalFoldASCII(typ[:len(app)], app) &&
+			len(typ) >= len(suffix) && equalFoldASCII(typ[len(typ)-len(suffix):], suffix)
+}
+
+// equalFoldASCII reports whether s is lower (lower-case ASCII) in any case.
+// Unlike strings.EqualFold it folds no other letter: "ſ" is not "s".
+func equalFoldASCII(s, lower string) bool {
+	if len(s) != len(lower) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != lower[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// mediaRange splits "type/sub;q=0.5" into the type (as sent, trimmed) and
+// its quality.
 func mediaRange(s string) (string, float64) {
 	typ, params, _ := strings.Cut(s, ";")
 	q := 1.0
-	for p := range strings.SplitSeq(params, ";") {
+	for params != "" {
+		var p string
+		p, params, _ = strings.Cut(params, ";")
 		k, v, ok := strings.Cut(strings.TrimSpace(p), "=")
 		if ok && strings.EqualFold(k, "q") {
 			q = parseQ(v)
 		}
 	}
-	return strings.ToLower(strings.TrimSpace(typ)), q
+	return strings.TrimSpace(typ), q
 }
 
 // parseQ reads an HTTP quality value (0 to 1, three decimals at most); a

@@ -442,20 +442,33 @@ func (d *discard) Header() http.Header         { return d.h }
 func (d *discard) Write(b []byte) (int, error) { return len(b), nil }
 func (d *discard) WriteHeader(int)             {}
 
+// BenchmarkMaintenance503 is the 503 for a browser, with no end (a fixed
+// Retry-After) and with one (Retry-After counting down).
 func BenchmarkMaintenance503(b *testing.B) {
-	f := newFixture(b, basicConf)
-	if _, err := f.m.On(Mode{Site: "example.org", Who: "bench"}); err != nil {
-		b.Fatal(err)
-	}
-	r := httptest.NewRequest("GET", "/", nil)
-	r.RemoteAddr = "198.51.100.7:1"
-	r.Header.Set("Accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8")
-	r.Header.Set("Cookie", "session=abc; theme=dark")
-	w := &discard{h: http.Header{}}
-	b.ReportAllocs()
-	for b.Loop() {
-		clear(w.h)
-		f.h.ServeHTTP(w, r)
+	for _, c := range []struct {
+		name  string
+		until time.Duration
+	}{{"no-end", 0}, {"countdown", 2 * time.Hour}} {
+		b.Run(c.name, func(b *testing.B) {
+			f := newFixture(b, basicConf)
+			md := Mode{Site: "example.org", Who: "bench"}
+			if c.until > 0 {
+				md.Until = time.Now().Add(c.until)
+			}
+			if _, err := f.m.On(md); err != nil {
+				b.Fatal(err)
+			}
+			r := httptest.NewRequest("GET", "/", nil)
+			r.RemoteAddr = "198.51.100.7:1"
+			r.Header.Set("Accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8")
+			r.Header.Set("Cookie", "session=abc; theme=dark")
+			w := &discard{h: http.Header{}}
+			b.ReportAllocs()
+			for b.Loop() {
+				clear(w.h)
+				f.h.ServeHTTP(w, r)
+			}
+		})
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"bartleby/internal/config"
@@ -24,17 +25,28 @@ var builtinPage = func() *template.Template {
 	return t
 }()
 
-// response is a prerendered answer: the page and the JSON body are built
-// once per switch, not per request.
+// response is a prerendered answer: the page, the JSON body and their
+// header values are built once per switch, not per request. With a known
+// end, Retry-After counts down: its header value and the JSON body are
+// remade when the number of seconds changes (at most once a second), not
+// per request.
 type response struct {
-	status     int
-	html       []byte
-	json       []byte
-	jsonVals   jsonBody // to redo json when the end is known: retry_after changes
-	htmlLen    []string
-	jsonLen    []string
-	until      time.Time
-	retryAfter []string // when until is zero
+	status   int
+	html     []byte
+	htmlLen  []string
+	until    time.Time
+	jsonVals jsonBody                  // to remake the JSON body as retry_after counts down
+	fixed    *countdown                // Retry-After and JSON when until is zero
+	last     atomic.Pointer[countdown] // the latest when until is set
+}
+
+// countdown is what depends on the seconds left: the Retry-After value
+// (nil for none) and the JSON body.
+type countdown struct {
+	secs    int
+	retry   []string
+	json    []byte
+	jsonLen []string
 }
 
 // jsonBody is the small body sent to clients that ask for JSON.
@@ -72,15 +84,42 @@ func build(page *template.Template, v config.MaintenancePage) *response {
 		buf.Reset()
 		builtinPage.Execute(&buf, v)
 	}
-	jv := jsonBody{Status: v.Status, Error: http.StatusText(v.Status), Site: v.Site,
-		Message: v.Message, Until: v.Until, RetryAfter: v.RetryAfter}
-	j := jv.encode()
-	r := &response{status: v.Status, html: buf.Bytes(), json: j, jsonVals: jv, until: v.Until,
-		htmlLen: []string{strconv.Itoa(buf.Len())}, jsonLen: []string{strconv.Itoa(len(j))}}
-	if v.Until.IsZero() && v.RetryAfter > 0 {
-		r.retryAfter = []string{strconv.Itoa(v.RetryAfter)}
+	r := &response{status: v.Status, html: buf.Bytes(), htmlLen: []string{strconv.Itoa(buf.Len())}, until: v.Until,
+		jsonVals: jsonBody{Status: v.Status, Error: http.StatusText(v.Status), Site: v.Site,
+			Message: v.Message, Until: v.Until, RetryAfter: v.RetryAfter}}
+	if v.Until.IsZero() {
+		r.fixed = r.makeCountdown(v.RetryAfter)
+	} else {
+		r.last.Store(r.makeCountdown(v.RetryAfter))
 	}
 	return r
+}
+
+// countdown returns the Retry-After and JSON body for now.
+func (resp *response) countdown(now time.Time) *countdown {
+	if resp.fixed != nil {
+		return resp.fixed
+	}
+	s := retrySeconds(resp.until, now)
+	if c := resp.last.Load(); c.secs == s {
+		return c
+	}
+	c := resp.makeCountdown(s)
+	resp.last.Store(c)
+	return c
+}
+
+// makeCountdown builds the values for secs seconds left (0: no
+// Retry-After).
+func (resp *response) makeCountdown(secs int) *countdown {
+	jv := resp.jsonVals
+	jv.RetryAfter = secs
+	j := jv.encode()
+	c := &countdown{secs: secs, json: j, jsonLen: []string{strconv.Itoa(len(j))}}
+	if secs > 0 {
+		c.retry = []string{strconv.Itoa(secs)}
+	}
+	return c
 }
 
 func (j jsonBody) encode() []byte {
@@ -128,30 +167,22 @@ var (
 // serve writes the response; HEAD gets the headers only.
 func (resp *response) serve(w http.ResponseWriter, r *http.Request, now time.Time) {
 	h := w.Header()
-	body, length := resp.html, resp.htmlLen
-	retry := resp.retryAfter
-	if !resp.until.IsZero() {
-		retry = []string{strconv.Itoa(retrySeconds(resp.until, now))}
-	}
+	c := resp.countdown(now)
+	body := resp.html
 	if wantsJSON(r) {
-		body, length = resp.json, resp.jsonLen
-		if !resp.until.IsZero() {
-			jv := resp.jsonVals
-			jv.RetryAfter = retrySeconds(resp.until, now)
-			body = jv.encode()
-			length = []string{strconv.Itoa(len(body))}
-		}
+		body = c.json
 		h["Content-Type"] = hdrJSON
+		h["Content-Length"] = c.jsonLen
 	} else {
 		h["Content-Type"] = hdrHTML
 		h["Content-Security-Policy"] = hdrCSP
+		h["Content-Length"] = resp.htmlLen
 	}
-	h["Content-Length"] = length
 	h["Cache-Control"] = hdrNoStore
 	h["X-Content-Type-Options"] = hdrNoSniff
 	h["Vary"] = hdrVary
-	if retry != nil {
-		h["Retry-After"] = retry
+	if c.retry != nil {
+		h["Retry-After"] = c.retry
 	}
 	w.WriteHeader(resp.status)
 	if r.Method != http.MethodHead {
