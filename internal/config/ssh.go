@@ -21,7 +21,7 @@ type SSH struct {
 	// rsa-3072 keys are made in state_dir/ssh on first start.
 	HostKeys []string `toml:"host_keys"`
 	// Ciphers overrides the offered ciphers (default AES-GCM only, for
-	// throughput; see docs/ssh.md).
+	// throughput; see the File jail section of README.md).
 	Ciphers        []string `toml:"ciphers"`
 	MaxAuthTries   int      `toml:"max_auth_tries"`
 	LoginGraceTime Duration `toml:"login_grace_time"`

@@ -5,7 +5,7 @@
 // A drop is written to a hidden temporary name, fsynced, renamed to its
 // final name and the directory fsynced: `sendmail` exits 0 only then. The
 // daemon never follows symlinks here and bounds what it reads, because the
-// directory may be writable by local users (see docs/mail.md).
+// directory may be writable by local users (see the Mail section of README.md).
 package maildrop
 
 import (
