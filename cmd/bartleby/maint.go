@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/user"
 	"text/tabwriter"
 	"time"
 
@@ -120,19 +119,10 @@ func maintEnd(forD, until string, now time.Time) (time.Time, error) {
 	return time.Time{}, nil
 }
 
-// cliUser names who runs the CLI for the daemon's record: the user behind
-// sudo when there is one, else the process's own user.
+// cliUser is the user behind sudo, if any, for the daemon's record; the
+// daemon learns the CLI's own user from the socket itself.
 func cliUser() string {
-	if s := os.Getenv("SUDO_USER"); s != "" {
-		return s + " (sudo)"
-	}
-	if u, err := user.Current(); err == nil {
-		return u.Username
-	}
-	if s := os.Getenv("USER"); s != "" {
-		return s
-	}
-	return fmt.Sprintf("uid %d", os.Getuid())
+	return os.Getenv("SUDO_USER")
 }
 
 func printMode(w io.Writer, md maint.Mode) {

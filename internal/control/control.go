@@ -125,6 +125,7 @@ func (s *Server) Close() error {
 
 func (s *Server) serveConn(c net.Conn) {
 	defer c.Close()
+	ctx := withPeer(context.Background(), c)
 	sc := bufio.NewScanner(c)
 	sc.Buffer(make([]byte, 0, 4096), maxLine)
 	enc := json.NewEncoder(c)
@@ -134,13 +135,13 @@ func (s *Server) serveConn(c net.Conn) {
 			return
 		}
 		c.SetWriteDeadline(time.Now().Add(time.Minute))
-		if err := enc.Encode(s.answer(sc.Bytes())); err != nil {
+		if err := enc.Encode(s.answer(ctx, sc.Bytes())); err != nil {
 			return
 		}
 	}
 }
 
-func (s *Server) answer(line []byte) Response {
+func (s *Server) answer(ctx context.Context, line []byte) Response {
 	var req Request
 	if err := json.Unmarshal(line, &req); err != nil {
 		return Response{Error: "bad request: " + err.Error()}
@@ -151,7 +152,7 @@ func (s *Server) answer(line []byte) Response {
 	if h == nil {
 		return Response{Error: fmt.Sprintf("unknown command %q (known: %s)", req.Cmd, strings.Join(s.Commands(), ", "))}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	defer cancel()
 	res, err := h(ctx, req.Args)
 	if err != nil {

@@ -29,6 +29,13 @@ func TestCallAndErrors(t *testing.T) {
 			return map[string]string{"said": in.Word}, nil
 		},
 		"fail": func(context.Context, json.RawMessage) (any, error) { return nil, errors.New("no such site \"x\"") },
+		"whoami": func(ctx context.Context, _ json.RawMessage) (any, error) {
+			p, ok := PeerFrom(ctx)
+			if !ok {
+				return nil, errors.New("no peer credentials")
+			}
+			return p, nil
+		},
 	})
 
 	st, err := os.Stat(filepath.Join(dir, SocketName))
@@ -49,8 +56,12 @@ func TestCallAndErrors(t *testing.T) {
 	if err := c.Call("fail", nil, nil); err == nil || err.Error() != `no such site "x"` {
 		t.Fatalf("fail: %v", err)
 	}
+	var peer Peer
+	if err := c.Call("whoami", nil, &peer); err != nil || peer.UID != os.Getuid() || peer.PID != os.Getpid() {
+		t.Fatalf("peer %+v, %v; want uid %d pid %d", peer, err, os.Getuid(), os.Getpid())
+	}
 	err = c.Call("nope", nil, nil)
-	if err == nil || !strings.Contains(err.Error(), `unknown command "nope" (known: echo, fail)`) {
+	if err == nil || !strings.Contains(err.Error(), `unknown command "nope" (known: echo, fail, whoami)`) {
 		t.Fatalf("unknown: %v", err)
 	}
 

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os/user"
+	"strconv"
 	"strings"
 	"time"
 
@@ -28,7 +30,7 @@ type OffArgs struct {
 // "maint.status".
 func (m *Manager) Commands() map[string]control.Handler {
 	return map[string]control.Handler{
-		"maint.on": func(_ context.Context, raw json.RawMessage) (any, error) {
+		"maint.on": func(ctx context.Context, raw json.RawMessage) (any, error) {
 			var a OnArgs
 			if err := decodeArgs(raw, &a); err != nil {
 				return nil, err
@@ -36,9 +38,9 @@ func (m *Manager) Commands() map[string]control.Handler {
 			if a.Site == "" {
 				return nil, errNoSite
 			}
-			return m.On(Mode{Site: a.Site, Until: a.Until.UTC(), Message: a.Message, Who: who(a.Who)})
+			return m.On(Mode{Site: a.Site, Until: a.Until.UTC(), Message: a.Message, Who: who(ctx, a.Who)})
 		},
-		"maint.off": func(_ context.Context, raw json.RawMessage) (any, error) {
+		"maint.off": func(ctx context.Context, raw json.RawMessage) (any, error) {
 			var a OffArgs
 			if err := decodeArgs(raw, &a); err != nil {
 				return nil, err
@@ -46,7 +48,7 @@ func (m *Manager) Commands() map[string]control.Handler {
 			if a.Site == "" {
 				return nil, errNoSite
 			}
-			if err := m.Off(a.Site, who(a.Who)); err != nil {
+			if err := m.Off(a.Site, who(ctx, a.Who)); err != nil {
 				return nil, err
 			}
 			return m.Status(), nil
@@ -68,13 +70,28 @@ func decodeArgs(raw json.RawMessage, v any) error {
 	return nil
 }
 
-// who names the operator, bounded: it is shown in the admin UI and logs.
-func who(s string) string {
-	if s == "" {
-		return "unknown"
+// who names the operator for the admin UI and logs: the unix user the
+// kernel reports at the other end of the control socket, plus what the CLI
+// says of the user behind sudo (a claim only root can make, since only the
+// daemon's user and root reach the socket). Bounded: it is shown as is.
+func who(ctx context.Context, sudoUser string) string {
+	name := "unknown"
+	if p, ok := control.PeerFrom(ctx); ok {
+		name = userName(p.UID)
 	}
-	if len(s) > 64 {
-		s = s[:64]
+	if sudoUser != "" {
+		name += " (sudo by " + sudoUser + ")"
 	}
-	return strings.ToValidUTF8(s, "?")
+	if len(name) > 96 {
+		name = name[:96]
+	}
+	return strings.ToValidUTF8(name, "?")
+}
+
+// userName is the login name of uid, or "uid N" when it has none.
+func userName(uid int) string {
+	if u, err := user.LookupId(strconv.Itoa(uid)); err == nil {
+		return u.Username
+	}
+	return "uid " + strconv.Itoa(uid)
 }
