@@ -51,6 +51,8 @@ type Server struct {
 
 	mu       sync.RWMutex
 	handlers map[string]Handler
+	conns    map[net.Conn]struct{} // open connections, hung up on by Close
+	closing  bool
 	wg       sync.WaitGroup
 }
 
@@ -75,7 +77,7 @@ func Listen(dir string, log *slog.Logger) (*Server, error) {
 		ln.Close()
 		return nil, fmt.Errorf("control socket %s: %w", path, err)
 	}
-	return &Server{path: path, log: log, ln: ln, handlers: map[string]Handler{}}, nil
+	return &Server{path: path, log: log, ln: ln, handlers: map[string]Handler{}, conns: map[net.Conn]struct{}{}}, nil
 }
 
 // Path is the socket's file name.
@@ -107,18 +109,32 @@ func (s *Server) Serve() {
 		if err != nil {
 			return
 		}
+		s.mu.Lock()
+		s.conns[c] = struct{}{}
+		s.mu.Unlock()
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
 			s.serveConn(c)
+			s.mu.Lock()
+			delete(s.conns, c)
+			s.mu.Unlock()
 		}()
 	}
 }
 
-// Close stops the listener, waits for running commands and removes the
-// socket.
+// Close stops the listener and removes the socket, hangs up on idle
+// clients and waits for running commands.
 func (s *Server) Close() error {
 	err := s.ln.Close() // the unix listener unlinks the socket file
+	s.mu.Lock()
+	s.closing = true
+	for c := range s.conns {
+		// Unblocks a connection waiting for its next request; one in the
+		// middle of a command finishes it and then fails to write.
+		c.SetReadDeadline(time.Now())
+	}
+	s.mu.Unlock()
 	s.wg.Wait()
 	return err
 }
@@ -130,7 +146,9 @@ func (s *Server) serveConn(c net.Conn) {
 	sc.Buffer(make([]byte, 0, 4096), maxLine)
 	enc := json.NewEncoder(c)
 	for {
-		c.SetReadDeadline(time.Now().Add(5 * time.Minute))
+		if !s.setIdleDeadline(c) {
+			return
+		}
 		if !sc.Scan() {
 			return
 		}
@@ -139,6 +157,19 @@ func (s *Server) serveConn(c net.Conn) {
 			return
 		}
 	}
+}
+
+// setIdleDeadline gives a client five minutes to send its next request,
+// unless Close has begun: then the connection ends rather than push back
+// the deadline Close set.
+func (s *Server) setIdleDeadline(c net.Conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return false
+	}
+	c.SetReadDeadline(time.Now().Add(5 * time.Minute))
+	return true
 }
 
 func (s *Server) answer(ctx context.Context, line []byte) Response {

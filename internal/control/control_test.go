@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestCallAndErrors(t *testing.T) {
@@ -89,4 +90,34 @@ func TestStaleSocketReplaced(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Close()
+}
+
+// TestCloseHangsUpOnIdleClients: a CLI left connected does not hold up the
+// daemon's stop.
+func TestCloseHangsUpOnIdleClients(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Listen(dir, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Serve()
+	s.SetHandlers(map[string]Handler{"ping": func(context.Context, json.RawMessage) (any, error) { return "pong", nil }})
+	c, err := Dial(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Call("ping", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error)
+	go func() { done <- s.Close() }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("Close waited for an idle client")
+	}
+	if err := c.Call("ping", nil, nil); err == nil {
+		t.Fatal("a call after Close succeeded")
+	}
 }
