@@ -101,28 +101,37 @@ func prepareStateDir(dir string, log *slog.Logger) error {
 	return nil
 }
 
+// wait serves signals until the daemon should stop: SIGHUP reloads,
+// SIGTERM or SIGINT stop it. Signal handling stays on while the parts drain:
+// a second stop signal exits at once, a SIGHUP is ignored.
 func (d *Daemon) wait(ctx context.Context) {
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
-	defer signal.Stop(sigs)
 	for {
 		select {
 		case <-ctx.Done():
+			go d.whileStopping(sigs)
 			return
 		case s := <-sigs:
 			if s != syscall.SIGHUP {
 				d.log.Info("stopping", "signal", s.String(), "drain", DrainTimeout)
-				go func() {
-					s := <-sigs
-					d.log.Error("second signal, exiting now", "signal", s.String())
-					os.Exit(1)
-				}()
+				go d.whileStopping(sigs)
 				return
 			}
 			if err := d.Reload(); err != nil {
-				d.log.Error("reload refused, the running config stays", "err", err)
+				d.log.Error("reload", "err", err)
 			}
 		}
+	}
+}
+
+func (d *Daemon) whileStopping(sigs <-chan os.Signal) {
+	for s := range sigs {
+		if s != syscall.SIGHUP {
+			d.log.Error("second signal, exiting now", "signal", s.String())
+			os.Exit(1)
+		}
+		d.log.Warn("stopping: SIGHUP ignored")
 	}
 }
 

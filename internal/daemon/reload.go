@@ -21,17 +21,17 @@ func (d *Daemon) Reload() error {
 	oldCfg, oldParts := d.snapshot()
 	cfg, err := config.Load(d.path)
 	if err != nil {
-		return err
+		return fmt.Errorf("reload refused, the running config stays:\n%w", err)
 	}
 	if cfg.StateDir != oldCfg.StateDir {
-		return fmt.Errorf("state_dir changed from %s to %s: restart bartleby to move its state", oldCfg.StateDir, cfg.StateDir)
+		return fmt.Errorf("reload refused, the running config stays: state_dir changed from %s to %s: restart bartleby to move its state", oldCfg.StateDir, cfg.StateDir)
 	}
 	for _, w := range cfg.Warnings {
 		d.log.Warn("config", "warning", w.String())
 	}
 	cm, err := certs.New(cfg, d.log)
 	if err != nil {
-		return err
+		return fmt.Errorf("reload refused, the running config stays: %w", err)
 	}
 	d.state.RLock()
 	oldCerts := d.certs
@@ -62,7 +62,7 @@ func (d *Daemon) Reload() error {
 	d.ctl.SetHandlers(d.handlers(next))
 	if err := errors.Join(errs...); err != nil {
 		// A part may have fallen back on the old certificates: keep them.
-		return err
+		return fmt.Errorf("reload applied but for:\n%w", err)
 	}
 	oldCerts.Close()
 	d.log.Info("config reloaded", "config", cfg.File)
