@@ -86,7 +86,7 @@ func securityHeaders(h http.Header) {
 
 // guard is the outermost handler: security headers, the allowed methods
 // and the IP allowlist, for every path.
-func (s *Server) guard(next http.Handler) http.Handler {
+func (v *view) guard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		securityHeaders(w.Header())
 		switch r.Method {
@@ -96,9 +96,9 @@ func (s *Server) guard(next http.Handler) http.Handler {
 			ui.Error(w, r, http.StatusMethodNotAllowed, "The admin UI answers GET, HEAD and POST only.")
 			return
 		}
-		ip := clientIP(r, s.trusted)
-		if !contains(s.allow, ip) {
-			s.log.Info("admin access denied", "ip", ipString(ip), "peer", r.RemoteAddr, "path", r.URL.Path)
+		ip := clientIP(r, v.trusted)
+		if !contains(v.allow, ip) {
+			v.log.Info("admin access denied", "ip", ipString(ip), "peer", r.RemoteAddr, "path", r.URL.Path)
 			ui.Error(w, r, http.StatusForbidden, "Your address is not allowed to use the admin UI (see admin.allow).")
 			return
 		}

@@ -21,6 +21,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -47,16 +48,13 @@ type Deps struct {
 	Notices func() []part.Notice
 }
 
-// Server is the admin UI.
+// Server is the admin UI. What a config reload replaces is in a view,
+// read through one atomic pointer; the logins, the login limiter and the
+// CSRF key belong to the Server and outlive reloads.
 type Server struct {
-	log     *slog.Logger
-	listen  string
-	allow   []netip.Prefix
-	trusted []netip.Prefix
-	users   map[string][]byte // nil: no login
-	dummy   []byte            // compared for unknown users, to keep timing flat
-	deps    Deps
-	nav     []ui.Link
+	log    *slog.Logger
+	listen string
+	view   atomic.Pointer[view]
 
 	sessions *sessions
 	limit    *limiter
@@ -64,27 +62,73 @@ type Server struct {
 	logins   *prometheus.CounterVec
 	now      func() time.Time
 
+	srv *http.Server
+	ln  net.Listener
+}
+
+// view is the admin UI under one config and one set of part pages. A
+// request reads the Server's view once and keeps it to the end, so a
+// reload never mixes two configs in one answer.
+type view struct {
+	*Server
+	allow   []netip.Prefix
+	trusted []netip.Prefix
+	users   map[string][]byte // nil: no login
+	dummy   []byte            // compared for unknown users, to keep timing flat
+	deps    Deps
+	nav     []ui.Link
 	handler http.Handler
-	tls     *tls.Config
-	srv     *http.Server
-	ln      net.Listener
+	tls     *tls.Config // nil in tests without a listener
 }
 
 // New builds the admin UI, or returns nil when [admin] is absent.
 func New(env *part.Env, deps Deps) (part.Part, error) {
-	a := env.Config.Admin
-	if a == nil {
+	if env.Config.Admin == nil {
 		return nil, nil
 	}
-	s, err := newServer(env.Config, env.Log, env.Metrics, deps)
+	tc, err := tlsConfig(env)
 	if err != nil {
 		return nil, err
 	}
-	s.tls, err = env.Certs.TLSConfig(certs.Source{Names: certNames(env.Config), CertFile: a.Cert, KeyFile: a.Key})
+	return newServer(env.Config, env.Log, env.Metrics, deps, tc)
+}
+
+// Reload takes a new config and the pages of the parts running now, in
+// place: logins, the login limiter and the CSRF key stay. A user no longer
+// configured, or whose password hash changed, is logged out; a changed
+// session_ttl applies to the open sessions too; a changed cert, key or
+// hostname applies to new connections. A changed admin.listen, or a
+// config without [admin], cannot be taken in place: Reload then changes
+// nothing and returns an error, and the caller restarts the admin UI. On
+// any error the running view stays.
+func (s *Server) Reload(env *part.Env, deps Deps) error {
+	a := env.Config.Admin
+	switch {
+	case a == nil:
+		return errors.New("the [admin] section is gone")
+	case a.Listen != s.listen:
+		return fmt.Errorf("admin.listen changed from %s to %s", s.listen, a.Listen)
+	}
+	tc, err := tlsConfig(env)
+	if err != nil {
+		return err
+	}
+	v, err := s.newView(env.Config, deps, tc)
+	if err != nil {
+		return err
+	}
+	s.sessions.setTTL(a.SessionTTL.Or(DefaultSessionTTL))
+	s.view.Store(v)
+	return nil
+}
+
+func tlsConfig(env *part.Env) (*tls.Config, error) {
+	a := env.Config.Admin
+	tc, err := env.Certs.TLSConfig(certs.Source{Names: certNames(env.Config), CertFile: a.Cert, KeyFile: a.Key})
 	if err != nil {
 		return nil, fmt.Errorf("certificate: %w", err)
 	}
-	return s, nil
+	return tc, nil
 }
 
 // certNames are the names a self-signed admin certificate is made for:
@@ -96,11 +140,12 @@ func certNames(cfg *config.Config) []string {
 	return []string{cfg.Hostname}
 }
 
-// newServer builds the handler side, without TLS: tests use it directly.
-func newServer(cfg *config.Config, log *slog.Logger, reg prometheus.Registerer, deps Deps) (*Server, error) {
+// newServer builds the admin UI; tests pass a nil tc and serve through
+// ServeHTTP without a listener.
+func newServer(cfg *config.Config, log *slog.Logger, reg prometheus.Registerer, deps Deps, tc *tls.Config) (*Server, error) {
 	a := cfg.Admin
 	s := &Server{
-		log: log, listen: a.Listen, allow: a.AllowNets, trusted: cfg.Trusted, deps: deps,
+		log: log, listen: a.Listen,
 		sessions: newSessions(a.SessionTTL.Or(DefaultSessionTTL)),
 		limit:    newLimiter(),
 		csrfKey:  randomKey(),
@@ -113,27 +158,38 @@ func newServer(cfg *config.Config, log *slog.Logger, reg prometheus.Registerer, 
 	for _, result := range []string{"ok", "failed", "limited"} {
 		s.logins.WithLabelValues(result)
 	}
-	if err := reg.Register(s.logins); err != nil {
-		return nil, fmt.Errorf("metrics: %w", err)
-	}
-	if err := s.setUsers(a.Users); err != nil {
-		return nil, err
-	}
-	mux, err := s.routes()
+	v, err := s.newView(cfg, deps, tc)
 	if err != nil {
 		return nil, err
 	}
-	s.handler = s.guard(mux)
+	if err := reg.Register(s.logins); err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
+	s.view.Store(v)
 	return s, nil
+}
+
+// newView builds the part of the admin UI a reload replaces.
+func (s *Server) newView(cfg *config.Config, deps Deps, tc *tls.Config) (*view, error) {
+	v := &view{Server: s, allow: cfg.Admin.AllowNets, trusted: cfg.Trusted, deps: deps, tls: tc}
+	if err := v.setUsers(cfg.Admin.Users); err != nil {
+		return nil, err
+	}
+	mux, err := v.routes()
+	if err != nil {
+		return nil, err
+	}
+	v.handler = v.guard(mux)
+	return v, nil
 }
 
 // setUsers keeps the users' hashes and makes the dummy hash unknown users
 // are checked against, at the highest cost in use.
-func (s *Server) setUsers(users map[string]string) error {
+func (v *view) setUsers(users map[string]string) error {
 	if len(users) == 0 {
 		return nil
 	}
-	s.users = map[string][]byte{}
+	v.users = map[string][]byte{}
 	maxCost := bcrypt.MinCost
 	for name, h := range users {
 		cost, err := bcrypt.Cost([]byte(h))
@@ -141,15 +197,17 @@ func (s *Server) setUsers(users map[string]string) error {
 			return fmt.Errorf("admin.users.%s: %w", name, err)
 		}
 		maxCost = max(maxCost, cost)
-		s.users[name] = []byte(h)
+		v.users[name] = []byte(h)
 	}
 	var err error
-	s.dummy, err = bcrypt.GenerateFromPassword(randomKey(), maxCost)
+	v.dummy, err = bcrypt.GenerateFromPassword(randomKey(), maxCost)
 	return err
 }
 
 // ServeHTTP answers through the access rules.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.view.Load().handler.ServeHTTP(w, r)
+}
 
 // Name is "admin".
 func (s *Server) Name() string { return "admin" }
@@ -163,7 +221,7 @@ func (s *Server) Start() error {
 	s.ln = ln
 	s.srv = &http.Server{
 		Handler:           s,
-		TLSConfig:         s.tls,
+		TLSConfig:         s.tlsConfig(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      time.Minute,
@@ -177,6 +235,16 @@ func (s *Server) Start() error {
 		}
 	}()
 	return nil
+}
+
+// tlsConfig is the listener's TLS config: each handshake takes the
+// current view's, so a reload's certificate applies to new connections.
+func (s *Server) tlsConfig() *tls.Config {
+	tc := s.view.Load().tls.Clone()
+	tc.GetConfigForClient = func(*tls.ClientHelloInfo) (*tls.Config, error) {
+		return s.view.Load().tls, nil
+	}
+	return tc
 }
 
 // Addrs is the bound address.

@@ -146,12 +146,12 @@ func TestPagePaths(t *testing.T) {
 		for _, p := range paths {
 			pages = append(pages, part.AdminPage{Path: p, Title: "x", Handler: h})
 		}
-		s := &Server{deps: Deps{Pages: pages}}
+		s := &view{Server: &Server{}, deps: Deps{Pages: pages}}
 		if _, err := s.routes(); err == nil {
 			t.Errorf("pages %q accepted", paths)
 		}
 	}
-	s := &Server{deps: Deps{Pages: []part.AdminPage{{Path: "/queue", Handler: h}, {Path: "/maint/", Handler: h}, {Path: "/queue/item", Handler: h}}}}
+	s := &view{Server: &Server{}, deps: Deps{Pages: []part.AdminPage{{Path: "/queue", Handler: h}, {Path: "/maint/", Handler: h}, {Path: "/queue/item", Handler: h}}}}
 	if _, err := s.routes(); err != nil {
 		t.Errorf("good pages refused: %v", err)
 	}

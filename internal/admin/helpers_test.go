@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/crypto/bcrypt"
 
+	"bartleby/internal/certs"
 	"bartleby/internal/config"
 	"bartleby/internal/control"
 	"bartleby/internal/part"
@@ -38,6 +39,7 @@ type testServer struct {
 	t     *testing.T
 	clock time.Time
 	logs  *lockedBuffer
+	reg   *prometheus.Registry
 }
 
 func prefixes(t *testing.T, list []string) []netip.Prefix {
@@ -52,7 +54,25 @@ func prefixes(t *testing.T, list []string) []netip.Prefix {
 	return out
 }
 
-func newTestServer(t *testing.T, o opts) *testServer {
+// hashes keeps one bcrypt hash per password, so that equal opts make equal
+// configs (a reload to the same users keeps their sessions).
+var hashes sync.Map
+
+func hashOf(t *testing.T, password string) string {
+	if h, ok := hashes.Load(password); ok {
+		return h.(string)
+	}
+	h, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h2, _ := hashes.LoadOrStore(password, string(h))
+	return h2.(string)
+}
+
+var testStarted = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+
+func (o opts) config(t *testing.T) *config.Config {
 	t.Helper()
 	if o.allow == nil {
 		o.allow = []string{"127.0.0.0/8", "::1/128"}
@@ -66,35 +86,51 @@ func newTestServer(t *testing.T, o opts) *testServer {
 	if o.users != nil {
 		a.Users = map[string]string{}
 		for name, pw := range o.users {
-			h, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.MinCost)
-			if err != nil {
-				t.Fatal(err)
-			}
-			a.Users[name] = string(h)
+			a.Users[name] = hashOf(t, pw)
 		}
 	}
-	cfg := &config.Config{Admin: a, Trusted: prefixes(t, o.trusted), Hostname: "test.example"}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(prometheus.NewGauge(prometheus.GaugeOpts{Name: "bartleby_part_up", Help: "test"}))
-	started := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	deps := Deps{
+	return &config.Config{Admin: a, Trusted: prefixes(t, o.trusted), Hostname: "test.example"}
+}
+
+func (o opts) deps(metrics prometheus.Gatherer) Deps {
+	return Deps{
 		Pages:   o.pages,
-		Metrics: reg,
+		Metrics: metrics,
 		Notices: func() []part.Notice { return o.notices },
 		Status: func() control.Status {
-			return control.Status{Version: "test", PID: 42, Config: "/etc/bartleby.toml", Started: started,
-				Parts: []control.PartStatus{{Name: "admin", Addrs: []string{"127.0.0.1:8025"}, Since: started}}}
+			return control.Status{Version: "test", PID: 42, Config: "/etc/bartleby.toml", Started: testStarted,
+				Parts: []control.PartStatus{{Name: "admin", Addrs: []string{"127.0.0.1:8025"}, Since: testStarted}}}
 		},
 	}
+}
+
+func newTestServer(t *testing.T, o opts) *testServer {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(prometheus.NewGauge(prometheus.GaugeOpts{Name: "bartleby_part_up", Help: "test"}))
 	logs := &lockedBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	s, err := newServer(cfg, log, reg, deps)
+	s, err := newServer(o.config(t), log, reg, o.deps(reg), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := &testServer{Server: s, t: t, clock: started.Add(time.Hour), logs: logs}
+	ts := &testServer{Server: s, t: t, clock: testStarted.Add(time.Hour), logs: logs, reg: reg}
 	s.now = func() time.Time { return ts.clock }
 	return ts
+}
+
+// reload gives the test server the config and pages of o, as the daemon
+// does on SIGHUP.
+func (s *testServer) reload(o opts) error {
+	s.t.Helper()
+	cfg := o.config(s.t)
+	cfg.StateDir = s.t.TempDir()
+	cm, err := certs.New(cfg, s.log)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	s.t.Cleanup(cm.Close)
+	return s.Reload(&part.Env{Config: cfg, Log: s.log, Certs: cm, Metrics: s.reg}, o.deps(s.reg))
 }
 
 // client is a browser of the test server: it keeps cookies and comes from

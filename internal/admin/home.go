@@ -26,19 +26,19 @@ type partRow struct {
 
 // home lists the running parts, as `bartleby status` does, and the pages
 // the parts add.
-func (s *Server) home(w http.ResponseWriter, r *http.Request) {
-	now := s.now()
+func (v *view) home(w http.ResponseWriter, r *http.Request) {
+	now := v.now()
 	var d homeData
-	if s.deps.Status != nil {
-		d.St = s.deps.Status()
+	if v.deps.Status != nil {
+		d.St = v.deps.Status()
 		d.Up = ago(now, d.St.Started)
 	}
 	for _, p := range d.St.Parts {
 		d.Parts = append(d.Parts, partRow{p, ago(now, p.Since)})
 	}
-	d.Pages = s.nav[1:]
-	if s.deps.Notices != nil {
-		d.Notices = s.deps.Notices()
+	d.Pages = v.nav[1:]
+	if v.deps.Notices != nil {
+		d.Notices = v.deps.Notices()
 	}
 	var body strings.Builder
 	if err := pages.ExecuteTemplate(&body, "home.html", d); err != nil {

@@ -33,16 +33,16 @@ type loginData struct {
 	Error string
 }
 
-func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
+func (v *view) loginPage(w http.ResponseWriter, r *http.Request) {
 	next := safeNext(r.URL.Query().Get("next"))
-	if s.users == nil || s.session(w, r) != nil {
+	if v.users == nil || v.session(w, r) != nil {
 		http.Redirect(w, r, next, http.StatusSeeOther)
 		return
 	}
-	s.renderLogin(w, r, http.StatusOK, loginData{Next: next})
+	v.renderLogin(w, r, http.StatusOK, loginData{Next: next})
 }
 
-func (s *Server) renderLogin(w http.ResponseWriter, r *http.Request, code int, d loginData) {
+func (v *view) renderLogin(w http.ResponseWriter, r *http.Request, code int, d loginData) {
 	d.CSRF = ui.CSRFField(r)
 	var body strings.Builder
 	if err := pages.ExecuteTemplate(&body, "login.html", d); err != nil {
@@ -55,52 +55,52 @@ func (s *Server) renderLogin(w http.ResponseWriter, r *http.Request, code int, d
 // login checks a user name and password. Unknown users are checked against
 // a dummy hash so that the answer takes as long as for a known one, and
 // every failure counts towards the address's limit.
-func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+func (v *view) login(w http.ResponseWriter, r *http.Request) {
 	next := safeNext(r.PostForm.Get("next"))
-	if s.users == nil {
+	if v.users == nil {
 		http.Redirect(w, r, next, http.StatusSeeOther)
 		return
 	}
-	ip := clientIP(r, s.trusted)
-	now := s.now()
+	ip := clientIP(r, v.trusted)
+	now := v.now()
 	user, pass := r.PostForm.Get("user"), r.PostForm.Get("password")
 	logUser := user[:min(len(user), maxUserLog)]
-	if wait := s.limit.take(ip, now); wait > 0 {
-		s.logins.WithLabelValues("limited").Inc()
-		s.log.Warn("admin login refused: too many failures", "ip", ip.String(), "user", logUser)
+	if wait := v.limit.take(ip, now); wait > 0 {
+		v.logins.WithLabelValues("limited").Inc()
+		v.log.Warn("admin login refused: too many failures", "ip", ip.String(), "user", logUser)
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
 		ui.Error(w, r, http.StatusTooManyRequests, "Too many failed logins from your address: wait a minute and try again.")
 		return
 	}
-	if !s.checkPassword(user, pass) {
-		s.logins.WithLabelValues("failed").Inc()
-		s.log.Warn("admin login failed", "ip", ip.String(), "user", logUser)
-		s.renderLogin(w, r, http.StatusUnauthorized, loginData{Next: next, User: user, Error: "Wrong user name or password."})
+	if !v.checkPassword(user, pass) {
+		v.logins.WithLabelValues("failed").Inc()
+		v.log.Warn("admin login failed", "ip", ip.String(), "user", logUser)
+		v.renderLogin(w, r, http.StatusUnauthorized, loginData{Next: next, User: user, Error: "Wrong user name or password."})
 		return
 	}
-	s.limit.succeeded(ip)
-	sess := s.sessions.create(user, now)
+	v.limit.succeeded(ip)
+	sess := v.sessions.create(user, v.users[user], now)
 	http.SetCookie(w, cookie(sessionCookie, sess.id))
-	s.logins.WithLabelValues("ok").Inc()
-	s.log.Info("admin login", "ip", ip.String(), "user", user)
+	v.logins.WithLabelValues("ok").Inc()
+	v.log.Info("admin login", "ip", ip.String(), "user", user)
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
-func (s *Server) checkPassword(user, pass string) bool {
-	hash, known := s.users[user]
+func (v *view) checkPassword(user, pass string) bool {
+	hash, known := v.users[user]
 	if !known {
-		hash = s.dummy
+		hash = v.dummy
 	}
 	ok := bcrypt.CompareHashAndPassword(hash, []byte(pass)) == nil
 	return known && ok && len(pass) <= maxPassword
 }
 
-func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
+func (v *view) logout(w http.ResponseWriter, r *http.Request) {
 	if c, err := r.Cookie(sessionCookie); err == nil {
-		s.sessions.remove(c.Value)
+		v.sessions.remove(c.Value)
 	}
 	clearCookie(w, sessionCookie)
-	s.log.Info("admin logout", "ip", clientIP(r, s.trusted).String(), "user", ui.User(r))
+	v.log.Info("admin logout", "ip", clientIP(r, v.trusted).String(), "user", ui.User(r))
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 }
 

@@ -189,9 +189,9 @@ func TestSessionsBounded(t *testing.T) {
 	t.Parallel()
 	ss := newSessions(time.Hour)
 	now := time.Now()
-	first := ss.create("a", now)
+	first := ss.create("a", nil, now)
 	for i := range maxSessions + 10 {
-		ss.create("b", now.Add(time.Duration(i+1)*time.Millisecond))
+		ss.create("b", nil, now.Add(time.Duration(i+1)*time.Millisecond))
 	}
 	if len(ss.m) > maxSessions {
 		t.Fatalf("%d sessions held, max %d", len(ss.m), maxSessions)

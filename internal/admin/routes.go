@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"log"
@@ -22,31 +23,31 @@ const maxFormBytes = 1 << 20
 // reserved are the admin listener's own paths; part pages cannot take them.
 var reserved = []string{"/", "/login", "/logout", "/metrics", "/healthz", "/static/"}
 
-func (s *Server) routes() (*http.ServeMux, error) {
+func (v *view) routes() (*http.ServeMux, error) {
 	mux := http.NewServeMux()
 	mux.Handle("GET "+ui.StylePath, ui.Static)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
-	if s.deps.Metrics != nil {
-		mux.Handle("GET /metrics", promhttp.HandlerFor(s.deps.Metrics, promhttp.HandlerOpts{
-			ErrorLog:            s.promLog(),
+	if v.deps.Metrics != nil {
+		mux.Handle("GET /metrics", promhttp.HandlerFor(v.deps.Metrics, promhttp.HandlerOpts{
+			ErrorLog:            v.promLog(),
 			MaxRequestsInFlight: 4,
 			Timeout:             30 * time.Second,
 		}))
 	}
-	mux.Handle("GET /login", s.wrap(http.HandlerFunc(s.loginPage), false))
-	mux.Handle("POST /login", s.wrap(http.HandlerFunc(s.login), false))
-	mux.Handle("POST /logout", s.wrap(http.HandlerFunc(s.logout), true))
-	mux.Handle("GET /{$}", s.wrap(http.HandlerFunc(s.home), true))
-	mux.Handle("/", s.wrap(http.HandlerFunc(notFound), true))
-	s.nav = []ui.Link{{Path: "/", Title: "Home"}}
+	mux.Handle("GET /login", v.wrap(http.HandlerFunc(v.loginPage), false))
+	mux.Handle("POST /login", v.wrap(http.HandlerFunc(v.login), false))
+	mux.Handle("POST /logout", v.wrap(http.HandlerFunc(v.logout), true))
+	mux.Handle("GET /{$}", v.wrap(http.HandlerFunc(v.home), true))
+	mux.Handle("/", v.wrap(http.HandlerFunc(notFound), true))
+	v.nav = []ui.Link{{Path: "/", Title: "Home"}}
 	seen := map[string]bool{}
-	for _, p := range s.deps.Pages {
+	for _, p := range v.deps.Pages {
 		if err := checkPagePath(p.Path, seen); err != nil {
 			return nil, err
 		}
-		mux.Handle(p.Path, s.wrap(p.Handler, true))
+		mux.Handle(p.Path, v.wrap(p.Handler, true))
 		if p.Title != "" {
-			s.nav = append(s.nav, ui.Link{Path: p.Path, Title: p.Title})
+			v.nav = append(v.nav, ui.Link{Path: p.Path, Title: p.Title})
 		}
 	}
 	return mux, nil
@@ -77,14 +78,14 @@ func checkPagePath(p string, seen map[string]bool) error {
 
 // wrap runs h behind the page rules: a login when needLogin and users are
 // configured, a valid CSRF token on POST; it hands h the ui.Info.
-func (s *Server) wrap(h http.Handler, needLogin bool) http.Handler {
+func (v *view) wrap(h http.Handler, needLogin bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		info := &ui.Info{}
 		var binding string
-		if needLogin && s.users != nil {
-			sess := s.session(w, r)
+		if needLogin && v.users != nil {
+			sess := v.session(w, r)
 			if sess == nil {
-				s.toLogin(w, r)
+				v.toLogin(w, r)
 				return
 			}
 			info.User, binding = sess.user, sess.id
@@ -92,13 +93,13 @@ func (s *Server) wrap(h http.Handler, needLogin bool) http.Handler {
 			binding = csrfBinding(w, r)
 		}
 		if needLogin {
-			info.Nav = s.nav
+			info.Nav = v.nav
 		}
 		if binding != "" {
-			info.CSRF = s.csrfToken(binding)
+			info.CSRF = v.csrfToken(binding)
 		}
 		r = ui.WithInfo(r, info)
-		if r.Method == http.MethodPost && !s.checkCSRF(w, r, binding) {
+		if r.Method == http.MethodPost && !v.checkCSRF(w, r, binding) {
 			return
 		}
 		h.ServeHTTP(w, r)
@@ -107,14 +108,14 @@ func (s *Server) wrap(h http.Handler, needLogin bool) http.Handler {
 
 // checkCSRF parses the form of a POST (bounded) and checks its token,
 // answering the error itself when it fails.
-func (s *Server) checkCSRF(w http.ResponseWriter, r *http.Request, binding string) bool {
+func (v *view) checkCSRF(w http.ResponseWriter, r *http.Request, binding string) bool {
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	if err := r.ParseMultipartForm(maxFormBytes); err != nil && !errors.Is(err, http.ErrNotMultipart) {
 		ui.Error(w, r, http.StatusBadRequest, "The form could not be read: "+err.Error())
 		return false
 	}
-	if !s.validCSRF(r.PostForm.Get(ui.CSRFFieldName), binding) {
-		s.log.Warn("admin POST refused: missing or bad CSRF token", "ip", ipString(clientIP(r, s.trusted)), "path", r.URL.Path)
+	if !v.validCSRF(r.PostForm.Get(ui.CSRFFieldName), binding) {
+		v.log.Warn("admin POST refused: missing or bad CSRF token", "ip", ipString(clientIP(r, v.trusted)), "path", r.URL.Path)
 		ui.Error(w, r, http.StatusForbidden, "The form's security token is missing or stale: go back, reload the page and try again.")
 		return false
 	}
@@ -123,13 +124,18 @@ func (s *Server) checkCSRF(w http.ResponseWriter, r *http.Request, binding strin
 
 // session returns the live session of the request's cookie, or nil. A
 // cookie naming no live session (expired, or from before a restart) is
-// cleared.
-func (s *Server) session(w http.ResponseWriter, r *http.Request) *session {
+// cleared, and so is a session of a user the config no longer has with
+// the same password hash (dropped or changed by a reload).
+func (v *view) session(w http.ResponseWriter, r *http.Request) *session {
 	c, err := r.Cookie(sessionCookie)
-	if err != nil || s.users == nil {
+	if err != nil || v.users == nil {
 		return nil
 	}
-	sess := s.sessions.get(c.Value, s.now())
+	sess := v.sessions.get(c.Value, v.now())
+	if sess != nil && !bytes.Equal(v.users[sess.user], sess.hash) {
+		v.sessions.remove(c.Value)
+		sess = nil
+	}
 	if sess == nil {
 		clearCookie(w, sessionCookie)
 	}
@@ -144,7 +150,7 @@ func clearCookie(w http.ResponseWriter, name string) {
 
 // toLogin sends a request without a login to the login form, which comes
 // back here afterwards.
-func (s *Server) toLogin(w http.ResponseWriter, r *http.Request) {
+func (v *view) toLogin(w http.ResponseWriter, r *http.Request) {
 	next := r.URL.Path
 	if r.Method != http.MethodPost && r.URL.RawQuery != "" {
 		next += "?" + r.URL.RawQuery
@@ -157,6 +163,6 @@ func notFound(w http.ResponseWriter, r *http.Request) {
 }
 
 // promLog passes promhttp's errors to the part's log.
-func (s *Server) promLog() *log.Logger {
-	return slog.NewLogLogger(s.log.Handler(), slog.LevelError)
+func (v *view) promLog() *log.Logger {
+	return slog.NewLogLogger(v.log.Handler(), slog.LevelError)
 }

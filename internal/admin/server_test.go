@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -65,6 +66,42 @@ func TestServeHTTPS(t *testing.T) {
 	}
 	if _, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
 		t.Error("still listening after Shutdown")
+	}
+}
+
+// TestReloadCertificate: a reload that changes the host name serves the
+// new self-signed certificate on the same listener.
+func TestReloadCertificate(t *testing.T) {
+	t.Parallel()
+	env := testEnv(t, testutil.FreePort(t))
+	p, err := New(env, Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Shutdown(context.Background()) })
+	names := func() []string {
+		t.Helper()
+		c, err := tls.Dial("tcp", p.Addrs()[0], &tls.Config{InsecureSkipVerify: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		return c.ConnectionState().PeerCertificates[0].DNSNames
+	}
+	if got := names(); slices.Contains(got, "reloaded.example") {
+		t.Fatalf("certificate before reload already names reloaded.example: %v", got)
+	}
+	cfg := *env.Config
+	cfg.Hostname = "reloaded.example"
+	env.Config = &cfg
+	if err := p.(*Server).Reload(env, Deps{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := names(); !slices.Contains(got, "reloaded.example") {
+		t.Fatalf("certificate after reload: %v, want it to name reloaded.example", got)
 	}
 }
 

@@ -14,15 +14,18 @@ const maxSessions = 1024
 
 // session is one login. Its id is only in the browser's cookie; the store
 // keys sessions by the id's SHA-256 so that a lookup's timing says nothing
-// about valid ids.
+// about valid ids. hash is the user's password hash at login: a session
+// is good only while the config still gives the user that hash, so that a
+// reload that removes a user or changes their password logs them out.
 type session struct {
-	id      string
-	user    string
-	expires time.Time
+	id   string
+	user string
+	hash []byte
+	used time.Time // last request; guarded by sessions.mu
 }
 
-// sessions are held in memory: a restart or a reload of the admin UI logs
-// everybody out, which is the safe way round.
+// sessions are held in memory: a restart logs everybody out, which is the
+// safe way round. They outlive config reloads.
 type sessions struct {
 	mu  sync.Mutex
 	ttl time.Duration
@@ -44,13 +47,21 @@ func randomKey() []byte {
 	return b
 }
 
-// create starts a session for user.
-func (s *sessions) create(user string, now time.Time) *session {
-	sess := &session{id: randomID(), user: user, expires: now.Add(s.ttl)}
+// setTTL changes how long a session lasts without use, for the sessions
+// already open too.
+func (s *sessions) setTTL(ttl time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ttl = ttl
+}
+
+// create starts a session for user, whose password hash is hash.
+func (s *sessions) create(user string, hash []byte, now time.Time) *session {
+	sess := &session{id: randomID(), user: user, hash: hash, used: now}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if len(s.m) >= maxSessions {
-		prune(s.m, maxSessions, func(s *session) time.Time { return s.expires }, now)
+		prune(s.m, maxSessions, func(x *session) time.Time { return x.used.Add(s.ttl) }, now)
 	}
 	s.m[sha256.Sum256([]byte(sess.id))] = sess
 	return sess
@@ -66,11 +77,11 @@ func (s *sessions) get(id string, now time.Time) *session {
 	if sess == nil {
 		return nil
 	}
-	if !now.Before(sess.expires) {
+	if !now.Before(sess.used.Add(s.ttl)) {
 		delete(s.m, k)
 		return nil
 	}
-	sess.expires = now.Add(s.ttl)
+	sess.used = now
 	return sess
 }
 

@@ -155,7 +155,7 @@ func (d *Daemon) start() error {
 			started = append(started, r)
 		}
 	}
-	r, err := d.build("admin", d.adminBuilder(started), d.cfg, cm)
+	r, err := d.build("admin", d.adminBuilder(d.adminDeps(started)), d.cfg, cm)
 	if err != nil {
 		d.stopParts(started)
 		return err
@@ -203,15 +203,20 @@ func (d *Daemon) env(name string, reg *prometheus.Registry, cfg *config.Config, 
 }
 
 // adminBuilder builds the admin UI with the pages of the parts before it.
-func (d *Daemon) adminBuilder(parts []*running) part.Builder {
+func (d *Daemon) adminBuilder(deps admin.Deps) part.Builder {
+	return func(env *part.Env) (part.Part, error) { return admin.New(env, deps) }
+}
+
+// adminDeps are the pages of the parts before the admin UI and the
+// daemon's status, metrics and notices.
+func (d *Daemon) adminDeps(parts []*running) admin.Deps {
 	var pages []part.AdminPage
 	for _, r := range parts {
 		if p, ok := r.Part.(part.AdminPager); ok {
 			pages = append(pages, p.AdminPages()...)
 		}
 	}
-	deps := admin.Deps{Pages: pages, Status: d.Status, Metrics: d.gatherer(), Notices: d.notices}
-	return func(env *part.Env) (part.Part, error) { return admin.New(env, deps) }
+	return admin.Deps{Pages: pages, Status: d.Status, Metrics: d.gatherer(), Notices: d.notices}
 }
 
 func (d *Daemon) handlers(parts []*running) map[string]control.Handler {

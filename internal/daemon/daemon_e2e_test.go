@@ -3,13 +3,17 @@ package daemon_test
 import (
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/bcrypt"
 
 	"bartleby/internal/control"
 	"bartleby/internal/testutil"
@@ -44,6 +48,9 @@ func TestLifecycle(t *testing.T) {
 		t.Fatalf("after reload status should show %s only:\n%s", addr2, out)
 	}
 	mustDial(t, addr2)
+	if !strings.Contains(d.Logs(), "admin.listen changed from "+addr1+" to "+addr2) {
+		t.Errorf("the admin UI's restart does not say why:\n%s", d.Logs())
+	}
 
 	// A broken file is refused and the running config stays.
 	writeConfig(t, d, fmt.Sprintf("[admin]\nlisten = %q\nbogus = true\n", addr1))
@@ -148,4 +155,80 @@ func mustDial(t *testing.T, addr string) {
 		t.Fatalf("nothing listens on %s: %v", addr, err)
 	}
 	c.Close()
+}
+
+// TestAdminReloadKeepsLogin: a reload that keeps admin.listen keeps the
+// admin UI's logins (checked with curl and its cookie jar), and one that
+// removes the user logs them out.
+func TestAdminReloadKeepsLogin(t *testing.T) {
+	curlBin := testutil.Need(t, "curl")
+	hash, err := bcrypt.GenerateFromPassword([]byte("s3cret pass"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := testutil.FreePort(t)
+	admin := func(users string) string {
+		return fmt.Sprintf("hostname = \"localhost\"\n[admin]\nlisten = %q\nusers = { %s }\n", addr, users)
+	}
+	d := testutil.StartDaemon(t, admin(fmt.Sprintf("ops = %q", hash)))
+	base, jar := "https://"+addr, filepath.Join(d.Dir, "cookies")
+	curl := func(args ...string) (string, string) {
+		t.Helper()
+		args = append([]string{"-k", "-sS", "--max-time", "20", "-b", jar, "-c", jar, "-w", "\n%{http_code}"}, args...)
+		out, err := exec.Command(curlBin, args...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("curl %q: %v\n%s", args, err, out)
+		}
+		i := strings.LastIndexByte(string(out), '\n')
+		return string(out[:i]), string(out[i+1:])
+	}
+	form, _ := curl(base + "/login")
+	m := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(form)
+	if m == nil {
+		t.Fatalf("no CSRF token in the login form:\n%s", form)
+	}
+	login := url.Values{"csrf": {m[1]}, "user": {"ops"}, "password": {"s3cret pass"}}
+	if _, code := curl("--data", login.Encode(), base+"/login"); code != "303" {
+		t.Fatalf("login: %s, want 303", code)
+	}
+	loggedIn := func(when string) {
+		t.Helper()
+		if body, code := curl(base + "/"); code != "200" || !strings.Contains(body, "<span>ops</span>") {
+			t.Fatalf("home page %s: %s\n%s", when, code, body)
+		}
+	}
+	loggedIn("after login")
+
+	// Same listen address, another user added and a shorter session_ttl.
+	other, err := bcrypt.GenerateFromPassword([]byte("other pass"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeConfig(t, d, admin(fmt.Sprintf("ops = %q, dev = %q", hash, other))+"session_ttl = \"1h\"\n")
+	d.Signal(syscall.SIGHUP)
+	waitLogCount(t, d, "config reloaded", 1)
+	loggedIn("after a reload")
+	if strings.Contains(d.Logs(), "admin UI restarts") {
+		t.Errorf("the admin UI restarted on a reload that kept its address:\n%s", d.Logs())
+	}
+
+	// ops is removed: the session ends.
+	writeConfig(t, d, admin(fmt.Sprintf("dev = %q", other)))
+	d.Signal(syscall.SIGHUP)
+	waitLogCount(t, d, "config reloaded", 2)
+	if _, code := curl(base + "/"); code != "303" {
+		t.Fatalf("home page after ops was removed: %s, want 303 to the login form", code)
+	}
+}
+
+// waitLogCount waits until the daemon logged s n times.
+func waitLogCount(t *testing.T, d *testutil.Daemon, s string, n int) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for strings.Count(d.Logs(), s) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%q logged fewer than %d times:\n%s", s, n, d.Logs())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"bartleby/internal/admin"
 	"bartleby/internal/certs"
 	"bartleby/internal/config"
 	"bartleby/internal/part"
@@ -15,6 +16,7 @@ import (
 // running config stays. A valid one is applied part by part: Reloaders take
 // it in place; other parts are restarted, and a part whose restart fails
 // goes back to its old config so that a reload never leaves a service off.
+// The admin UI comes last, with the pages of the parts now running.
 func (d *Daemon) Reload() error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -50,7 +52,7 @@ func (d *Daemon) Reload() error {
 			next = append(next, r)
 		}
 	}
-	r, err := d.reloadPart(byName["admin"], "admin", d.adminBuilder(next), [2]*config.Config{oldCfg, cfg}, [2]*certs.Manager{oldCerts, cm})
+	r, err := d.reloadAdmin(byName["admin"], next, [2]*config.Config{oldCfg, cfg}, [2]*certs.Manager{oldCerts, cm})
 	errs = append(errs, err)
 	if r != nil {
 		next = append(next, r)
@@ -95,6 +97,22 @@ func (d *Daemon) reloadPart(old *running, name string, build part.Builder, cfgs 
 		return nil, fmt.Errorf("%w; restarting it with the old config failed too: %v", err, berr)
 	}
 	return back, fmt.Errorf("%w (kept the old config)", err)
+}
+
+// reloadAdmin hands the admin UI the new config and the pages of the parts
+// running now. It takes them in place, keeping its logins, unless
+// admin.listen changed or the in-place reload failed: then it is restarted
+// like any other part (or stopped, when [admin] is gone).
+func (d *Daemon) reloadAdmin(old *running, parts []*running, cfgs [2]*config.Config, cms [2]*certs.Manager) (*running, error) {
+	deps := d.adminDeps(parts)
+	if a, ok := partOf(old).(*admin.Server); ok && cfgs[1].Admin != nil {
+		err := a.Reload(d.env("admin", old.reg, cfgs[1], cms[1]), deps)
+		if err == nil {
+			return old, nil
+		}
+		d.log.Info("admin UI restarts, its logins are lost", "reason", err.Error())
+	}
+	return d.reloadPart(old, "admin", d.adminBuilder(deps), cfgs, cms)
 }
 
 func partOf(r *running) part.Part {
