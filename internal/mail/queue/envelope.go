@@ -2,6 +2,7 @@ package queue
 
 import (
 	"encoding/json"
+	"strconv"
 	"time"
 )
 
@@ -86,7 +87,9 @@ func (e *Envelope) State() State {
 func (e *Envelope) marshal() ([]byte, error) { return json.Marshal(e) }
 
 // durable sums up the state worth a write to disk: which recipients are
-// done (so they are not delivered or bounced twice) and the hold.
+// done (so they are not delivered or bounced twice), the hold, and the
+// attempt count, which moves with the retry schedule: a restart (and every
+// reload restarts the mail part) must not send all deferred mail at once.
 func (e *Envelope) durable() string {
 	b := []byte{'h'}
 	if !e.Held {
@@ -102,5 +105,5 @@ func (e *Envelope) durable() string {
 			b = append(b, 'o')
 		}
 	}
-	return string(b)
+	return string(strconv.AppendInt(append(b, '/'), int64(e.Attempts), 10))
 }

@@ -4,11 +4,10 @@
 // one line of JSON and the message. It is written as <id>.tmp, fsynced,
 // renamed, and the directory is fsynced before Add returns: only then may the
 // caller acknowledge the message. Concurrent Adds share directory fsyncs
-// (group commit). Later envelope changes (recipient states, attempts, hold)
-// go to <id>.env, replaced atomically; losing one to a crash at worst repeats
-// a delivery, which is the at-least-once promise. Retry bookkeeping
-// (attempts, next attempt, last error of a deferral) is not written at all:
-// after a restart such a message is simply attempted at once.
+// (group commit). Later envelope changes (recipient states, attempts and the
+// next attempt, hold) go to <id>.env, replaced atomically without fsync;
+// losing one to a crash at worst repeats an attempt or a delivery, which the
+// at-least-once promise allows.
 package queue
 
 import (
@@ -404,7 +403,7 @@ func (q *Queue) Update(id string, fn func(e *Envelope)) (Envelope, error) {
 	case done:
 		return env, q.removeFiles(id)
 	case env.durable() == before:
-		return env, nil // only retry bookkeeping changed: kept in memory
+		return env, nil // nothing a restart needs changed
 	}
 	return env, q.writeEnv(&env)
 }

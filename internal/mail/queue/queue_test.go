@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 func add(t *testing.T, q *Queue, body string, rcpts ...string) Envelope {
@@ -139,5 +140,39 @@ func TestFullDisk(t *testing.T) {
 	}
 	if files, _ := filepath.Glob(filepath.Join(dir, "*")); len(files) != 0 {
 		t.Fatalf("files left: %v", files)
+	}
+}
+
+// TestDeferralSurvivesReopen: a deferred message keeps its retry schedule
+// across a restart (every reload restarts the mail part), so a restart does
+// not send all deferred mail at once.
+func TestDeferralSurvivesReopen(t *testing.T) {
+	dir := t.TempDir()
+	q, _, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := add(t, q, "Subject: x\r\n\r\nhello\r\n", "b@example.net")
+	next := time.Now().Add(10 * time.Minute).Truncate(time.Second)
+	if _, err := q.Update(e.ID, func(e *Envelope) {
+		e.Rcpts[0].State, e.Rcpts[0].Error = Deferred, "cannot connect"
+		e.Attempts, e.NextAttempt, e.LastError = 1, next, "cannot connect"
+	}); err != nil {
+		t.Fatal(err)
+	}
+	q.Close()
+
+	q, _, err = Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	got, _ := q.Get(e.ID)
+	if got.Attempts != 1 || !got.NextAttempt.Equal(next) || got.LastError != "cannot connect" || got.Rcpts[0].State != Deferred {
+		t.Fatalf("reopened: %+v", got)
+	}
+	ids, _, due := q.Due(time.Now())
+	if len(ids) != 0 || !due.Equal(next) {
+		t.Fatalf("due now %v, next %v; want none now and the next at %v", ids, due, next)
 	}
 }
