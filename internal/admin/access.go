@@ -1,76 +1,21 @@
 package admin
 
 import (
-	"net"
 	"net/http"
 	"net/netip"
-	"strings"
 
 	"bartleby/internal/admin/ui"
+	"bartleby/internal/realip"
 )
 
-// maxForwardHops bounds how many X-Forwarded-For entries are looked at; a
-// longer chain is refused rather than walked.
-const maxForwardHops = 32
-
-// clientIP is the address a request comes from: the TCP peer, or, when the
-// peer is a trusted proxy, the right-most X-Forwarded-For entry that is not
-// itself a trusted proxy. Entries left of that one could have been written
-// by anybody. An unparsable chain gives the invalid Addr, which no
-// allowlist contains.
+// clientIP is the address a request comes from (see realip.From); when it
+// cannot be known, the invalid Addr, which no allowlist contains.
 func clientIP(r *http.Request, trusted []netip.Prefix) netip.Addr {
-	peer, err := netip.ParseAddrPort(r.RemoteAddr)
-	if err != nil {
+	ip, ok := realip.From(r, trusted)
+	if !ok {
 		return netip.Addr{}
-	}
-	ip := peer.Addr().Unmap()
-	if !contains(trusted, ip) {
-		return ip
-	}
-	var hops []string
-	for _, h := range r.Header.Values("X-Forwarded-For") {
-		hops = append(hops, strings.Split(h, ",")...)
-	}
-	if len(hops) > maxForwardHops {
-		return netip.Addr{}
-	}
-	for i := len(hops) - 1; i >= 0; i-- {
-		hop, err := parseHop(hops[i])
-		if err != nil {
-			return netip.Addr{}
-		}
-		ip = hop
-		if !contains(trusted, ip) {
-			return ip
-		}
 	}
 	return ip
-}
-
-// parseHop parses one X-Forwarded-For entry: an address, possibly with a
-// port or in brackets, as proxies write them.
-func parseHop(s string) (netip.Addr, error) {
-	s = strings.TrimSpace(s)
-	if ap, err := netip.ParseAddrPort(s); err == nil {
-		return ap.Addr().Unmap(), nil
-	}
-	if host, _, err := net.SplitHostPort(s); err == nil {
-		s = host
-	}
-	ip, err := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(s, "["), "]"))
-	return ip.Unmap(), err
-}
-
-func contains(nets []netip.Prefix, ip netip.Addr) bool {
-	if !ip.IsValid() {
-		return false
-	}
-	for _, n := range nets {
-		if n.Contains(ip) {
-			return true
-		}
-	}
-	return false
 }
 
 // securityHeaders are on every answer of the admin listener: no framing,
@@ -97,7 +42,7 @@ func (v *view) guard(next http.Handler) http.Handler {
 			return
 		}
 		ip := clientIP(r, v.trusted)
-		if !contains(v.allow, ip) {
+		if !realip.Contains(v.allow, ip) {
 			v.log.Info("admin access denied", "ip", ipString(ip), "peer", r.RemoteAddr, "path", r.URL.Path)
 			ui.Error(w, r, http.StatusForbidden, "Your address is not allowed to use the admin UI (see admin.allow).")
 			return

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"bartleby/internal/config"
+	"bartleby/internal/realip"
 )
 
 // Paths that maintenance never hides.
@@ -101,12 +102,8 @@ func (m *Manager) secretURL(st *site, w http.ResponseWriter, r *http.Request) bo
 // a valid bypass cookie for this site.
 func (sc *siteConfig) bypasses(r *http.Request, now time.Time) bool {
 	if len(sc.allow) > 0 {
-		if ip, ok := clientIP(r, sc.trusted); ok {
-			for _, p := range sc.allow {
-				if p.Contains(ip) {
-					return true
-				}
-			}
+		if ip, ok := realip.From(r, sc.trusted); ok && realip.Contains(sc.allow, ip) {
+			return true
 		}
 	}
 	return sc.cookieKey != nil && validCookie(r, sc.cookieKey, sc.name, now)

@@ -18,6 +18,7 @@ import (
 	"bartleby/internal/certs"
 	"bartleby/internal/config"
 	"bartleby/internal/maint"
+	"bartleby/internal/realip"
 )
 
 // upstream is one backend; a failure takes it out of the rotation until
@@ -199,14 +200,14 @@ func (p *proxy) fail(w http.ResponseWriter, r *http.Request, err error) {
 // otherwise they are replaced, so an upstream can rely on them.
 func (p *proxy) rewriteRequest(pr *httputil.ProxyRequest) {
 	in, h := pr.In, pr.Out.Header
-	peer := peerAddr(in)
+	peer := realip.Peer(in)
 	proto := "http"
 	if in.TLS != nil {
 		proto = "https"
 	}
 	xff, host := peer.String(), in.Host
 	realIP := []string{xff}
-	if trustedPeer(peer, p.trusted) {
+	if realip.Contains(p.trusted, peer) {
 		if prior := in.Header.Values("X-Forwarded-For"); len(prior) > 0 {
 			xff = strings.Join(prior, ", ") + ", " + xff
 		}
@@ -229,41 +230,3 @@ func (p *proxy) rewriteRequest(pr *httputil.ProxyRequest) {
 // protoValues are the X-Forwarded-Proto values, shared by every request
 // and never modified.
 var protoValues = map[string][]string{"http": {"http"}, "https": {"https"}}
-
-func peerAddr(r *http.Request) netip.Addr {
-	ap, err := netip.ParseAddrPort(r.RemoteAddr)
-	if err != nil {
-		return netip.Addr{}
-	}
-	return ap.Addr().Unmap()
-}
-
-func trustedPeer(a netip.Addr, trusted []netip.Prefix) bool {
-	for _, p := range trusted {
-		if p.Contains(a) {
-			return true
-		}
-	}
-	return false
-}
-
-// clientFromChain walks X-Forwarded-For from the right past trusted
-// proxies; the first address not trusted is the client.
-func clientFromChain(values []string, trusted []netip.Prefix, peer netip.Addr) netip.Addr {
-	var chain []string
-	for _, v := range values {
-		chain = append(chain, strings.Split(v, ",")...)
-	}
-	client := peer
-	for i := len(chain) - 1; i >= 0; i-- {
-		a, err := netip.ParseAddr(strings.TrimSpace(chain[i]))
-		if err != nil {
-			break
-		}
-		client = a.Unmap()
-		if !trustedPeer(client, trusted) {
-			break
-		}
-	}
-	return client
-}

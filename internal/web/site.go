@@ -16,6 +16,7 @@ import (
 
 	"bartleby/internal/certs"
 	"bartleby/internal/config"
+	"bartleby/internal/realip"
 )
 
 // site is one [[site]] ready to serve.
@@ -238,11 +239,12 @@ func (t *table) serve(s *site, h http.Handler, w http.ResponseWriter, r *http.Re
 	}
 }
 
-// clientAddr is the peer, or the client named by a trusted proxy.
+// clientAddr is the client for the access log and X-Real-IP: the peer, or
+// the client named by a trusted proxy (realip.From); the peer when a
+// trusted proxy's chain cannot be read.
 func clientAddr(r *http.Request, trusted []netip.Prefix) netip.Addr {
-	peer := peerAddr(r)
-	if prior := r.Header.Values("X-Forwarded-For"); len(prior) > 0 && trustedPeer(peer, trusted) {
-		return clientFromChain(prior, trusted, peer)
+	if ip, ok := realip.From(r, trusted); ok {
+		return ip
 	}
-	return peer
+	return realip.Peer(r)
 }
