@@ -20,6 +20,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"bartleby/internal/atomicfile"
 )
 
 // A self-signed certificate lives selfSignedLife and is made anew when less
@@ -177,10 +179,10 @@ func (s *selfSigned) generate(now time.Time) (*tls.Certificate, error) {
 	}
 	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})
 	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	if err := writeFile(s.keyFile, keyPEM, 0o600); err != nil {
+	if err := atomicfile.Write(s.keyFile, keyPEM, 0o600); err != nil {
 		return nil, err
 	}
-	if err := writeFile(s.certFile, certPEM, 0o644); err != nil {
+	if err := atomicfile.Write(s.certFile, certPEM, 0o644); err != nil {
 		return nil, err
 	}
 	cert, err := tls.X509KeyPair(certPEM, keyPEM)
@@ -188,29 +190,4 @@ func (s *selfSigned) generate(now time.Time) (*tls.Certificate, error) {
 		return nil, err
 	}
 	return &cert, nil
-}
-
-// writeFile replaces path atomically.
-func writeFile(path string, data []byte, perm os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(perm); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+
+	"bartleby/internal/atomicfile"
 )
 
 // stateName is the maintenance state's file in state_dir.
@@ -54,44 +56,18 @@ func loadState(path string) (map[string]*Mode, error) {
 	return out, nil
 }
 
-// saveState replaces the file atomically: a temporary file is written and
-// fsynced, renamed over the old one, and the directory is fsynced, so a
-// crash leaves either the old state or the new one.
+// saveState replaces the file atomically, so a crash leaves either the old
+// state or the new one.
 func saveState(path string, modes map[string]*Mode) error {
 	b, err := json.MarshalIndent(savedState{Sites: modes}, "", "  ")
 	if err != nil {
 		return err
 	}
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return fmt.Errorf("maintenance state: %w", err)
 	}
-	tmp, err := os.CreateTemp(dir, ".maintenance-*.tmp")
-	if err != nil {
+	if err := atomicfile.Write(path, append(b, '\n'), 0o600); err != nil {
 		return fmt.Errorf("maintenance state: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(append(b, '\n')); err != nil {
-		tmp.Close()
-		return fmt.Errorf("maintenance state: writing %s: %w", tmp.Name(), err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("maintenance state: syncing %s: %w", tmp.Name(), err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("maintenance state: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("maintenance state: %w", err)
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("maintenance state: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("maintenance state: syncing %s: %w", dir, err)
 	}
 	return nil
 }

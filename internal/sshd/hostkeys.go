@@ -14,6 +14,8 @@ import (
 	"path/filepath"
 
 	"golang.org/x/crypto/ssh"
+
+	"bartleby/internal/atomicfile"
 )
 
 // generated are the host keys made on first start when none are
@@ -83,11 +85,7 @@ func makeHostKey(path string, gen func() (crypto.Signer, error)) (ssh.Signer, er
 	if err != nil {
 		return nil, fmt.Errorf("ssh host key: %w", err)
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, pem.EncodeToMemory(block), 0o600); err != nil {
-		return nil, fmt.Errorf("ssh host key: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
+	if err := atomicfile.Write(path, pem.EncodeToMemory(block), 0o600); err != nil {
 		return nil, fmt.Errorf("ssh host key: %w", err)
 	}
 	return ssh.NewSignerFromSigner(key)
