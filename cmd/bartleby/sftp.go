@@ -2,14 +2,12 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"bartleby/internal/jail"
 	"bartleby/internal/sshd"
-	"bartleby/internal/sshd/passwd"
 )
 
 func init() { commands = append(commands, sftpCmd) }
@@ -19,29 +17,8 @@ func sftpCmd() *cobra.Command {
 		Use:   "sftp",
 		Short: "The jailed SFTP/rsync server's tools",
 	}
-	c.AddCommand(hashPasswordCmd(), blockedCmd(), unblockCmd(), rsyncExecCmd())
+	c.AddCommand(hashPasswordCmd("[[ssh.user]] password"), blockedCmd(), unblockCmd(), rsyncExecCmd())
 	return c
-}
-
-func hashPasswordCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "hash-password",
-		Short: "Read a password on stdin and print a bcrypt hash for [[ssh.user]] password",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			// readPassword (admin.go) prompts twice on a terminal.
-			pw, err := readPassword(os.Stdin, cmd.ErrOrStderr())
-			if err != nil {
-				return err
-			}
-			h, err := passwd.Hash(string(pw))
-			if err != nil {
-				return exitError{exitUsage, err}
-			}
-			fmt.Fprintln(cmd.OutOrStdout(), h)
-			return nil
-		},
-	}
 }
 
 func blockedCmd() *cobra.Command {
