@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"bartleby/internal/testutil"
 )
 
 // TestMain lets the test binary act as the confined runner, as bartleby's
@@ -43,9 +45,7 @@ func TestLandlockConfinesRsync(t *testing.T) {
 	if LandlockABI() < minLandlockABI {
 		t.Skipf("kernel Landlock ABI %d < %d: rsync is refused here, which TestRsyncSupport checks", LandlockABI(), minLandlockABI)
 	}
-	if _, err := os.Stat(RsyncBinary); err != nil {
-		t.Skip("rsync not installed")
-	}
+	testutil.Need(t, RsyncBinary)
 	t.Parallel()
 	base := t.TempDir()
 	jailDir, outside := filepath.Join(base, "jail"), filepath.Join(base, "outside")
