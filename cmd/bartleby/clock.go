@@ -10,8 +10,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"bartleby/internal/clock"
 	"bartleby/internal/config"
+	"bartleby/internal/watch/clock"
 )
 
 func init() { commands = append(commands, clockCmd) }

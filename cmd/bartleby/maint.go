@@ -11,7 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"bartleby/internal/config"
-	"bartleby/internal/maint"
+	"bartleby/internal/web/maint"
 )
 
 func init() { commands = append(commands, maintCmd) }

@@ -7,7 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"bartleby/internal/maint/inline"
+	"bartleby/internal/web/maint/inline"
 )
 
 func init() { commands = append(commands, pageCmd) }

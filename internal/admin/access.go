@@ -4,7 +4,7 @@ import (
 	"net/http"
 	"net/netip"
 
-	"bartleby/internal/admin/ui"
+	"bartleby/internal/adminui"
 	"bartleby/internal/realip"
 )
 
@@ -38,13 +38,13 @@ func (v *view) guard(next http.Handler) http.Handler {
 		case http.MethodGet, http.MethodHead, http.MethodPost:
 		default:
 			w.Header().Set("Allow", "GET, HEAD, POST")
-			ui.Error(w, r, http.StatusMethodNotAllowed, "The admin UI answers GET, HEAD and POST only.")
+			adminui.Error(w, r, http.StatusMethodNotAllowed, "The admin UI answers GET, HEAD and POST only.")
 			return
 		}
 		ip := clientIP(r, v.trusted)
 		if !realip.Contains(v.allow, ip) {
 			v.log.Info("admin access denied", "ip", ipString(ip), "peer", r.RemoteAddr, "path", r.URL.Path)
-			ui.Error(w, r, http.StatusForbidden, "Your address is not allowed to use the admin UI (see admin.allow).")
+			adminui.Error(w, r, http.StatusForbidden, "Your address is not allowed to use the admin UI (see admin.allow).")
 			return
 		}
 		next.ServeHTTP(w, r)

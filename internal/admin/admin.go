@@ -27,7 +27,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/crypto/bcrypt"
 
-	"bartleby/internal/admin/ui"
+	"bartleby/internal/adminui"
 	"bartleby/internal/certs"
 	"bartleby/internal/config"
 	"bartleby/internal/control"
@@ -76,7 +76,7 @@ type view struct {
 	users   map[string][]byte // nil: no login
 	dummy   []byte            // compared for unknown users, to keep timing flat
 	deps    Deps
-	nav     []ui.Link
+	nav     []adminui.Link
 	handler http.Handler
 	tls     *tls.Config // nil in tests without a listener
 }

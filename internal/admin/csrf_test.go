@@ -9,7 +9,7 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"bartleby/internal/admin/ui"
+	"bartleby/internal/adminui"
 	"bartleby/internal/part"
 )
 
@@ -22,8 +22,8 @@ func (p *flushPage) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, r.URL.Path, http.StatusSeeOther)
 		return
 	}
-	ui.Render(w, r, "Queue", template.HTML(fmt.Sprintf(`<p>user %s</p><form method="post">%s<button>Flush</button></form>`,
-		template.HTMLEscapeString(ui.User(r)), ui.CSRFField(r))))
+	adminui.Render(w, r, "Queue", template.HTML(fmt.Sprintf(`<p>user %s</p><form method="post">%s<button>Flush</button></form>`,
+		template.HTMLEscapeString(adminui.User(r)), adminui.CSRFField(r))))
 }
 
 func queuePage() (*flushPage, part.AdminPage) {

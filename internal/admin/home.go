@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"bartleby/internal/admin/ui"
+	"bartleby/internal/adminui"
 	"bartleby/internal/control"
 	"bartleby/internal/part"
 )
@@ -15,7 +15,7 @@ type homeData struct {
 	St      control.Status
 	Up      string
 	Parts   []partRow
-	Pages   []ui.Link
+	Pages   []adminui.Link
 	Notices []part.Notice
 }
 
@@ -42,10 +42,10 @@ func (v *view) home(w http.ResponseWriter, r *http.Request) {
 	}
 	var body strings.Builder
 	if err := pages.ExecuteTemplate(&body, "home.html", d); err != nil {
-		ui.Error(w, r, http.StatusInternalServerError, err.Error())
+		adminui.Error(w, r, http.StatusInternalServerError, err.Error())
 		return
 	}
-	ui.Render(w, r, "Status", template.HTML(body.String()))
+	adminui.Render(w, r, "Status", template.HTML(body.String()))
 }
 
 // ago is a duration for people: whole seconds.

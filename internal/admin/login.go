@@ -11,7 +11,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
-	"bartleby/internal/admin/ui"
+	"bartleby/internal/adminui"
 )
 
 // Limits of the login form: bcrypt reads 72 bytes of a password, and a
@@ -43,13 +43,13 @@ func (v *view) loginPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (v *view) renderLogin(w http.ResponseWriter, r *http.Request, code int, d loginData) {
-	d.CSRF = ui.CSRFField(r)
+	d.CSRF = adminui.CSRFField(r)
 	var body strings.Builder
 	if err := pages.ExecuteTemplate(&body, "login.html", d); err != nil {
-		ui.Error(w, r, http.StatusInternalServerError, err.Error())
+		adminui.Error(w, r, http.StatusInternalServerError, err.Error())
 		return
 	}
-	ui.RenderStatus(w, r, code, "Log in", template.HTML(body.String()))
+	adminui.RenderStatus(w, r, code, "Log in", template.HTML(body.String()))
 }
 
 // login checks a user name and password. Unknown users are checked against
@@ -69,7 +69,7 @@ func (v *view) login(w http.ResponseWriter, r *http.Request) {
 		v.logins.WithLabelValues("limited").Inc()
 		v.log.Warn("admin login refused: too many failures", "ip", ip.String(), "user", logUser)
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
-		ui.Error(w, r, http.StatusTooManyRequests, "Too many failed logins from your address: wait a minute and try again.")
+		adminui.Error(w, r, http.StatusTooManyRequests, "Too many failed logins from your address: wait a minute and try again.")
 		return
 	}
 	if !v.checkPassword(user, pass) {
@@ -100,7 +100,7 @@ func (v *view) logout(w http.ResponseWriter, r *http.Request) {
 		v.sessions.remove(c.Value)
 	}
 	clearCookie(w, sessionCookie)
-	v.log.Info("admin logout", "ip", clientIP(r, v.trusted).String(), "user", ui.User(r))
+	v.log.Info("admin logout", "ip", clientIP(r, v.trusted).String(), "user", adminui.User(r))
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 }
 

@@ -14,7 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"bartleby/internal/admin/ui"
+	"bartleby/internal/adminui"
 )
 
 // maxFormBytes bounds the body of a POST to an admin page.
@@ -25,7 +25,7 @@ var reserved = []string{"/", "/login", "/logout", "/metrics", "/healthz", "/stat
 
 func (v *view) routes() (*http.ServeMux, error) {
 	mux := http.NewServeMux()
-	mux.Handle("GET "+ui.StylePath, ui.Static)
+	mux.Handle("GET "+adminui.StylePath, adminui.Static)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	if v.deps.Metrics != nil {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(v.deps.Metrics, promhttp.HandlerOpts{
@@ -39,7 +39,7 @@ func (v *view) routes() (*http.ServeMux, error) {
 	mux.Handle("POST /logout", v.wrap(http.HandlerFunc(v.logout), true))
 	mux.Handle("GET /{$}", v.wrap(http.HandlerFunc(v.home), true))
 	mux.Handle("/", v.wrap(http.HandlerFunc(notFound), true))
-	v.nav = []ui.Link{{Path: "/", Title: "Home"}}
+	v.nav = []adminui.Link{{Path: "/", Title: "Home"}}
 	seen := map[string]bool{}
 	for _, p := range v.deps.Pages {
 		if err := checkPagePath(p.Path, seen); err != nil {
@@ -47,7 +47,7 @@ func (v *view) routes() (*http.ServeMux, error) {
 		}
 		mux.Handle(p.Path, v.wrap(p.Handler, true))
 		if p.Title != "" {
-			v.nav = append(v.nav, ui.Link{Path: p.Path, Title: p.Title})
+			v.nav = append(v.nav, adminui.Link{Path: p.Path, Title: p.Title})
 		}
 	}
 	return mux, nil
@@ -77,10 +77,10 @@ func checkPagePath(p string, seen map[string]bool) error {
 }
 
 // wrap runs h behind the page rules: a login when needLogin and users are
-// configured, a valid CSRF token on POST; it hands h the ui.Info.
+// configured, a valid CSRF token on POST; it hands h the adminui.Info.
 func (v *view) wrap(h http.Handler, needLogin bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		info := &ui.Info{}
+		info := &adminui.Info{}
 		var binding string
 		if needLogin && v.users != nil {
 			sess := v.session(w, r)
@@ -98,7 +98,7 @@ func (v *view) wrap(h http.Handler, needLogin bool) http.Handler {
 		if binding != "" {
 			info.CSRF = v.csrfToken(binding)
 		}
-		r = ui.WithInfo(r, info)
+		r = adminui.WithInfo(r, info)
 		if r.Method == http.MethodPost && !v.checkCSRF(w, r, binding) {
 			return
 		}
@@ -111,12 +111,12 @@ func (v *view) wrap(h http.Handler, needLogin bool) http.Handler {
 func (v *view) checkCSRF(w http.ResponseWriter, r *http.Request, binding string) bool {
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	if err := r.ParseMultipartForm(maxFormBytes); err != nil && !errors.Is(err, http.ErrNotMultipart) {
-		ui.Error(w, r, http.StatusBadRequest, "The form could not be read: "+err.Error())
+		adminui.Error(w, r, http.StatusBadRequest, "The form could not be read: "+err.Error())
 		return false
 	}
-	if !v.validCSRF(r.PostForm.Get(ui.CSRFFieldName), binding) {
+	if !v.validCSRF(r.PostForm.Get(adminui.CSRFFieldName), binding) {
 		v.log.Warn("admin POST refused: missing or bad CSRF token", "ip", ipString(clientIP(r, v.trusted)), "path", r.URL.Path)
-		ui.Error(w, r, http.StatusForbidden, "The form's security token is missing or stale: go back, reload the page and try again.")
+		adminui.Error(w, r, http.StatusForbidden, "The form's security token is missing or stale: go back, reload the page and try again.")
 		return false
 	}
 	return true
@@ -159,7 +159,7 @@ func (v *view) toLogin(w http.ResponseWriter, r *http.Request) {
 }
 
 func notFound(w http.ResponseWriter, r *http.Request) {
-	ui.Error(w, r, http.StatusNotFound, "There is no admin page at "+r.URL.Path+".")
+	adminui.Error(w, r, http.StatusNotFound, "There is no admin page at "+r.URL.Path+".")
 }
 
 // promLog passes promhttp's errors to the part's log.

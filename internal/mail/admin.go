@@ -14,7 +14,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"bartleby/internal/admin/ui"
+	"bartleby/internal/adminui"
 	"bartleby/internal/mail/queue"
 	"bartleby/internal/part"
 )
@@ -50,7 +50,7 @@ func (p *queuePage) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case r.URL.Path == "/mail/" && r.Method != http.MethodPost:
 		p.show(w, r)
 	default:
-		ui.Error(w, r, http.StatusNotFound, "no such page")
+		adminui.Error(w, r, http.StatusNotFound, "no such page")
 	}
 }
 
@@ -147,7 +147,7 @@ func (p *queuePage) show(w http.ResponseWriter, r *http.Request) {
 		Confirm   *struct{ ID, Op string }
 		Refresh   string
 	}{S: s, Oldest: humanAge(time.Duration(s.OldestSeconds) * time.Second), DiskClass: "ok",
-		CSRF: ui.CSRFField(r), Notice: noticeFrom(r.URL.Query()), Refresh: pageRefresh}
+		CSRF: adminui.CSRFField(r), Notice: noticeFrom(r.URL.Query()), Refresh: pageRefresh}
 	if s.Disk.Total > 0 && 100-s.Disk.UsedPercent < lowDiskPercent {
 		data.DiskClass = "bad"
 	}
@@ -157,7 +157,7 @@ func (p *queuePage) show(w http.ResponseWriter, r *http.Request) {
 	} else {
 		w.Header().Set("Refresh", pageRefresh)
 	}
-	ui.RenderTemplate(w, r, "Mail queue", queueTmpl, data)
+	adminui.RenderTemplate(w, r, "Mail queue", queueTmpl, data)
 }
 
 // noticeFrom rebuilds the result of the last POST from the redirect's
@@ -205,7 +205,7 @@ func (p *queuePage) flush(w http.ResponseWriter, r *http.Request) {
 	for _, o := range out {
 		count[o.Result]++
 	}
-	p.m.log.Info("queue flushed from the admin page", "user", ui.User(r), "messages", len(out))
+	p.m.log.Info("queue flushed from the admin page", "user", adminui.User(r), "messages", len(out))
 	http.Redirect(w, r, fmt.Sprintf("/mail/?done=flush&n=%d&delivered=%d&deferred=%d&bounced=%d&pending=%d",
 		len(out), count["delivered"]+count["partial"], count["deferred"], count["bounced"], count["pending"]), http.StatusSeeOther)
 }
@@ -221,14 +221,14 @@ func (p *queuePage) act(w http.ResponseWriter, r *http.Request) {
 	case "delete":
 		o = p.m.deleteOne(id)
 	default:
-		ui.Error(w, r, http.StatusBadRequest, "unknown action")
+		adminui.Error(w, r, http.StatusBadRequest, "unknown action")
 		return
 	}
 	ok := "0"
 	if o.Result != "error" {
 		ok = "1"
 	}
-	p.m.log.Info("queue action from the admin page", "user", ui.User(r), "id", id, "op", op, "result", o.Result)
+	p.m.log.Info("queue action from the admin page", "user", adminui.User(r), "id", id, "op", op, "result", o.Result)
 	http.Redirect(w, r, "/mail/?done="+op+"&ok="+ok+"&id="+url.QueryEscape(safeID(id)), http.StatusSeeOther)
 }
 

@@ -7,9 +7,9 @@ import (
 	"strings"
 	"time"
 
-	"bartleby/internal/admin/ui"
-	"bartleby/internal/clock"
+	"bartleby/internal/adminui"
 	"bartleby/internal/part"
+	"bartleby/internal/watch/clock"
 )
 
 // AdminPages adds the watch page: scenario status, step timing charts,
@@ -82,7 +82,7 @@ func (w *Watch) serveAdmin(rw http.ResponseWriter, r *http.Request) {
 		f[i], f[j] = f[j], f[i]
 	}
 	data.Failures = f
-	ui.RenderTemplate(rw, r, "Watch", adminTmpl, data)
+	adminui.RenderTemplate(rw, r, "Watch", adminTmpl, data)
 }
 
 func statusClass(s clock.Status) string {

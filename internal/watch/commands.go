@@ -4,8 +4,8 @@ import (
 	"context"
 	"encoding/json"
 
-	"bartleby/internal/clock"
 	"bartleby/internal/control"
+	"bartleby/internal/watch/clock"
 )
 
 // Status is what `bartleby watch status` shows: each scenario's last

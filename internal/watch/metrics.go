@@ -5,7 +5,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"bartleby/internal/clock"
+	"bartleby/internal/watch/clock"
 )
 
 // metrics follow blackbox_exporter's names; labels are slugs of the

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"bartleby/internal/clock"
+	"bartleby/internal/watch/clock"
 )
 
 func TestClockNotice(t *testing.T) {

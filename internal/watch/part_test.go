@@ -16,9 +16,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
-	"bartleby/internal/clock"
 	"bartleby/internal/config"
 	"bartleby/internal/part"
+	"bartleby/internal/watch/clock"
 )
 
 // startPart builds and starts the watch part on a config written in a

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"bartleby/internal/clock"
+	"bartleby/internal/watch/clock"
 )
 
 // Thresholds are the default per-step Nagios thresholds; zero is none.

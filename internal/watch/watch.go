@@ -22,10 +22,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"bartleby/internal/certs/capool"
-	"bartleby/internal/clock"
 	"bartleby/internal/config"
 	"bartleby/internal/part"
 	"bartleby/internal/version"
+	"bartleby/internal/watch/clock"
 )
 
 // concurrentRuns bounds the scenarios running at once, and so memory.

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"bartleby/internal/clock"
+	"bartleby/internal/watch/clock"
 )
 
 const allSteps = `@smoke

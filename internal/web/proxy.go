@@ -17,8 +17,8 @@ import (
 
 	"bartleby/internal/certs"
 	"bartleby/internal/config"
-	"bartleby/internal/maint"
 	"bartleby/internal/realip"
+	"bartleby/internal/web/maint"
 )
 
 // upstream is one backend; a failure takes it out of the rotation until

@@ -19,8 +19,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"bartleby/internal/control"
-	"bartleby/internal/maint"
 	"bartleby/internal/part"
+	"bartleby/internal/web/maint"
 )
 
 // Server limits, the same for every site.

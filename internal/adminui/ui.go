@@ -1,4 +1,4 @@
-// Package ui is what admin pages share: the layout, the logged-in user and
+// Package adminui is what admin pages share: the layout, the logged-in user and
 // the CSRF token. Parts that add admin pages (through part.AdminPage) render
 // through it so that every page looks the same and carries the same
 // protections.
@@ -28,7 +28,7 @@
 // Security Policy forbids them), use the classes of the shared style sheet
 // (static/style.css): tables in <div class="scroll">, class "ok", "warn" or
 // "bad" on a status, class "danger" on a destructive button.
-package ui
+package adminui
 
 import (
 	"bytes"

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"bartleby/internal/admin/ui"
+	"bartleby/internal/adminui"
 )
 
 func TestAdminPage(t *testing.T) {
@@ -22,7 +22,7 @@ func TestAdminPage(t *testing.T) {
 	do := func(method string, form url.Values) *httptest.ResponseRecorder {
 		r := httptest.NewRequest(method, "/maintenance", strings.NewReader(form.Encode()))
 		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		r = ui.WithInfo(r, &ui.Info{User: "ops", CSRF: "csrf-token-value"})
+		r = adminui.WithInfo(r, &adminui.Info{User: "ops", CSRF: "csrf-token-value"})
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, r)
 		return w

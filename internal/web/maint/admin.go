@@ -7,7 +7,7 @@ import (
 	"net/http"
 	"time"
 
-	"bartleby/internal/admin/ui"
+	"bartleby/internal/adminui"
 	"bartleby/internal/config"
 	"bartleby/internal/part"
 )
@@ -51,11 +51,11 @@ func (m *Manager) serveAdmin(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	ui.RenderTemplate(w, r, "Maintenance", adminTmpl, struct {
+	adminui.RenderTemplate(w, r, "Maintenance", adminTmpl, struct {
 		CSRF  template.HTML
 		Error string
 		Sites []SiteStatus
-	}{ui.CSRFField(r), msg, m.Status()})
+	}{adminui.CSRFField(r), msg, m.Status()})
 }
 
 // adminSwitch applies the admin form.
@@ -81,7 +81,7 @@ func (m *Manager) adminSwitch(r *http.Request) error {
 
 // adminWho names the admin user, or their address without a login.
 func adminWho(r *http.Request) string {
-	if u := ui.User(r); u != "" {
+	if u := adminui.User(r); u != "" {
 		return u + " (admin UI)"
 	}
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
