@@ -10,7 +10,7 @@ import (
 	"bartleby/internal/config"
 	"bartleby/internal/control"
 	"bartleby/internal/daemon"
-	"bartleby/internal/watch"
+	"bartleby/internal/watch/scenario"
 )
 
 func serveCmd() *cobra.Command {
@@ -55,7 +55,7 @@ func checkCmd() *cobra.Command {
 // part knows, as the daemon would at start.
 func checkContent(cfg *config.Config) error {
 	if cfg.Watch != nil && cfg.Watch.Features != "" {
-		if _, err := watch.Load(cfg.Watch.Features); err != nil {
+		if _, err := scenario.Load(cfg.Watch.Features); err != nil {
 			return err
 		}
 	}

@@ -11,6 +11,7 @@ import (
 
 	"bartleby/internal/config"
 	"bartleby/internal/part"
+	"bartleby/internal/watch/scenario"
 )
 
 // Reload takes a new [watch] section and re-reads the feature files. A file
@@ -25,10 +26,10 @@ func (w *Watch) Reload(env *part.Env) error {
 	if !reflect.DeepEqual(wc.NTPServer, w.cfg.NTPServer) {
 		return fmt.Errorf("[watch.ntp_server] changed: restart bartleby to rebind it")
 	}
-	var feats []*Feature
+	var feats []*scenario.Feature
 	if wc.Features != "" {
 		var err error
-		if feats, err = Load(wc.Features); err != nil {
+		if feats, err = scenario.Load(wc.Features); err != nil {
 			return fmt.Errorf("watch.features: %w", err)
 		}
 	}
@@ -57,7 +58,7 @@ func (w *Watch) Reload(env *part.Env) error {
 
 // forget drops the metrics, history and last result of the scenarios of
 // old that are gone.
-func (w *Watch) forget(old []*Scenario) {
+func (w *Watch) forget(old []*scenario.Scenario) {
 	keep := map[string]bool{}
 	for _, sc := range w.scenarios() {
 		keep[sc.ID()] = true
@@ -67,7 +68,7 @@ func (w *Watch) forget(old []*Scenario) {
 		if keep[sc.ID()] {
 			continue
 		}
-		l := labels(sc)
+		l := sc.Labels()
 		match := prometheus.Labels{"feature": l[0], "scenario": l[1]}
 		for _, v := range []*prometheus.GaugeVec{w.metrics.success, w.metrics.duration, w.metrics.lastRun, w.metrics.step, w.metrics.phase} {
 			v.DeletePartialMatch(match)

@@ -1,4 +1,6 @@
-package watch
+// Package watchtest is what the watch tests share: a web site on loopback
+// for scenarios to browse, and feature files written for it.
+package watchtest
 
 import (
 	"crypto/x509"
@@ -8,22 +10,29 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 )
 
-// testSite is a small web site on loopback with every thing the steps
-// meet: links, a login form, a search form, a slow page, a redirect loop,
-// a huge page. It is served over HTTPS with a test CA (pool) and,
-// separately, the same handler is reachable over plain HTTP.
-type testSite struct {
-	tls   *httptest.Server
-	plain *httptest.Server
-	pool  *x509.CertPool
+// pageLimit is what a scenario reads of a page: /huge is larger.
+const pageLimit = 4 << 20
+
+// Site is a small web site on loopback with every thing the steps meet:
+// links, a login form, a search form, a slow page, a redirect loop, a huge
+// page. It is served over HTTPS with a test CA (Pool) and, separately, the
+// same handler is reachable over plain HTTP.
+type Site struct {
+	TLS   *httptest.Server
+	Plain *httptest.Server
+	Pool  *x509.CertPool
+	Base  *url.URL // the HTTPS server's
 }
 
-func newTestSite(t testing.TB) *testSite {
+// NewSite starts the site; it stops when the test ends.
+func NewSite(t testing.TB) *Site {
 	mux := http.NewServeMux()
 	page := func(w http.ResponseWriter, body string) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -76,7 +85,7 @@ func newTestSite(t testing.TB) *testSite {
 	mux.HandleFunc("GET /huge", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
 		chunk := strings.Repeat("hay ", 1024)
-		for range (maxPage / len(chunk)) + 256 {
+		for range (pageLimit / len(chunk)) + 256 {
 			if _, err := w.Write([]byte(chunk)); err != nil {
 				return
 			}
@@ -87,15 +96,63 @@ func newTestSite(t testing.TB) *testSite {
 	// The bad-TLS cases make the server log handshake errors: expected.
 	tlsSrv.Config.ErrorLog = log.New(io.Discard, "", 0)
 	tlsSrv.StartTLS()
-	s := &testSite{tls: tlsSrv, plain: httptest.NewServer(mux)}
-	t.Cleanup(s.tls.Close)
-	t.Cleanup(s.plain.Close)
-	s.pool = x509.NewCertPool()
-	s.pool.AddCert(s.tls.Certificate())
+	s := &Site{TLS: tlsSrv, Plain: httptest.NewServer(mux)}
+	t.Cleanup(s.TLS.Close)
+	t.Cleanup(s.Plain.Close)
+	s.Pool = x509.NewCertPool()
+	s.Pool.AddCert(s.TLS.Certificate())
+	s.Base, _ = url.Parse(s.TLS.URL)
 	return s
 }
 
-func (s *testSite) opts() Options {
-	u, _ := url.Parse(s.tls.URL)
-	return Options{Base: u, Timeout: 2 * time.Second, RootCAs: s.pool}
+// AllSteps is a feature that uses every step kind against the Site.
+const AllSteps = `@smoke
+Feature: Test site
+
+  Background:
+    Given I go to "/"
+
+  Scenario: Every step kind
+    Then the response status should be 200
+    And I should see "Welcome to the test site"
+    And I should not see "Invisible"
+    And the header "X-Test" should contain "hello"
+    And the certificate should be valid for at least 14 days
+    When I follow "Contact"
+    Then the step should take less than 10s
+    And I should be on "/contact"
+    And the page should contain "Write to us"
+    When I go to /
+    And I click the link "Login page"
+    And I fill in "Username" with "alice"
+    And I enter "secret" into the "password" field
+    And I select "French" from "Language"
+    And I check "Remember me"
+    And I press "Log in"
+    Then I should be on /account
+    And I should see "Hello alice"
+    When I visit /login
+    And I submit the form named "search"
+    Then I should see "Results for default"
+    And the URL should be /search?q=default
+
+  Scenario Outline: Pages
+    When I go to <page>
+    Then I should get a <code>
+
+    Examples:
+      | page     | code |
+      | /contact | 200  |
+      | /gone    | 404  |
+`
+
+// WriteFeature writes text as site.feature in a fresh directory and
+// returns its path.
+func WriteFeature(t testing.TB, text string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "site.feature")
+	if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

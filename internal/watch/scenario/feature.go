@@ -1,4 +1,8 @@
-package watch
+// Package scenario is the Gherkin engine: it parses feature files, matches
+// their steps to the built-in definitions, and runs a scenario in a fresh
+// browser-like session (cookies, forms, redirects), timing every step and
+// its HTTP phases.
+package scenario
 
 import (
 	"bytes"
@@ -61,6 +65,10 @@ type Step struct {
 // Kind is the step's definition name ("go", "follow", "see"…).
 func (st *Step) Kind() string { return st.def.kind }
 
+// MakesRequest tells whether the step makes an HTTP request, and so has
+// phases.
+func (st *Step) MakesRequest() bool { return st.def.request }
+
 // LoadError lists every problem found in feature files, each with file and
 // line.
 type LoadError []string
@@ -112,7 +120,7 @@ func checkUnique(feats []*Feature) LoadError {
 	for _, f := range feats {
 		for _, sc := range f.Scenarios {
 			here := fmt.Sprintf("%s:%d", sc.File, sc.Line)
-			for _, key := range []string{"id " + sc.ID(), "labels " + strings.Join(labels(sc), "/")} {
+			for _, key := range []string{"id " + sc.ID(), "labels " + strings.Join(sc.Labels(), "/")} {
 				if prev, dup := seen[key]; dup {
 					errs = append(errs, fmt.Sprintf("%s: scenario %q has the same name as the one at %s; names identify a scenario's history and metrics, make them differ", here, sc.Name, prev))
 					break

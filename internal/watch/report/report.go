@@ -1,22 +1,25 @@
-package watch
+// Package report writes scenario results for their readers: people (text),
+// Nagios (a plugin line with perfdata and its exit code), collectd (exec
+// plugin PUTVAL lines) and programs (JSON).
+package report
 
 import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
 	"bartleby/internal/watch/clock"
+	"bartleby/internal/watch/scenario"
 )
 
 // Thresholds are the default per-step Nagios thresholds; zero is none.
 type Thresholds struct{ Warn, Crit time.Duration }
 
 // stepLimits are the warn and crit thresholds that apply to a step.
-func (t Thresholds) stepLimits(r *Result, st *StepResult) (warn, crit time.Duration) {
+func (t Thresholds) stepLimits(r *scenario.Result, st *scenario.StepResult) (warn, crit time.Duration) {
 	warn, crit = t.Warn, t.Crit
 	if r.Warn > 0 {
 		warn = r.Warn
@@ -31,7 +34,7 @@ func (t Thresholds) stepLimits(r *Result, st *StepResult) (warn, crit time.Durat
 }
 
 // Verdict is the Nagios state of a set of runs and the reason for it.
-func (t Thresholds) Verdict(results []*Result) (clock.Status, string) {
+func (t Thresholds) Verdict(results []*scenario.Result) (clock.Status, string) {
 	status, why := clock.OK, ""
 	worse := func(s clock.Status, reason string) {
 		if s > status {
@@ -51,12 +54,12 @@ func (t Thresholds) Verdict(results []*Result) (clock.Status, string) {
 			where := fmt.Sprintf("%s: step %d %q", r.Scenario, i+1, st.Text)
 			warn, crit := t.stepLimits(r, st)
 			switch {
-			case st.Status == Failed:
+			case st.Status == scenario.Failed:
 				worse(clock.Critical, where+" failed: "+st.Error)
-			case st.Status == Skipped:
+			case st.Status == scenario.Skipped:
 			case crit > 0 && st.Duration > crit:
 				worse(clock.Critical, fmt.Sprintf("%s took %.3fs (crit %.3fs)", where, st.Duration.Seconds(), crit.Seconds()))
-			case st.Status == Slow:
+			case st.Status == scenario.Slow:
 				worse(clock.Warning, where+": "+st.Error)
 			case warn > 0 && st.Duration > warn:
 				worse(clock.Warning, fmt.Sprintf("%s took %.3fs (warn %.3fs)", where, st.Duration.Seconds(), warn.Seconds()))
@@ -72,7 +75,7 @@ func (t Thresholds) Verdict(results []*Result) (clock.Status, string) {
 
 // WriteNagios writes the plugin output: one status line with perfdata per
 // step and per scenario, and returns the exit code.
-func (t Thresholds) WriteNagios(w io.Writer, results []*Result) int {
+func (t Thresholds) WriteNagios(w io.Writer, results []*scenario.Result) int {
 	status, text := t.Verdict(results)
 	var perf []string
 	for i, r := range results {
@@ -80,7 +83,7 @@ func (t Thresholds) WriteNagios(w io.Writer, results []*Result) int {
 			st := &r.Steps[j]
 			warn, crit := t.stepLimits(r, st)
 			value := "U"
-			if st.Status != Skipped {
+			if st.Status != scenario.Skipped {
 				value = secs(st.Duration) + "s"
 			}
 			perf = append(perf, fmt.Sprintf("%s=%s;%s;%s;0;", perfLabel(fmt.Sprintf("S%d.%d %s", i+1, j+1, st.Text)), value, limit(warn), limit(crit)))
@@ -127,40 +130,25 @@ func limit(d time.Duration) string {
 	return strconv.FormatFloat(d.Seconds(), 'f', -1, 64)
 }
 
-var slugRe = regexp.MustCompile(`[^a-z0-9]+`)
-
-// Slug makes a bounded identifier from free text: lower case letters,
-// digits and underscores, at most n bytes.
-func Slug(s string, n int) string {
-	s = strings.Trim(slugRe.ReplaceAllString(strings.ToLower(s), "_"), "_")
-	if len(s) > n {
-		s = strings.TrimRight(s[:n], "_")
-	}
-	if s == "" {
-		s = "x"
-	}
-	return s
-}
-
 // WriteCollectd writes PUTVAL lines for collectd's exec plugin: one
 // response_time per step and one duration per scenario, every field at
 // most 127 bytes and free of '-' in plugin and type names.
-func WriteCollectd(w io.Writer, host string, interval time.Duration, results []*Result) {
+func WriteCollectd(w io.Writer, host string, interval time.Duration, results []*scenario.Result) {
 	host = strings.NewReplacer("/", "_", `"`, "_", " ", "_").Replace(host)
 	if len(host) > 127 {
 		host = host[:127]
 	}
 	iv := max(1, int(interval.Seconds()))
 	for _, r := range results {
-		inst := Slug(r.Feature, 63)
-		sc := Slug(r.Scenario, 60)
+		inst := scenario.Slug(r.Feature, 63)
+		sc := scenario.Slug(r.Scenario, 60)
 		for j := range r.Steps {
 			st := &r.Steps[j]
 			value := "U"
-			if st.Status != Skipped {
+			if st.Status != scenario.Skipped {
 				value = secs(st.Duration)
 			}
-			ti := fmt.Sprintf("%s_%02d_%s", sc, j+1, Slug(st.Text, 60))
+			ti := fmt.Sprintf("%s_%02d_%s", sc, j+1, scenario.Slug(st.Text, 60))
 			fmt.Fprintf(w, "PUTVAL \"%s/watch-%s/response_time-%s\" interval=%d N:%s\n", host, inst, ti[:min(len(ti), 127)], iv, value)
 		}
 		fmt.Fprintf(w, "PUTVAL \"%s/watch-%s/duration-%s\" interval=%d N:%s\n", host, inst, sc, iv, secs(r.Duration))
@@ -168,21 +156,21 @@ func WriteCollectd(w io.Writer, host string, interval time.Duration, results []*
 }
 
 // WriteJSON writes the verdict and every result.
-func (t Thresholds) WriteJSON(w io.Writer, results []*Result) int {
+func (t Thresholds) WriteJSON(w io.Writer, results []*scenario.Result) int {
 	status, text := t.Verdict(results)
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	enc.Encode(struct {
-		Status  string    `json:"status"`
-		Summary string    `json:"summary"`
-		Results []*Result `json:"results"`
+		Status  string             `json:"status"`
+		Summary string             `json:"summary"`
+		Results []*scenario.Result `json:"results"`
 	}{status.String(), text, results})
 	return int(status)
 }
 
 // WriteText writes the readable report: ✓/✗ per step with its time and
 // phases, the failure with the page excerpt, and a summary line.
-func (t Thresholds) WriteText(w io.Writer, results []*Result) int {
+func (t Thresholds) WriteText(w io.Writer, results []*scenario.Result) int {
 	feature := ""
 	for _, r := range results {
 		if r.Feature != feature {
@@ -199,10 +187,10 @@ func (t Thresholds) WriteText(w io.Writer, results []*Result) int {
 	return int(status)
 }
 
-func writeStep(w io.Writer, st *StepResult) {
-	mark := map[string]string{Passed: "✓", Failed: "✗", Slow: "!", Skipped: "-"}[st.Status]
+func writeStep(w io.Writer, st *scenario.StepResult) {
+	mark := map[string]string{scenario.Passed: "✓", scenario.Failed: "✗", scenario.Slow: "!", scenario.Skipped: "-"}[st.Status]
 	line := fmt.Sprintf("    %s %s %s", mark, st.Keyword, st.Text)
-	if st.Status == Skipped {
+	if st.Status == scenario.Skipped {
 		fmt.Fprintf(w, "%s  (skipped)\n", line)
 		return
 	}
@@ -213,7 +201,7 @@ func writeStep(w io.Writer, st *StepResult) {
 			if i > 0 {
 				fmt.Fprint(w, " ")
 			}
-			fmt.Fprintf(w, "%s %.1fms", PhaseNames[i], float64(d.Microseconds())/1000)
+			fmt.Fprintf(w, "%s %.1fms", scenario.PhaseNames[i], float64(d.Microseconds())/1000)
 		}
 		if st.Redirects > 0 {
 			fmt.Fprintf(w, ", %d redirects", st.Redirects)

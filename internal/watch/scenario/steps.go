@@ -1,4 +1,4 @@
-package watch
+package scenario
 
 import (
 	"fmt"
