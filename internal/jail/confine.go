@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"sync"
 	"syscall"
@@ -145,6 +146,11 @@ func RunConfined(dir string, writable bool, args []string) error {
 		return fmt.Errorf("rsync-exec: applying Landlock: %w", err)
 	}
 	if err := os.Chdir(dir); err != nil {
+		return fmt.Errorf("rsync-exec: %w", err)
+	}
+	// The thread that drops the capabilities is the one that execs.
+	runtime.LockOSThread()
+	if err := dropPrivileges(); err != nil {
 		return fmt.Errorf("rsync-exec: %w", err)
 	}
 	env := []string{"PATH=/usr/bin:/bin", "LC_ALL=C", "HOME=" + dir}

@@ -3,6 +3,7 @@ package jail
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -101,5 +102,48 @@ func TestRsyncSupport(t *testing.T) {
 	}
 	if _, statErr := os.Stat(RsyncBinary); statErr == nil && err != nil && !strings.Contains(err.Error(), "3.5.0") {
 		t.Fatalf("RsyncSupport: %v", err)
+	}
+}
+
+// TestConfinedRsyncHasNoPrivileges reads the running rsync's
+// /proc/PID/status: every capability set empty and no_new_privs on, even
+// when the tests (like a daemon started by hand) run as root.
+func TestConfinedRsyncHasNoPrivileges(t *testing.T) {
+	if LandlockABI() < minLandlockABI {
+		t.Skipf("kernel Landlock ABI %d < %d: rsync is refused here, which TestRsyncSupport checks", LandlockABI(), minLandlockABI)
+	}
+	testutil.Need(t, RsyncBinary)
+	t.Parallel()
+	dir := t.TempDir()
+	spec, _ := json.Marshal(map[string]any{"Dir": dir, "Writable": true,
+		"Args": []string{"rsync", "--server", "-re.iLsfxCIvu", ".", "x"}})
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), "JAIL_TEST_CONFINED="+string(spec))
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Wait()
+	defer stdin.Close()
+	// rsync's server writes its protocol version first: once it has, the
+	// process is rsync itself, past exec.
+	var version [4]byte
+	if _, err := io.ReadFull(stdout, version[:]); err != nil {
+		t.Fatalf("no protocol version from the confined rsync: %v\n%s", err, stderr.String())
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", cmd.Process.Pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	status := string(b)
+	for _, want := range []string{"Name:\trsync", "NoNewPrivs:\t1",
+		"CapInh:\t0000000000000000", "CapPrm:\t0000000000000000", "CapEff:\t0000000000000000",
+		"CapBnd:\t0000000000000000", "CapAmb:\t0000000000000000"} {
+		if !strings.Contains(status, want+"\n") {
+			t.Errorf("status of the confined rsync lacks %q:\n%s", want, status)
+		}
 	}
 }
