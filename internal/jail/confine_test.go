@@ -69,6 +69,7 @@ func TestLandlockConfinesRsync(t *testing.T) {
 		"follow a planted link": {"-L", "planted", "stolen2.txt"},
 		"write outside":         {"in.txt", filepath.Join(outside, "dropped.txt")},
 		"read /etc/shadow":      {"/etc/shadow", "shadow.txt"},
+		"read /etc/passwd":      {"/etc/passwd", "passwd.txt"},
 	} {
 		out, err := runConfined(t, jailDir, true, args...)
 		if err == nil {
@@ -78,7 +79,7 @@ func TestLandlockConfinesRsync(t *testing.T) {
 			t.Errorf("%s: want a permission error, got:\n%s", name, out)
 		}
 	}
-	for _, f := range []string{"stolen.txt", "stolen2.txt", "shadow.txt"} {
+	for _, f := range []string{"stolen.txt", "stolen2.txt", "shadow.txt", "passwd.txt"} {
 		if _, err := os.Stat(filepath.Join(jailDir, f)); err == nil {
 			t.Errorf("%s was written", f)
 		}

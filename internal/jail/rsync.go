@@ -3,6 +3,8 @@ package jail
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path"
 	"regexp"
 	"strings"
 )
@@ -143,13 +145,17 @@ func checkOptions(args []string, o RsyncOptions, plan *RsyncPlan) (opts, paths [
 // lookupOption applies an option's rule; spelled is how the client wrote
 // it, for the message.
 func lookupOption(opt *rsyncOption, spelled string, o RsyncOptions) (*rsyncOption, error) {
-	switch {
-	case opt == nil:
+	if opt == nil {
 		return nil, refuse("unknown option %s", spelled)
+	}
+	if spelled != "--"+opt.long {
+		spelled += " (--" + opt.long + ")"
+	}
+	switch {
 	case opt.rule == refused:
-		return nil, refuse("%s (--%s) %s", spelled, opt.long, opt.why)
+		return nil, refuse("%s %s", spelled, opt.why)
 	case opt.rule == ownerOnly && !o.Owner:
-		return nil, refuse("%s (--%s) sets file owners; not allowed for this user (rsync_owner = false): use rsync -rlptD instead of -a", spelled, opt.long)
+		return nil, refuse("%s sets file owners; not allowed for this user (rsync_owner = false): use rsync -rlptD instead of -a", spelled)
 	}
 	return opt, nil
 }
@@ -236,6 +242,11 @@ func (j *Jail) mapPaths(paths []string, o RsyncOptions, plan *RsyncPlan) ([]stri
 		m0 = m
 		rels = append(rels, rel)
 	}
+	for _, rel := range rels {
+		if err := checkResolves(m0.root, rel, plan.Sender); err != nil {
+			return nil, err
+		}
+	}
 	if !plan.Sender && (o.ReadOnly || m0.ReadOnly) {
 		return nil, refuse("%s is read-only: you may only pull from it", m0.Path)
 	}
@@ -262,6 +273,31 @@ func (j *Jail) mapPath(p string) (*mount, string, error) {
 		rel = "./"
 	}
 	return m, rel, nil
+}
+
+// checkResolves refuses a path argument that leads out of its mount
+// through a symlink (one planted on the host, say: the user cannot make
+// one). rsync follows the links in the paths it is given, rsync's own
+// checks trust links owned by root, and Landlock still lets rsync read
+// the libraries it runs on. os.Root resolves the path as rsync will and
+// refuses any escape. A sender does not follow a last component named
+// without a trailing "/" (it sends the link itself), so only its
+// directory is resolved; a receiver writes through it, so all of it is.
+// A sender expands wildcards (glob) itself: they are allowed only in the
+// last component, after a directory resolved here.
+func checkResolves(root *os.Root, rel string, sender bool) error {
+	dir, last := path.Split(rel)
+	if strings.ContainsAny(dir, "*?[") || strings.ContainsAny(rel, "*?[") && (last == "" || strings.Contains(rel, "\\")) {
+		return refuse("path %q: wildcards only in its last component", rel)
+	}
+	resolve := rel
+	if sender && last != "" && last != "." {
+		resolve = path.Clean("./" + dir)
+	}
+	if _, err := root.Stat(resolve); isEscape(err) {
+		return refuse("path %q leads out of your directory through a symlink", rel)
+	}
+	return nil
 }
 
 func hasDotDot(p string) bool {

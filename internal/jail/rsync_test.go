@@ -173,6 +173,40 @@ func TestCheckRsyncRefuses(t *testing.T) {
 	}
 }
 
+// TestRsyncPathsThroughPlantedLinks: links planted on the host (as root,
+// say: a user cannot make them) that lead out are refused in any path
+// argument rsync would follow them in, issue 12 item 3.
+func TestRsyncPathsThroughPlantedLinks(t *testing.T) {
+	t.Parallel()
+	j, dir := testJail(t)
+	root := filepath.Join(dir, "root")
+	os.Symlink("/etc", filepath.Join(root, "planted"))
+	os.Symlink("../www", filepath.Join(root, "climbs"))
+	os.Mkdir(filepath.Join(root, "sub"), 0o755)
+	os.Symlink("sub", filepath.Join(root, "ok"))
+	pull := "rsync --server --sender -rlte.iLsfxCIvu . "
+	push := "rsync --server -rlte.iLsfxCIvu . "
+	for _, cmd := range []string{
+		pull + "planted/passwd", pull + "planted/", pull + "climbs/x",
+		pull + "pl*/passwd", pull + "planted/pass*", pull + "ok/ planted/passwd",
+		pull + "sub/*/x", pull + `sub/\\a*`, pull + "sub/*/",
+		push + "planted", push + "planted/", push + "planted/new/dir", push + "climbs",
+	} {
+		if p, err := j.CheckRsync(cmd, RsyncOptions{}); err == nil {
+			t.Errorf("%q accepted: %q", cmd, p.Args)
+		}
+	}
+	for _, cmd := range []string{
+		pull + "planted", pull + "planted/.", // cleaned to "planted": the link itself, not followed
+		pull + "ok/", pull + "ok/x", pull + "sub/*.txt", pull + "*",
+		push + "ok/", push + "new/dir/x", push + ".",
+	} {
+		if _, err := j.CheckRsync(cmd, RsyncOptions{}); err != nil {
+			t.Errorf("%q: %v", cmd, err)
+		}
+	}
+}
+
 func TestRoute(t *testing.T) {
 	t.Parallel()
 	j, _ := testJail(t)
