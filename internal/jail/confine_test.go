@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"bartleby/internal/testutil"
@@ -146,5 +147,42 @@ func TestConfinedRsyncHasNoPrivileges(t *testing.T) {
 		if !strings.Contains(status, want+"\n") {
 			t.Errorf("status of the confined rsync lacks %q:\n%s", want, status)
 		}
+	}
+}
+
+// TestConfinedRsyncCannotSetCapabilities runs the confined rsync with -X
+// and -o directly, as if the argument check had let them through: as root
+// it still cannot give a file a capability or a foreign owner.
+func TestConfinedRsyncCannotSetCapabilities(t *testing.T) {
+	if LandlockABI() < minLandlockABI {
+		t.Skipf("kernel Landlock ABI %d < %d: rsync is refused here, which TestRsyncSupport checks", LandlockABI(), minLandlockABI)
+	}
+	testutil.Need(t, RsyncBinary)
+	setcap, getcap := testutil.Need(t, "setcap"), testutil.Need(t, "getcap")
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to plant a file capability, as a root daemon would face")
+	}
+	t.Parallel()
+	jailDir := t.TempDir()
+	capFile := filepath.Join(jailDir, "capfile")
+	os.WriteFile(capFile, []byte("#!/bin/sh\n"), 0o755)
+	os.Chown(capFile, 1234, 1234)
+	if out, err := exec.Command(setcap, "cap_setuid+ep", capFile).CombinedOutput(); err != nil {
+		t.Fatalf("setcap: %v\n%s", err, out)
+	}
+	out, err := runConfined(t, jailDir, true, "-rlptXo", "--numeric-ids", "capfile", "copy")
+	if err == nil {
+		t.Errorf("rsync -X -o as root reported success:\n%s", out)
+	}
+	copied := filepath.Join(jailDir, "copy")
+	if caps, _ := exec.Command(getcap, copied).CombinedOutput(); strings.Contains(string(caps), "cap_setuid") {
+		t.Errorf("the copy carries a capability: %s", caps)
+	}
+	var st syscall.Stat_t
+	if err := syscall.Stat(copied, &st); err != nil {
+		t.Fatalf("the copy was not made at all: %v\n%s", err, out)
+	}
+	if st.Uid == 1234 {
+		t.Error("the copy got a foreign owner")
 	}
 }
