@@ -31,6 +31,16 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
+// needConfinedRsync skips where the kernel cannot confine rsync (bartleby
+// refuses rsync there, as TestRsyncSupport checks) and needs rsync.
+func needConfinedRsync(t *testing.T) {
+	t.Helper()
+	if LandlockABI() < minLandlockABI {
+		t.Skipf("kernel Landlock ABI %d < %d: rsync is refused here, which TestRsyncSupport checks", LandlockABI(), minLandlockABI)
+	}
+	testutil.Need(t, RsyncBinary)
+}
+
 func runConfined(t *testing.T, dir string, writable bool, args ...string) (string, error) {
 	t.Helper()
 	spec, _ := json.Marshal(map[string]any{"Dir": dir, "Writable": writable, "Args": append([]string{"rsync"}, args...)})
@@ -44,10 +54,7 @@ func runConfined(t *testing.T, dir string, writable bool, args ...string) (strin
 // Landlock rules with no argument checks at all, as an attacker who got
 // past them would: it must still neither read nor write outside the jail.
 func TestLandlockConfinesRsync(t *testing.T) {
-	if LandlockABI() < minLandlockABI {
-		t.Skipf("kernel Landlock ABI %d < %d: rsync is refused here, which TestRsyncSupport checks", LandlockABI(), minLandlockABI)
-	}
-	testutil.Need(t, RsyncBinary)
+	needConfinedRsync(t)
 	t.Parallel()
 	base := t.TempDir()
 	jailDir, outside := filepath.Join(base, "jail"), filepath.Join(base, "outside")
@@ -111,10 +118,7 @@ func TestRsyncSupport(t *testing.T) {
 // /proc/PID/status: every capability set empty and no_new_privs on, even
 // when the tests (like a daemon started by hand) run as root.
 func TestConfinedRsyncHasNoPrivileges(t *testing.T) {
-	if LandlockABI() < minLandlockABI {
-		t.Skipf("kernel Landlock ABI %d < %d: rsync is refused here, which TestRsyncSupport checks", LandlockABI(), minLandlockABI)
-	}
-	testutil.Need(t, RsyncBinary)
+	needConfinedRsync(t)
 	t.Parallel()
 	dir := t.TempDir()
 	spec, _ := json.Marshal(map[string]any{"Dir": dir, "Writable": true,
@@ -154,10 +158,7 @@ func TestConfinedRsyncHasNoPrivileges(t *testing.T) {
 // and -o directly, as if the argument check had let them through: as root
 // it still cannot give a file a capability or a foreign owner.
 func TestConfinedRsyncCannotSetCapabilities(t *testing.T) {
-	if LandlockABI() < minLandlockABI {
-		t.Skipf("kernel Landlock ABI %d < %d: rsync is refused here, which TestRsyncSupport checks", LandlockABI(), minLandlockABI)
-	}
-	testutil.Need(t, RsyncBinary)
+	needConfinedRsync(t)
 	setcap, getcap := testutil.Need(t, "setcap"), testutil.Need(t, "getcap")
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to plant a file capability, as a root daemon would face")
