@@ -1,6 +1,7 @@
 package maildrop
 
 import (
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -50,5 +51,28 @@ func TestOpenRefusesTricks(t *testing.T) {
 	}
 	if names, _ := List(dir); len(names) != 1 || names[0] != "junk" {
 		t.Errorf("List = %v", names)
+	}
+}
+
+// TestManyRecipients: a drop for 1000 recipients (an envelope line of
+// about 25 KB) is read back whole; it used to be refused past 4 KiB.
+func TestManyRecipients(t *testing.T) {
+	dir := t.TempDir()
+	env := Envelope{From: "root@example.org"}
+	for i := range 1000 {
+		env.Rcpts = append(env.Rcpts, fmt.Sprintf("user%04d@example.net", i))
+	}
+	name, err := Write(dir, env, strings.NewReader("Subject: many\r\n\r\nhi\r\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := Open(dir, name, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	b, _ := io.ReadAll(d.Data)
+	if len(d.Rcpts) != 1000 || d.Rcpts[999] != "user0999@example.net" || string(b) != "Subject: many\r\n\r\nhi\r\n" {
+		t.Fatalf("drop: %d recipients, %q", len(d.Rcpts), b)
 	}
 }
