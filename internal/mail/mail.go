@@ -96,7 +96,7 @@ func (m *Mail) Start() error {
 func (m *Mail) listen() error {
 	if len(m.cfg.Submit) > 0 {
 		s := smtpd.New(smtpd.Config{Name: "submit", Hostname: m.hostname, MaxSize: m.maxSize(),
-			MaxRecipients: 1000, Log: m.log}, submitHandler{m})
+			MaxRecipients: 1000, LongLines: true, Log: m.log}, submitHandler{m})
 		for _, a := range m.cfg.Submit {
 			if err := m.serve(s, a); err != nil {
 				return err

@@ -70,7 +70,7 @@ func (m *Mail) pickupOne(name string) error {
 	if len(d.Rcpts) == 0 {
 		return errors.New("no recipients")
 	}
-	env, err := m.submit(d.From, d.Rcpts, false, fmt.Sprintf("maildrop uid %d", d.UID), message.Normalize(d.Data))
+	env, err := m.submit(d.From, d.Rcpts, false, fmt.Sprintf("maildrop uid %d", d.UID), message.NormalizeLong(d.Data))
 	if err != nil {
 		return err
 	}
