@@ -21,9 +21,10 @@ type relay struct {
 	conf     string
 }
 
-// newRelay starts the sink and writes the config; the daemon is started
-// by start, so a test may first submit with it down.
-func newRelay(t *testing.T) *relay {
+// newRelay starts the sink and writes the config, with extra lines for
+// the [mail] section; the daemon is started by start, so a test may first
+// submit with it down.
+func newRelay(t *testing.T, extra ...string) *relay {
 	t.Helper()
 	dir := t.TempDir()
 	ca := mailtest.NewCA(t)
@@ -32,8 +33,8 @@ func newRelay(t *testing.T) *relay {
 		maildrop: filepath.Join(dir, "maildrop"), conf: filepath.Join(dir, "b.toml")}
 	// No state_dir: StartDaemon picks its own, which the control socket
 	// lives in; the maildrop is named, so sendmail finds it all the same.
-	r.config = fmt.Sprintf("hostname = \"relay.test\"\n[mail]\nqualify_domain = \"example.org\"\nsubmit = [%q]\nmaildrop = %q\n[mail.smarthost]\nhost = %q\nca = %q\n",
-		r.submit, r.maildrop, r.peer.Addr, ca.WriteFile(t, dir))
+	r.config = fmt.Sprintf("hostname = \"relay.test\"\n[mail]\nqualify_domain = \"example.org\"\n%ssubmit = [%q]\nmaildrop = %q\n[mail.smarthost]\nhost = %q\nca = %q\n",
+		strings.Join(append(extra, ""), "\n"), r.submit, r.maildrop, r.peer.Addr, ca.WriteFile(t, dir))
 	if err := os.WriteFile(r.conf, []byte(r.config), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -256,6 +256,9 @@ func (d *Daemon) Status() control.Status {
 	for _, r := range parts {
 		st.Parts = append(st.Parts, control.PartStatus{Name: r.Name(), Addrs: r.Addrs(), Since: r.since})
 	}
+	for _, n := range d.notices() {
+		st.Notices = append(st.Notices, n.Part+": "+n.Text)
+	}
 	return st
 }
 

@@ -76,3 +76,43 @@ func TestManyRecipients(t *testing.T) {
 		t.Fatalf("drop: %d recipients, %q", len(d.Rcpts), b)
 	}
 }
+
+// TestSetAside: a drop set aside is listed with its reason and owner,
+// hidden from List, and can be released or deleted; nothing else can.
+func TestSetAside(t *testing.T) {
+	dir := t.TempDir()
+	a, _ := Write(dir, Envelope{From: "a@example.org"}, strings.NewReader("x\r\n"))
+	b, _ := Write(dir, Envelope{From: "b@example.org"}, strings.NewReader("y\r\n"))
+	for _, n := range []string{a, b} {
+		if err := SetAside(dir, n, "no recipients"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if names, _ := List(dir); len(names) != 0 {
+		t.Errorf("List shows drops set aside: %v", names)
+	}
+	list, err := ListAside(dir)
+	if err != nil || len(list) != 2 || list[0].Name != a || list[0].Reason != "no recipients" || list[0].UID != uint32(os.Getuid()) || list[0].Size == 0 {
+		t.Fatalf("ListAside = %+v, %v", list, err)
+	}
+	if err := Release(dir, a); err != nil {
+		t.Fatal(err)
+	}
+	if names, _ := List(dir); len(names) != 1 || names[0] != a {
+		t.Errorf("released drop not back: %v", names)
+	}
+	if err := Discard(dir, b); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{b, "../x", "1-A", "ABCDEF0123", a + "/x"} {
+		if Release(dir, bad) == nil || Discard(dir, bad) == nil {
+			t.Errorf("%q released or deleted", bad)
+		}
+	}
+	if list, _ := ListAside(dir); len(list) != 0 {
+		t.Errorf("left set aside: %+v", list)
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, ".bad-*")); len(left) != 0 {
+		t.Errorf("files left: %v", left)
+	}
+}
