@@ -77,7 +77,11 @@ type Local struct {
 // that is no field) passes through untouched.
 func Localize(r io.Reader, l Local) io.Reader {
 	br := bufio.NewReaderSize(r, 64<<10)
-	raw, ok := readHeaderBlock(br)
+	raw, ok, err := readHeaderBlock(br)
+	if err != nil {
+		// Kept, not left to br, which reports a read error only once.
+		return io.MultiReader(bytes.NewReader(raw), &errReader{err})
+	}
 	if !ok || !wellFormed(raw[:len(raw)-2]) {
 		return io.MultiReader(bytes.NewReader(raw), br)
 	}
@@ -89,26 +93,32 @@ func Localize(r io.Reader, l Local) io.Reader {
 	return io.MultiReader(&out, br)
 }
 
+type errReader struct{ err error }
+
+func (r *errReader) Read([]byte) (int, error) { return 0, r.err }
+
 // readHeaderBlock reads through the blank line that ends the header,
-// lines of any length included, up to maxHeaderBytes.
-func readHeaderBlock(br *bufio.Reader) ([]byte, bool) {
-	var raw []byte
+// lines of any length included, up to maxHeaderBytes; ok is false when
+// there is no such line within them. err is a read error other than EOF.
+func readHeaderBlock(br *bufio.Reader) (raw []byte, ok bool, err error) {
 	lineStart := 0
 	for len(raw) <= maxHeaderBytes {
 		chunk, err := br.ReadSlice('\n')
 		raw = append(raw, chunk...)
-		if err == bufio.ErrBufferFull {
+		switch {
+		case err == bufio.ErrBufferFull:
 			continue
-		}
-		if err != nil {
-			return raw, false
+		case err == io.EOF:
+			return raw, false, nil
+		case err != nil:
+			return raw, false, err
 		}
 		if len(raw)-lineStart == 2 && bytes.HasSuffix(raw, []byte("\r\n")) {
-			return raw, true
+			return raw, true, nil
 		}
 		lineStart = len(raw)
 	}
-	return raw, false
+	return raw, false, nil
 }
 
 // wellFormed reports whether every line is a field or a continuation.

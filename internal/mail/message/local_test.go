@@ -35,6 +35,10 @@ func TestLocalize(t *testing.T) {
 			t.Errorf("lacks %q:\n%s", want, got)
 		}
 	}
+	// A read error in the header reaches the reader's caller.
+	if _, err := io.ReadAll(Localize(Normalize(strings.NewReader("To: root\x00\r\n\r\n")), l)); err != ErrNUL {
+		t.Errorf("NUL in the header: %v", err)
+	}
 	// A complete header passes unchanged, and so does what has no header end.
 	for _, in := range []string{
 		"From: a@example.org\r\nDate: Mon, 30 Nov 2026 10:00:00 +0000\r\nMessage-ID: <x@y>\r\n\r\nbody\r\n",
