@@ -73,27 +73,32 @@ func (m *Mail) submit(from string, rcpts []string, utf8 bool, origin string, dat
 	}
 	data = message.Localize(data, message.Local{From: env.From, QualifyDomain: m.cfg.QualifyDomain, Hostname: m.hostname, Now: time.Now()})
 	watch := message.WatchLines(data)
-	env, err := m.q.Add(env, watch, m.maxSize())
-	if err != nil || !watch.Long() {
+	env, err := m.q.Stage(env, watch, m.maxSize())
+	switch {
+	case err != nil:
 		return env, err
+	case watch.Long():
+		return m.reencode(env)
 	}
-	return m.reencode(env)
+	m.q.Commit(env)
+	return env, nil
 }
 
-// reencode replaces a queued message that has lines over 998 octets by its
-// RFC 5322-clean form (message.FixLongLines), before the submitter is told
-// it is queued. Such messages are rare, so the second write and holding
-// the message in memory once cost nothing in the common case.
+// reencode replaces a staged message that has lines over 998 octets by
+// its RFC 5322-clean form (message.FixLongLines) before it can be
+// attempted and before the submitter is told it is queued. Such messages
+// are rare, so the second write and holding the message in memory once
+// cost nothing in the common case.
 func (m *Mail) reencode(orig queue.Envelope) (queue.Envelope, error) {
 	rc, err := m.q.Data(orig.ID)
 	if err != nil {
-		m.q.Remove(orig.ID)
+		m.q.Discard(orig.ID)
 		return orig, &queue.TempError{Err: err}
 	}
 	raw, err := io.ReadAll(rc)
 	rc.Close()
 	if err != nil {
-		m.q.Remove(orig.ID)
+		m.q.Discard(orig.ID)
 		return orig, &queue.TempError{Err: err}
 	}
 	fixed := message.FixLongLines(raw)
@@ -102,7 +107,7 @@ func (m *Mail) reencode(orig queue.Envelope) (queue.Envelope, error) {
 	// Quoted-printable may grow the message past max_size; it was within
 	// the limit as submitted, so it is accepted as it is now.
 	env, err = m.q.Add(env, bytes.NewReader(fixed), int64(len(fixed)))
-	if rerr := m.q.Remove(orig.ID); err == nil && rerr != nil {
+	if rerr := m.q.Discard(orig.ID); err == nil && rerr != nil {
 		m.log.Error("message re-encoded but the original not removed: it may be delivered twice", "id", orig.ID, "error", rerr)
 	}
 	if err == nil {

@@ -179,6 +179,18 @@ func validID(id string) bool {
 // Received are filled in. data is read up to maxSize bytes; more is
 // ErrTooBig. Any failure of the spool is a *TempError.
 func (q *Queue) Add(env Envelope, data io.Reader, maxSize int64) (Envelope, error) {
+	env, err := q.Stage(env, data, maxSize)
+	if err == nil {
+		q.Commit(env)
+	}
+	return env, err
+}
+
+// Stage writes a message durably as Add does but keeps it out of the
+// queue's view (not listed, never due) until Commit, or Discard; so a
+// caller may still replace it before it can be attempted. A crash in
+// between leaves it queued, as Add would have: Open loads every message.
+func (q *Queue) Stage(env Envelope, data io.Reader, maxSize int64) (Envelope, error) {
 	env.ID = NewID()
 	if env.Received.IsZero() {
 		env.Received = time.Now().UTC()
@@ -193,6 +205,11 @@ func (q *Queue) Add(env Envelope, data io.Reader, maxSize int64) (Envelope, erro
 		return env, err
 	}
 	env.Size = size
+	return env, nil
+}
+
+// Commit makes a staged message part of the queue.
+func (q *Queue) Commit(env Envelope) {
 	q.mu.Lock()
 	q.msgs[env.ID] = &entry{env: env.Clone()}
 	q.mu.Unlock()
@@ -200,8 +217,10 @@ func (q *Queue) Add(env Envelope, data io.Reader, maxSize int64) (Envelope, erro
 	case q.Added <- struct{}{}:
 	default:
 	}
-	return env, nil
 }
+
+// Discard deletes a staged message.
+func (q *Queue) Discard(id string) error { return q.removeFiles(id) }
 
 func (q *Queue) write(env *Envelope, data io.Reader, maxSize int64) (int64, error) {
 	tmp := q.path(env.ID, ".tmp")
