@@ -77,7 +77,7 @@ func (o opts) config(t *testing.T) *config.Config {
 	if o.allow == nil {
 		o.allow = []string{"127.0.0.0/8", "::1/128"}
 	}
-	a := &config.Admin{Listen: "127.0.0.1:0", AllowNets: prefixes(t, o.allow)}
+	a := &config.Admin{Listen: "127.0.0.1:0", Allow: o.allow, SessionTTL: config.Defaults().Admin.SessionTTL}
 	if o.ttl != "" {
 		if err := a.SessionTTL.UnmarshalText([]byte(o.ttl)); err != nil {
 			t.Fatal(err)
@@ -89,7 +89,7 @@ func (o opts) config(t *testing.T) *config.Config {
 			a.Users[name] = hashOf(t, pw)
 		}
 	}
-	return &config.Config{Admin: a, Trusted: prefixes(t, o.trusted), Hostname: "test.example"}
+	return &config.Config{Admin: a, TrustedProxies: o.trusted, Hostname: "test.example"}
 }
 
 func (o opts) deps(metrics prometheus.Gatherer) Deps {

@@ -28,11 +28,11 @@ func (s *Server) password(c ssh.ConnMetadata, pw []byte) (*ssh.Permissions, erro
 		time.Sleep(d)
 	}
 	u := s.users[c.User()]
-	if u == nil || u.Hash == "" {
+	if u == nil || u.hash == "" {
 		passwd.Verify(s.dummyHash, string(pw)) // as slow as a known user
 		return nil, errAuth
 	}
-	if !passwd.Verify(u.Hash, string(pw)) {
+	if !passwd.Verify(u.hash, string(pw)) {
 		return nil, errAuth
 	}
 	return &ssh.Permissions{Extensions: map[string]string{extUser: u.Name, extMethod: "password"}}, nil
@@ -44,7 +44,7 @@ func (s *Server) publicKey(c ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permissi
 		return nil, errAuth
 	}
 	wire := key.Marshal()
-	for _, k := range u.PublicKeys {
+	for _, k := range u.keys {
 		if !bytes.Equal(k.Pub.Marshal(), wire) {
 			continue
 		}

@@ -31,7 +31,7 @@ import (
 type Server struct {
 	cfg      *config.SSH
 	log      *slog.Logger
-	users    map[string]*config.SSHUser
+	users    map[string]*user
 	sshCfg   *ssh.ServerConfig
 	defender *defender
 	metrics  *metrics
@@ -55,17 +55,21 @@ func New(env *part.Env) (part.Part, error) {
 	if c == nil {
 		return nil, nil
 	}
+	check := env.Config.Checker()
+	users := compile(c, check)
+	if err := check.Err(); err != nil {
+		return nil, err
+	}
 	s := &Server{
-		cfg: c, log: env.Log, users: map[string]*config.SSHUser{},
-		defender: newDefender(c.Defender.Failures, c.Defender.Window.Or(10*time.Minute), c.Defender.BlockFor.Or(15*time.Minute)),
-		grace:    c.LoginGraceTime.Or(30 * time.Second),
-		idle:     c.IdleTimeout.Or(15 * time.Minute),
+		cfg: c, log: env.Log, users: users,
+		defender: newDefender(c.Defender.Failures, c.Defender.Window.Duration, c.Defender.BlockFor.Duration),
+		grace:    c.LoginGraceTime.Duration,
+		idle:     c.IdleTimeout.Duration,
 		conns:    map[net.Conn]struct{}{},
 		slots:    make(chan struct{}, c.MaxConnections),
 		rsyncErr: jail.RsyncSupport(),
 	}
-	for _, u := range c.Users {
-		s.users[u.Name] = u
+	for _, u := range users {
 		if u.Rsync && s.rsyncErr != nil {
 			s.log.Error("rsync is refused for this user", "user", u.Name, "err", s.rsyncErr)
 		}

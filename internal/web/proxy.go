@@ -51,10 +51,10 @@ func (b *bufPool) Put(v []byte) { b.p.Put(&v) }
 
 var buffers = &bufPool{p: sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}}
 
-func newProxy(site string, rc *config.Route, trusted []netip.Prefix, log *slog.Logger) (*proxy, error) {
-	p := &proxy{site: site, failFor: rc.FailDuration.Or(config.DefaultFailDuration),
+func newProxy(site string, rc *config.Route, ups []*url.URL, trusted []netip.Prefix, log *slog.Logger) (*proxy, error) {
+	p := &proxy{site: site, failFor: rc.FailDuration.Duration,
 		rewrite: rc.ProxyHost == "rewrite", trusted: trusted, log: log}
-	for _, u := range rc.Upstreams {
+	for _, u := range ups {
 		p.ups = append(p.ups, &upstream{url: u})
 	}
 	// ServerName is left empty: the transport verifies each upstream's
@@ -63,13 +63,13 @@ func newProxy(site string, rc *config.Route, trusted []netip.Prefix, log *slog.L
 	if err != nil {
 		return nil, fmt.Errorf("proxy_ca: %w", err)
 	}
-	dial := rc.DialTimeout.Or(config.DefaultDialTimeout)
+	dial := rc.DialTimeout.Duration
 	p.transport = &http.Transport{
 		DialContext:            (&net.Dialer{Timeout: dial, KeepAlive: 30 * time.Second}).DialContext,
 		TLSClientConfig:        tlsCfg,
 		TLSHandshakeTimeout:    dial,
-		ResponseHeaderTimeout:  rc.ResponseTimeout.Or(config.DefaultResponseTimeout),
-		IdleConnTimeout:        rc.IdleTimeout.Or(config.DefaultIdleTimeout),
+		ResponseHeaderTimeout:  rc.ResponseTimeout.Duration,
+		IdleConnTimeout:        rc.IdleTimeout.Duration,
 		MaxIdleConnsPerHost:    256,
 		ExpectContinueTimeout:  time.Second,
 		MaxResponseHeaderBytes: maxHeaderBytes,

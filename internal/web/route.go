@@ -18,8 +18,8 @@ type matcher struct {
 	re     *regexp.Regexp
 }
 
-func newMatcher(rc *config.Route) matcher {
-	m := matcher{prefix: rc.Path, re: rc.Re}
+func newMatcher(rc *config.Route, re *regexp.Regexp) matcher {
+	m := matcher{prefix: rc.Path, re: re}
 	if len(rc.Ext) > 0 {
 		m.ext = map[string]bool{}
 		for _, e := range rc.Ext {

@@ -63,7 +63,7 @@ func New(env *part.Env) (part.Part, error) {
 	if err := env.Metrics.Register(w.requests); err != nil {
 		return nil, fmt.Errorf("web metrics: %w", err)
 	}
-	m, err := maint.NewManager(cfg.StateDir, cfg.Sites, env.Log)
+	m, err := maint.NewManager(cfg, env.Log)
 	if err != nil {
 		return nil, err
 	}
@@ -166,7 +166,7 @@ func (w *Web) Reload(env *part.Env) error {
 	if err != nil {
 		return err
 	}
-	if err := w.maint.Reload(cfg.Sites); err != nil {
+	if err := w.maint.Reload(cfg); err != nil {
 		t.Close()
 		return err
 	}
