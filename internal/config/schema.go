@@ -128,7 +128,11 @@ func kindProblem(t reflect.Type, what string, e entry) string {
 	}
 	got := kindName(e.kind)
 	if e.kind == unstable.Table && t.Kind() == reflect.Slice {
-		return fmt.Sprintf("must be a list of tables: write [[%s]], with double brackets", pathKey(e.path))
+		names := make([]string, len(e.path))
+		for i, s := range e.path {
+			names[i] = s.name
+		}
+		return fmt.Sprintf("must be a list of tables: write [[%s]], with double brackets", strings.Join(names, "."))
 	}
 	if e.kind == unstable.Array && len(e.elems) > 0 && t.Kind() == reflect.Slice {
 		got = "a list holding " + kindName(firstMisfit(t.Elem(), e.elems))

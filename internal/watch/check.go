@@ -17,7 +17,9 @@ func Check(cfg *config.Config, c *config.Checker) {
 		return
 	}
 	if w.Features != "" {
-		if _, err := scenario.Load(w.Features); err != nil {
+		if _, err := os.Stat(w.Features); err != nil {
+			c.Errorf("watch.features", "cannot read %s: %v", w.Features, config.Reason(err))
+		} else if _, err := scenario.Load(w.Features); err != nil {
 			c.Errorf("watch.features", "%v", err)
 		}
 	}
