@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/pelletier/go-toml/v2/unstable"
@@ -30,17 +31,26 @@ type document struct {
 	entries []entry
 	lines   map[string]int
 	arrays  map[string]int // array-of-tables path -> elements so far
+	// newlines are the offsets of the file's line ends: a line is found
+	// by binary search, not by counting from the start (go-toml's Shape)
+	// once per key, which is quadratic in the number of keys.
+	newlines []int
 }
 
 // scan reads a document's keys; a syntax error is returned located.
 func scan(data []byte) (*document, *Problem) {
 	d := &document{lines: map[string]int{}, arrays: map[string]int{}}
+	for i, b := range data {
+		if b == '\n' {
+			d.newlines = append(d.newlines, i)
+		}
+	}
 	var p unstable.Parser
 	p.Reset(data)
 	var table []step
 	for p.NextExpression() {
 		e := p.Expression()
-		line := exprLine(&p, e)
+		line := d.exprLine(e)
 		names := keyParts(e)
 		switch e.Kind {
 		case unstable.Table:
@@ -53,14 +63,14 @@ func scan(data []byte) (*document, *Problem) {
 			table = append(table, step{name: names[len(names)-1], index: d.arrays[last]})
 			d.add(table, line, unstable.ArrayTable, nil)
 		case unstable.KeyValue:
-			d.value(d.resolve(table, names), e.Value(), line, &p)
+			d.value(d.resolve(table, names), e.Value(), line)
 		}
 	}
 	if err := p.Error(); err != nil {
 		line := 0
 		msg := err.Error()
 		if pe, ok := err.(*unstable.ParserError); ok {
-			line = p.Shape(p.Range(pe.Highlight)).Start.Line
+			line = d.line(int(p.Range(pe.Highlight).Offset))
 			msg = pe.Message
 		}
 		return nil, &Problem{Line: line, Msg: "TOML syntax: " + msg}
@@ -91,7 +101,7 @@ func (d *document) add(path []step, line int, kind unstable.Kind, elems []unstab
 
 // value records a key and the keys inside an inline table or an array of
 // inline tables.
-func (d *document) value(path []step, v *unstable.Node, line int, p *unstable.Parser) {
+func (d *document) value(path []step, v *unstable.Node, line int) {
 	if v == nil {
 		return
 	}
@@ -109,7 +119,7 @@ func (d *document) value(path []step, v *unstable.Node, line int, p *unstable.Pa
 		for it.Next() {
 			kv := it.Node()
 			if kv.Kind == unstable.KeyValue {
-				d.value(d.resolve(path, keyParts(kv)), kv.Value(), exprLine(p, kv), p)
+				d.value(d.resolve(path, keyParts(kv)), kv.Value(), d.exprLine(kv))
 			}
 		}
 	case unstable.Array:
@@ -117,7 +127,7 @@ func (d *document) value(path []step, v *unstable.Node, line int, p *unstable.Pa
 		for i := 1; it.Next(); i++ {
 			if n := it.Node(); n.Kind == unstable.InlineTable {
 				elem := append(append([]step(nil), path[:len(path)-1]...), step{name: path[len(path)-1].name, index: i})
-				d.value(elem, n, line, p)
+				d.value(elem, n, line)
 			}
 		}
 	}
@@ -125,14 +135,19 @@ func (d *document) value(path []step, v *unstable.Node, line int, p *unstable.Pa
 
 // exprLine is the line of an expression, taken from its key: table headers
 // carry no range of their own.
-func exprLine(p *unstable.Parser, e *unstable.Node) int {
+func (d *document) exprLine(e *unstable.Node) int {
 	it := e.Key()
 	if it.Next() {
 		if k := it.Node(); k.Raw.Length > 0 {
-			return p.Shape(k.Raw).Start.Line
+			return d.line(int(k.Raw.Offset))
 		}
 	}
-	return p.Shape(e.Raw).Start.Line
+	return d.line(int(e.Raw.Offset))
+}
+
+// line is the 1-based line of a byte offset.
+func (d *document) line(offset int) int {
+	return sort.SearchInts(d.newlines, offset) + 1
 }
 
 func keyParts(n *unstable.Node) []string {

@@ -119,7 +119,7 @@ func (m *Mail) listen() error {
 func (m *Mail) serve(s *smtp.Server, addr string) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return fmt.Errorf("mail: listen %s: %w", addr, err)
+		return fmt.Errorf("listen %s: %w", addr, err)
 	}
 	m.addrs = append(m.addrs, "smtp://"+ln.Addr().String())
 	go func() {

@@ -33,7 +33,7 @@ func (m *Mail) listenMX() error {
 	for _, a := range b.Listen {
 		ln, err := net.Listen("tcp", a)
 		if err != nil {
-			return fmt.Errorf("mail: listen %s: %w", a, err)
+			return fmt.Errorf("listen %s: %w", a, err)
 		}
 		lim := smtpd.Limit(ln, b.MaxConnections, b.MaxPerIP, b.GreetPause.Duration, m.log)
 		m.addrs = append(m.addrs, "smtp://"+ln.Addr().String())

@@ -134,12 +134,12 @@ func (s *Server) Addrs() []string {
 func (s *Server) Start() error {
 	for _, u := range s.cfg.Users {
 		if err := os.MkdirAll(u.Root, 0o755); err != nil {
-			return fmt.Errorf("ssh: root of %s: %w", u.Name, err)
+			return fmt.Errorf("root of %s: %w", u.Name, err)
 		}
 	}
 	ln, err := net.Listen("tcp", s.cfg.Listen)
 	if err != nil {
-		return fmt.Errorf("ssh: listen on %s: %w", s.cfg.Listen, err)
+		return fmt.Errorf("listen on %s: %w", s.cfg.Listen, err)
 	}
 	s.ln = ln
 	s.log.Info("listening", "addr", ln.Addr().String(), "users", len(s.users))
@@ -247,7 +247,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			if err := reg.Register(c); err != nil {
 				var are prometheus.AlreadyRegisteredError
 				if !errors.As(err, &are) {
-					return nil, fmt.Errorf("ssh metrics: %w", err)
+					return nil, fmt.Errorf("metrics: %w", err)
 				}
 			}
 		}
