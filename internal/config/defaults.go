@@ -35,6 +35,10 @@ func Defaults() *Config {
 	}
 }
 
+// DefaultSubmit is where submission listens when [mail.smarthost] is set
+// and mail.submit is not (without a smarthost there is no submission).
+const DefaultSubmit = "127.0.0.1:25"
+
 // derivedDefaults fills the defaults that depend on other keys.
 func (cfg *Config) derivedDefaults() {
 	if cfg.Hostname == "" {
@@ -52,7 +56,7 @@ func (cfg *Config) derivedDefaults() {
 			m.Maildrop = filepath.Join(cfg.StateDir, "maildrop")
 		}
 		if m.Submit == nil && m.Smarthost != nil {
-			m.Submit = []string{"127.0.0.1:25"}
+			m.Submit = []string{DefaultSubmit}
 		}
 		if b := m.BackupMX; b != nil {
 			defaultDuration(&b.RetryEvery, m.RetryEvery)
