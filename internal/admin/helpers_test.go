@@ -42,18 +42,6 @@ type testServer struct {
 	reg   *prometheus.Registry
 }
 
-func prefixes(t *testing.T, list []string) []netip.Prefix {
-	var out []netip.Prefix
-	for _, s := range list {
-		p, err := config.ParsePrefix(s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, p)
-	}
-	return out
-}
-
 // hashes keeps one bcrypt hash per password, so that equal opts make equal
 // configs (a reload to the same users keeps their sessions).
 var hashes sync.Map
