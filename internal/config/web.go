@@ -54,6 +54,7 @@ type Route struct {
 	ResponseTimeout Duration `toml:"response_timeout"`
 	IdleTimeout     Duration `toml:"idle_timeout"`
 	FailDuration    Duration `toml:"fail_duration"`
+	WebSocket       bool     `toml:"websocket"` // pass Upgrade: websocket to the upstream
 }
 
 // Limits of a site's section.
@@ -225,7 +226,7 @@ func (r *Route) checkStatic(c *Checker, key string) {
 }
 
 func (r *Route) checkProxy(c *Checker, key string) {
-	for _, k := range []string{"proxy_host", "proxy_ca", "dial_timeout", "response_timeout", "idle_timeout", "fail_duration"} {
+	for _, k := range []string{"proxy_host", "proxy_ca", "dial_timeout", "response_timeout", "idle_timeout", "fail_duration", "websocket"} {
 		if r.Proxy == nil && c.Has(key+"."+k) {
 			c.Errorf(key+"."+k, "%s goes with proxy", k)
 		}

@@ -123,6 +123,7 @@ func (t *table) buildSite(c *config.Checker, key string, sc *config.Site, wrap w
 	if wrap != nil {
 		s.h = wrap(sc, rs, s.backendDown)
 	}
+	s.h = cleanPaths(s.h)
 	return s, nil
 }
 

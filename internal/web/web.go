@@ -126,7 +126,7 @@ func (w *Web) Start() error {
 
 func (w *Web) server(h http.Handler) *http.Server {
 	return &http.Server{
-		Handler:           h,
+		Handler:           guard(h),
 		ReadHeaderTimeout: w.headerTimeout,
 		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,

@@ -288,6 +288,7 @@ hosts = ["a.test"]
 https = "off"
 [[site.route]]
 proxy = "`+be.URL+`"
+websocket = true
 `)
 	c, err := net.Dial("tcp", rn.http)
 	if err != nil {
