@@ -27,9 +27,18 @@ func (s *Server) password(c ssh.ConnMetadata, pw []byte) (*ssh.Permissions, erro
 	if d := s.defender.Delay(remoteAddr(c.RemoteAddr())); d > 0 {
 		time.Sleep(d)
 	}
-	u := s.users[c.User()]
+	start := time.Now()
+	perms, err := s.checkPassword(c.User(), pw)
+	s.failTimer.settle(start, err != nil)
+	return perms, err
+}
+
+// checkPassword checks pw for user; an unknown user or one without a
+// password costs a check against the dummy hash (see timing.go).
+func (s *Server) checkPassword(user string, pw []byte) (*ssh.Permissions, error) {
+	u := s.users[user]
 	if u == nil || u.hash == "" {
-		passwd.Verify(s.dummyHash, string(pw)) // as slow as a known user
+		passwd.Verify(s.dummyHash, string(pw))
 		return nil, errAuth
 	}
 	if !passwd.Verify(u.hash, string(pw)) {

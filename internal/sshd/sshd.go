@@ -7,7 +7,6 @@ package sshd
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -24,7 +23,6 @@ import (
 	"bartleby/internal/config"
 	"bartleby/internal/jail"
 	"bartleby/internal/part"
-	"bartleby/internal/sshd/passwd"
 )
 
 // Server is the ssh part.
@@ -38,9 +36,10 @@ type Server struct {
 	grace    time.Duration
 	idle     time.Duration
 	rsyncErr error // why rsync cannot run here, nil when it can
-	// dummyHash is checked for unknown users so that their answers take
-	// as long as a known user's.
+	// dummyHash is checked for unknown users and failTimer pads every
+	// failure, so that failures take the same time for everyone.
 	dummyHash string
+	failTimer failTimer
 
 	ln    net.Listener
 	wg    sync.WaitGroup
@@ -78,7 +77,7 @@ func New(env *part.Env) (part.Part, error) {
 	if s.metrics, err = newMetrics(env.Metrics); err != nil {
 		return nil, err
 	}
-	if s.dummyHash, err = passwd.Hash(rand.Text()); err != nil {
+	if s.dummyHash, err = slowestHash(users, &s.failTimer); err != nil {
 		return nil, err
 	}
 	keys, err := loadHostKeys(c.HostKeys, filepath.Join(env.Config.StateDir, "ssh"))
