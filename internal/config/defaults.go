@@ -63,6 +63,14 @@ func (cfg *Config) derivedDefaults() {
 			defaultDuration(&b.GiveUpAfter, m.GiveUpAfter)
 		}
 	}
+	if s := cfg.SSH; s != nil {
+		if s.MaxStartups == 0 {
+			s.MaxStartups = min(30, s.MaxConnections)
+		}
+		if s.PerSourceMaxStartups == 0 {
+			s.PerSourceMaxStartups = min(5, s.MaxStartups)
+		}
+	}
 	if w := cfg.Watch; w != nil && w.Every.err == nil {
 		defaultDuration(&w.Jitter, Duration{Duration: w.Every.Duration / 10, raw: (w.Every.Duration / 10).String()})
 	}

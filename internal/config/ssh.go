@@ -19,6 +19,10 @@ type SSH struct {
 	LoginGraceTime Duration `toml:"login_grace_time"`
 	IdleTimeout    Duration `toml:"idle_timeout"`
 	MaxConnections int      `toml:"max_connections"`
+	// MaxStartups bounds connections not yet logged in, in all and per
+	// address (OpenSSH's MaxStartups and PerSourceMaxStartups).
+	MaxStartups          int `toml:"max_startups"`
+	PerSourceMaxStartups int `toml:"per_source_max_startups"`
 	// Defender blocks addresses that fail to log in too often.
 	Defender SSHDefender `toml:"defender"`
 	Users    []*SSHUser  `toml:"user"`
@@ -65,6 +69,12 @@ func (s *SSH) check(c *Checker) {
 	}
 	if s.MaxConnections < 1 {
 		c.Errorf("ssh.max_connections", "must be positive")
+	}
+	if s.MaxStartups < 1 || s.MaxStartups > s.MaxConnections {
+		c.Errorf("ssh.max_startups", "must be from 1 to max_connections (%d), got %d", s.MaxConnections, s.MaxStartups)
+	}
+	if s.PerSourceMaxStartups < 1 || s.PerSourceMaxStartups > s.MaxStartups {
+		c.Errorf("ssh.per_source_max_startups", "must be from 1 to max_startups (%d), got %d", s.MaxStartups, s.PerSourceMaxStartups)
 	}
 	c.duration("ssh.login_grace_time", s.LoginGraceTime)
 	c.duration("ssh.idle_timeout", s.IdleTimeout)

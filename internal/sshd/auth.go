@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"net"
+	"net/netip"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -85,7 +87,30 @@ func (s *Server) authLog(c ssh.ConnMetadata, method string, err error) {
 	}
 	s.metrics.logins.WithLabelValues(method, "fail").Inc()
 	s.log.Warn("login failed", "user", c.User(), "addr", addr, "method", method, "err", err)
+	s.mu.Lock()
+	s.failedConns[c.RemoteAddr().String()] = true
+	s.mu.Unlock()
+	s.fail(addr, "")
+}
+
+// fail counts a failure against addr for the defender; why, when not
+// "", is logged.
+func (s *Server) fail(addr netip.Addr, why string) {
+	if why != "" {
+		s.log.Info(why, "addr", addr)
+	}
 	if s.defender.Fail(addr) {
 		s.log.Warn("address blocked after repeated failed logins", "addr", addr, "for", s.defender.blockFor.String())
 	}
+}
+
+// takeFailed reports, and forgets, whether the connection from remote
+// has failed a login.
+func (s *Server) takeFailed(remote net.Addr) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := remote.String()
+	failed := s.failedConns[k]
+	delete(s.failedConns, k)
+	return failed
 }

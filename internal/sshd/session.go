@@ -36,9 +36,14 @@ func (s *Server) handle(c net.Conn) {
 	ic := &idleConn{Conn: c, idle: s.idle}
 	ic.touch()
 	sc, chans, reqs, err := ssh.NewServerConn(ic, s.sshCfg)
+	s.startups.Give(addr)
+	failed := s.takeFailed(c.RemoteAddr())
 	if err != nil {
 		s.log.Debug("handshake ended", "addr", addr, "err", err)
 		c.Close()
+		if !failed {
+			s.fail(addr, "connection ended without logging in")
+		}
 		return
 	}
 	defer sc.Close()

@@ -21,6 +21,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"bartleby/internal/config"
+	"bartleby/internal/connlimit"
 	"bartleby/internal/jail"
 	"bartleby/internal/part"
 )
@@ -46,6 +47,12 @@ type Server struct {
 	mu    sync.Mutex
 	conns map[net.Conn]struct{}
 	slots chan struct{}
+	// startups counts connections not yet logged in, per address.
+	startups *connlimit.Limiter
+	// failedConns are the connections (by remote address) that have
+	// failed a login; one that ends unauthenticated without failing is
+	// counted as a failure when it ends.
+	failedConns map[string]bool
 }
 
 // New builds the ssh part, or returns nil when its section is absent.
@@ -61,12 +68,14 @@ func New(env *part.Env) (part.Part, error) {
 	}
 	s := &Server{
 		cfg: c, log: env.Log, users: users,
-		defender: newDefender(c.Defender.Failures, c.Defender.Window.Duration, c.Defender.BlockFor.Duration),
-		grace:    c.LoginGraceTime.Duration,
-		idle:     c.IdleTimeout.Duration,
-		conns:    map[net.Conn]struct{}{},
-		slots:    make(chan struct{}, c.MaxConnections),
-		rsyncErr: jail.RsyncSupport(),
+		defender:    newDefender(c.Defender.Failures, c.Defender.Window.Duration, c.Defender.BlockFor.Duration),
+		grace:       c.LoginGraceTime.Duration,
+		idle:        c.IdleTimeout.Duration,
+		conns:       map[net.Conn]struct{}{},
+		slots:       make(chan struct{}, c.MaxConnections),
+		startups:    connlimit.New(c.MaxStartups, c.PerSourceMaxStartups),
+		failedConns: map[string]bool{},
+		rsyncErr:    jail.RsyncSupport(),
 	}
 	for _, u := range users {
 		if u.Rsync && s.rsyncErr != nil {
@@ -174,6 +183,20 @@ func (s *Server) serve() {
 			c.Close()
 			continue
 		}
+		if !s.startups.Take(addr) {
+			<-s.slots
+			s.metrics.refused.WithLabelValues("startups").Inc()
+			c.Close()
+			const why = "connection refused: too many connections not logged in (max_startups, per_source_max_startups)"
+			if s.startups.Holds(addr) {
+				// A flood from one address is an attack the defender
+				// must see, though no login failed.
+				s.fail(addr, why)
+			} else {
+				s.log.Warn(why, "addr", addr)
+			}
+			continue
+		}
 		s.track(c, true)
 		s.wg.Add(1)
 		go func() {
@@ -217,14 +240,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return nil
 }
 
-func remoteAddr(a net.Addr) netip.Addr {
-	if ta, ok := a.(*net.TCPAddr); ok {
-		ip, _ := netip.AddrFromSlice(ta.IP)
-		return ip.Unmap()
-	}
-	ap, _ := netip.ParseAddrPort(a.String())
-	return ap.Addr().Unmap()
-}
+func remoteAddr(a net.Addr) netip.Addr { return connlimit.AddrOf(a) }
 
 type metrics struct {
 	logins   *prometheus.CounterVec

@@ -101,6 +101,7 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	}
 	s.from = &from
 	s.utf8 = opts != nil && opts.UTF8
+	mailStarted(s.conn.Conn())
 	return nil
 }
 
