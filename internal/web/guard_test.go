@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"bartleby/internal/web/maint"
 )
 
 // rawBackend is an upstream on a raw socket that records exactly the bytes
@@ -82,21 +84,41 @@ func (b *rawBackend) received() (raw string, targets []string) {
 
 func (b *rawBackend) url() string { return "http://" + b.ln.Addr().String() }
 
-// exchange writes req on a fresh connection and reads until the server
-// closes it (or 5 s pass, which the caller sees as "still open").
-func exchange(t *testing.T, addr, req string) (resp string, closed bool) {
+// send writes req on a fresh connection with a 5 s deadline, closed when
+// the test ends.
+func send(t *testing.T, addr, req string) net.Conn {
 	t.Helper()
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	t.Cleanup(func() { c.Close() })
 	c.SetDeadline(time.Now().Add(5 * time.Second))
 	if _, err := io.WriteString(c, req); err != nil {
 		t.Fatal(err)
 	}
-	b, err := io.ReadAll(c)
+	return c
+}
+
+// exchange writes req on a fresh connection and reads until the server
+// closes it (or 5 s pass, which the caller sees as "still open").
+func exchange(t *testing.T, addr, req string) (resp string, closed bool) {
+	t.Helper()
+	b, err := io.ReadAll(send(t, addr, req))
 	return string(b), err == nil
+}
+
+// proxiedSite is the plain-HTTP site a.test proxying everything to a raw
+// backend answering "ok", with extra appended to its config.
+func proxiedSite(t *testing.T, extra string) (*rawBackend, *running) {
+	t.Helper()
+	be := newRawBackend(t, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+	return be, startWeb(t, `[[site]]
+hosts = ["a.test"]
+https = "off"
+[[site.route]]
+proxy = "`+be.url()+`"
+`+extra)
 }
 
 // TestSmuggling sends a request with both Content-Length and
@@ -105,13 +127,7 @@ func exchange(t *testing.T, addr, req string) (resp string, closed bool) {
 // the second to the upstream.
 func TestSmuggling(t *testing.T) {
 	t.Parallel()
-	be := newRawBackend(t, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-	rn := startWeb(t, `[[site]]
-hosts = ["a.test"]
-https = "off"
-[[site.route]]
-proxy = "`+be.url()+`"
-`)
+	be, rn := proxiedSite(t, "")
 	const smuggled = "GET /smuggled HTTP/1.1\r\nHost: a.test\r\n\r\n"
 	body := "0\r\n\r\n" + smuggled
 	cl := "Content-Length: " + strconv.Itoa(len(body)) + "\r\n"
@@ -165,7 +181,13 @@ path = "/unnamed/"
 proxy = "`+unnamed.url()+`"
 [[site.route]]
 proxy = "`+named.url()+`"
+[site.maintenance]
+exempt = ["/ws/", "/unnamed/", "/plain"]
 `)
+	// Exempt paths during maintenance follow their route's rule too.
+	if _, err := rn.w.maint.On(maint.Mode{Site: "a.test", Who: "test"}); err != nil {
+		t.Fatal(err)
+	}
 	const up = " HTTP/1.1\r\nHost: a.test\r\nConnection: Upgrade\r\nUpgrade: "
 	tests := []struct{ req, want string }{
 		{"GET /ws/x" + up + "websocket\r\n\r\n", "HTTP/1.1 101 Switching Protocols"},
@@ -185,18 +207,15 @@ proxy = "`+named.url()+`"
 	}
 }
 
-// TestBadTargets: path parameters, absolute-form targets and CONNECT.
+// TestBadTargets: path parameters, absolute-form targets and CONNECT,
+// during maintenance with /public/ exempt; ACME challenges are not exempt
+// without [acme].
 func TestBadTargets(t *testing.T) {
 	t.Parallel()
-	be := newRawBackend(t, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-	rn := startWeb(t, `[[site]]
-hosts = ["a.test"]
-https = "off"
-[[site.route]]
-proxy = "`+be.url()+`"
-[site.maintenance]
-exempt = ["/public/"]
-`)
+	be, rn := proxiedSite(t, "[site.maintenance]\nexempt = [\"/public/\"]\n")
+	if _, err := rn.w.maint.On(maint.Mode{Site: "a.test", Who: "test"}); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct{ req, want string }{
 		{"GET /public/..;/admin HTTP/1.1\r\nHost: a.test\r\n\r\n", "HTTP/1.1 400"},
 		{"GET /public/..%3b/admin HTTP/1.1\r\nHost: a.test\r\n\r\n", "HTTP/1.1 400"},
@@ -205,14 +224,15 @@ exempt = ["/public/"]
 		// §3.2.2), the Host header is ignored, so b.test is unknown here.
 		{"GET http://b.test/x HTTP/1.1\r\nHost: a.test\r\n\r\n", "HTTP/1.1 404"},
 		{"CONNECT a.test:80 HTTP/1.1\r\nHost: a.test\r\n\r\n", "HTTP/1.1 405"},
-		{"GET http://a.test/ok HTTP/1.1\r\nHost: b.test\r\n\r\n", "HTTP/1.1 200"},
+		{"GET http://a.test/public/ok HTTP/1.1\r\nHost: b.test\r\n\r\n", "HTTP/1.1 200"},
+		{"GET /.well-known/acme-challenge/x HTTP/1.1\r\nHost: a.test\r\n\r\n", "HTTP/1.1 503"},
 	}
 	for _, tt := range tests {
 		if got := raw(t, rn.http, tt.req); !strings.HasPrefix(got, tt.want) {
 			t.Errorf("%.60q: %q, want %q", tt.req, got, tt.want)
 		}
 	}
-	if raw, targets := be.received(); !slices.Equal(targets, []string{"/ok"}) || strings.Contains(raw, "b.test") {
+	if raw, targets := be.received(); !slices.Equal(targets, []string{"/public/ok"}) || strings.Contains(raw, "b.test") {
 		t.Errorf("the upstream got %q:\n%s", targets, raw)
 	}
 }
@@ -221,15 +241,7 @@ exempt = ["/public/"]
 // that the connection has become a tunnel to the echoing upstream.
 func tunnel(t *testing.T, addr, req string) string {
 	t.Helper()
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(5 * time.Second))
-	if _, err := io.WriteString(c, req); err != nil {
-		t.Fatal(err)
-	}
+	c := send(t, addr, req)
 	br := bufio.NewReader(c)
 	resp, err := http.ReadResponse(br, nil)
 	if err != nil {
