@@ -2,6 +2,7 @@ package smtpd
 
 import (
 	"crypto/tls"
+	"errors"
 	"log/slog"
 	"net"
 	"sync"
@@ -44,7 +45,6 @@ type limitListener struct {
 	ready          chan net.Conn
 	done           chan struct{}
 	closeOnce      sync.Once
-	err            error
 }
 
 func (l *limitListener) Accept() (net.Conn, error) {
@@ -52,7 +52,8 @@ func (l *limitListener) Accept() (net.Conn, error) {
 	case c := <-l.ready:
 		return c, nil
 	case <-l.done:
-		return nil, l.err
+		// Never (nil, nil): go-smtp would serve a nil connection.
+		return nil, net.ErrClosed
 	}
 }
 
@@ -66,7 +67,9 @@ func (l *limitListener) acceptLoop() {
 	for {
 		c, err := l.Listener.Accept()
 		if err != nil {
-			l.err = err
+			if !errors.Is(err, net.ErrClosed) {
+				l.log.Error("smtp listener stopped", "err", err)
+			}
 			l.closeOnce.Do(func() { close(l.done) })
 			return
 		}
