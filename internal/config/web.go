@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -61,10 +62,24 @@ type Route struct {
 	IdleTimeout     Duration `toml:"idle_timeout"`
 	FailDuration    Duration `toml:"fail_duration"`
 
+	// Access and limits, for every action (checked in webroute.go).
+	Allow     []string          `toml:"allow"`      // client CIDRs let in; everyone when empty
+	Deny      []string          `toml:"deny"`       // client CIDRs refused, before allow
+	BasicAuth map[string]string `toml:"basic_auth"` // user -> bcrypt hash
+	RateLimit string            `toml:"rate_limit"` // "10/m" per client address
+	RateBurst int               `toml:"rate_burst"` // default: the rate's count
+	MaxBody   Size              `toml:"max_body"`   // request body limit; 413 beyond
+	Headers   *RouteHeaders     `toml:"headers"`    // response headers to set, add, remove
+	Compress  *bool             `toml:"compress"`   // gzip/zstd; default true
+	Cache     *RouteCache       `toml:"cache"`      // proxy cache: "10m" or a table
+
 	// Upstreams is Proxy parsed.
 	Upstreams []*url.URL `toml:"-"`
 	// Re is Regex compiled, anchored.
 	Re *regexp.Regexp `toml:"-"`
+	// AllowNets, DenyNets and Rate are Allow, Deny and RateLimit parsed.
+	AllowNets, DenyNets []netip.Prefix `toml:"-"`
+	Rate                RateLimit      `toml:"-"`
 }
 
 // Web defaults.
@@ -225,6 +240,7 @@ func (r *Route) check(c *checker, cfg *Config, key string) {
 	}
 	r.checkStatic(c, cfg, key)
 	r.checkProxy(c, cfg, key)
+	r.checkAccessAndLimits(c, key)
 	if r.Redirect != "" {
 		if r.Code == 0 {
 			r.Code = 308

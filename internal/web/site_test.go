@@ -36,7 +36,7 @@ func newTable(t *testing.T, text string) (*table, *config.Config) {
 	}
 	t.Cleanup(cm.Close)
 	requests := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "r"}, []string{"site", "code"})
-	tb, err := buildTable(cfg, cm, nil, requests, log)
+	tb, err := buildTable(cfg, cm, nil, metrics{requests: requests}, log)
 	if err != nil {
 		t.Fatal(err)
 	}

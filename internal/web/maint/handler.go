@@ -29,7 +29,7 @@ var hdrBypass = []string{"bypass"}
 // bypassing clients, which go to next; bypassing responses carry
 // BypassHeader. The secret bypass URL is answered here. backendDown may be
 // nil.
-func (m *Manager) Handler(cs *config.Site, next http.Handler, backendDown func() bool) http.Handler {
+func (m *Manager) Handler(cs *config.Site, next http.Handler, backendDown func(*http.Request) bool) http.Handler {
 	name := Name(cs)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		st := m.snap.Load().sites[name]
@@ -38,7 +38,7 @@ func (m *Manager) Handler(cs *config.Site, next http.Handler, backendDown func()
 			return
 		}
 		path := r.URL.Path
-		resp := m.down(st, backendDown)
+		resp := m.down(st, r, backendDown)
 		if strings.HasPrefix(path, bypassPrefix) && st.cfg.cookieKey != nil && m.secretURL(st, w, r) {
 			return
 		}
@@ -57,11 +57,11 @@ func (m *Manager) Handler(cs *config.Site, next http.Handler, backendDown func()
 }
 
 // down returns the 503 to serve, or nil when the site is up.
-func (m *Manager) down(st *site, backendDown func() bool) *response {
+func (m *Manager) down(st *site, r *http.Request, backendDown func(*http.Request) bool) *response {
 	if st.mode != nil && m.active(st.mode) {
 		return st.resp
 	}
-	if st.cfg.whenBackendDown && backendDown != nil && backendDown() {
+	if st.cfg.whenBackendDown && backendDown != nil && backendDown(r) {
 		if st.mode != nil { // ended a moment ago; the timer has not run yet
 			return st.cfg.render(nil, m.now())
 		}
