@@ -18,12 +18,31 @@ const MinSize = 1024
 
 // wrap is gzhttp's handler wrapper, made once.
 var wrap = func() func(http.Handler) http.HandlerFunc {
-	w, err := gzhttp.NewWrapper(gzhttp.MinSize(MinSize), gzhttp.SuffixETag("-gzip"), gzhttp.PreferZstd(true))
+	w, err := gzhttp.NewWrapper(gzhttp.MinSize(MinSize), gzhttp.SuffixETag("-gzip"), gzhttp.PreferZstd(true),
+		gzhttp.ContentTypeFilter(compressible))
 	if err != nil {
 		panic(err) // the options are constants
 	}
 	return w
 }()
+
+// compressible lists the media types that shrink: text, and the
+// structured or font formats that are text or uncompressed underneath.
+// Images (but SVG), media and archives are compressed already.
+func compressible(ct string) bool {
+	ct, _, _ = strings.Cut(strings.ToLower(ct), ";")
+	ct = strings.TrimSpace(ct)
+	switch {
+	case strings.HasPrefix(ct, "text/"), strings.HasSuffix(ct, "+json"), strings.HasSuffix(ct, "+xml"),
+		strings.HasSuffix(ct, "/json"), strings.HasSuffix(ct, "/xml"), strings.HasSuffix(ct, "javascript"):
+		return true
+	}
+	switch ct {
+	case "application/wasm", "font/ttf", "font/otf", "application/vnd.ms-fontobject", "image/x-icon", "image/bmp":
+		return true
+	}
+	return false
+}
 
 // Handler compresses next's responses.
 func Handler(next http.Handler) http.Handler {
