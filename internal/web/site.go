@@ -30,6 +30,9 @@ type site struct {
 	proxies []*proxy
 	routes  router
 	caches  []*proxycache.Cache
+	// upstreams are shared by the routes that proxy to one URL, so that a
+	// backend found failing by one route is down for all of them.
+	upstreams map[string]*upstream
 	counts  [6]prometheus.Counter // by status class, 1xx to 5xx
 }
 
@@ -170,11 +173,26 @@ func (t *table) action(s *site, rc *config.Route, log *slog.Logger) (h http.Hand
 		}
 		t.closers = append(t.closers, p)
 		s.proxies = append(s.proxies, p)
+		s.shareUpstreams(p)
 		return p, p, nil
 	case rc.Redirect != "":
 		return redirect{target: rc.Redirect, code: rc.Code}, nil, nil
 	}
 	return respond{body: rc.Respond, status: rc.Status}, nil, nil
+}
+
+// shareUpstreams makes p use the site's upstream of each URL it has.
+func (s *site) shareUpstreams(p *proxy) {
+	if s.upstreams == nil {
+		s.upstreams = map[string]*upstream{}
+	}
+	for i, u := range p.ups {
+		if shared, ok := s.upstreams[u.url.String()]; ok {
+			p.ups[i] = shared
+		} else {
+			s.upstreams[u.url.String()] = u
+		}
+	}
 }
 
 // Close releases the table's files and connections.

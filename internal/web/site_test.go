@@ -421,3 +421,23 @@ status = 202
 		t.Errorf("access log line:\n%q", line)
 	}
 }
+
+func TestRoutesShareUpstreamHealth(t *testing.T) {
+	t.Parallel()
+	tb, _ := newTable(t, `[[site]]
+hosts = ["a.test"]
+[[site.route]]
+path = "/wp-admin/"
+proxy = "http://127.0.0.1:1"
+[[site.route]]
+proxy = "http://127.0.0.1:1"
+fail_duration = "1h"
+`)
+	s := tb.lookup("a.test")
+	if resp := do(tb, "GET", "https://a.test/", "a.test"); resp.StatusCode != 502 {
+		t.Fatalf("dead backend: %d", resp.StatusCode)
+	}
+	if !s.proxies[0].down() || !s.backendDown() {
+		t.Error("the backend failed on one route but another route still counts it up")
+	}
+}
