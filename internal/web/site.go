@@ -33,7 +33,7 @@ type site struct {
 	// upstreams are shared by the routes that proxy to one URL, so that a
 	// backend found failing by one route is down for all of them.
 	upstreams map[string]*upstream
-	counts  [6]prometheus.Counter // by status class, 1xx to 5xx
+	counts    [6]prometheus.Counter // by status class, 1xx to 5xx
 }
 
 // backendDown reports whether the site proxies and every upstream of every
