@@ -203,14 +203,27 @@ func (c *Cache) serve(w http.ResponseWriter, r *http.Request, e *entry, now time
 			h.Add("Warning", `111 - "Revalidation Failed"`)
 		}
 	}
-	if e.status == http.StatusOK {
+	if e.status == http.StatusOK && conditional(r) {
 		http.ServeContent(w, r, "", e.modTime, bytes.NewReader(e.body))
 		return
 	}
+	h["Content-Length"] = e.length
 	w.WriteHeader(e.status)
 	if r.Method != http.MethodHead {
 		w.Write(e.body)
 	}
+}
+
+// conditional reports a request that http.ServeContent must answer: a
+// range or a precondition. Any other is answered with one write, without
+// its copy loop.
+func conditional(r *http.Request) bool {
+	for _, k := range []string{"Range", "If-None-Match", "If-Modified-Since", "If-Match", "If-Unmodified-Since", "If-Range"} {
+		if _, ok := r.Header[k]; ok {
+			return true
+		}
+	}
+	return false
 }
 
 // fetchAndServe asks the upstream once for every concurrent request of the
@@ -316,6 +329,7 @@ func (c *Cache) entryOf(res *result, in *http.Request, key string, start time.Ti
 		e.swr, e.sie = 0, 0
 	}
 	e.header = storedHeader(res.header)
+	e.length = []string{strconv.Itoa(len(e.body))}
 	if t, err := http.ParseTime(res.header.Get("Last-Modified")); err == nil {
 		e.modTime = t
 	}
