@@ -18,7 +18,7 @@ type entry struct {
 	status   int
 	header   http.Header // value slices clipped, so an append copies
 	body     []byte
-	length   []string // Content-Length value
+	length   []string  // Content-Length value
 	modTime  time.Time // Last-Modified, for conditional requests
 	storedAt time.Time
 	age      time.Duration // Age when stored
