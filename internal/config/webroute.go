@@ -107,7 +107,11 @@ func (r *Route) checkCache(c *checker, key string) {
 		c.errorf(ck, "cache goes with proxy")
 	}
 	rc := r.Cache
-	c.duration(ck, rc.TTL) // the short form's line
+	ttlKey := ck // the short form, cache = "10m"
+	if c.has(ck + ".ttl") {
+		ttlKey = ck + ".ttl"
+	}
+	c.duration(ttlKey, rc.TTL)
 	c.size(ck+".max_size", rc.MaxSize)
 	c.duration(ck+".stale_if_error", rc.StaleIfError)
 	c.duration(ck+".stale_while_revalidate", rc.StaleWhileRevalidate)
