@@ -104,17 +104,20 @@ func (c *Cache) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case stale <= 0:
 			c.serve(w, r, e, now, "HIT")
 			return
-		case stale <= e.swr:
+		case stale <= e.swr && !c.down():
 			c.serve(w, r, e, now, "STALE")
 			c.revalidate(r, key)
 			return
-		case stale <= e.sie && c.cfg.Down != nil && c.cfg.Down():
+		case stale <= e.sie && c.down():
 			c.serve(w, r, e, now, "STALE")
 			return
 		}
 	}
 	c.fetchAndServe(w, r, key, e)
 }
+
+// down reports the upstream known to be failing.
+func (c *Cache) down() bool { return c.cfg.Down != nil && c.cfg.Down() }
 
 // cacheable: GET and HEAD without credentials.
 func (c *Cache) cacheable(r *http.Request) bool {
@@ -199,7 +202,7 @@ func (c *Cache) serve(w http.ResponseWriter, r *http.Request, e *entry, now time
 	case "STALE":
 		c.count.stale.Inc()
 		h.Add("Warning", `110 - "Response is Stale"`)
-		if e.staleness(now) > e.swr {
+		if e.staleness(now) > e.swr || c.down() {
 			h.Add("Warning", `111 - "Revalidation Failed"`)
 		}
 	}

@@ -249,3 +249,16 @@ func TestRangeAndConditionalFromCache(t *testing.T) {
 	f.expect(f.get("/a?h=ETag:\"v1\"", "If-None-Match", `"v1"`), 304, "HIT", "")
 	f.expectRequests(1)
 }
+
+func TestNoRevalidationWhileUpstreamDown(t *testing.T) {
+	f := newFixture(t, Config{TTL: time.Minute, StaleWhileRevalidate: time.Minute, StaleIfError: time.Minute}, page)
+	f.get("/a")
+	f.down.Store(true)
+	f.advance(90 * time.Second)
+	w := f.get("/a")
+	f.expect(w, 200, "STALE", "page /a lang=")
+	if !strings.Contains(strings.Join(w.Header().Values("Warning"), ","), "111") {
+		t.Errorf("stale while the upstream is down, without Warning 111: %v", w.Header())
+	}
+	f.expectRequests(1)
+}
