@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 )
 
 // result is the upstream's answer to one fetch, caught as the route's
@@ -87,11 +88,12 @@ func (res *result) shared() bool {
 	return !res.streamed && !res.broken && res.status >= 500 && !d.private && len(res.header.Values("Set-Cookie")) == 0
 }
 
-// writeTo sends the uncached answer as it came.
+// writeTo sends the uncached answer as it came. Waiters share it: each
+// value slice is clipped, so that a header added later copies it.
 func (res *result) writeTo(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	for k, v := range res.header {
-		h[k] = v
+		h[k] = slices.Clip(v)
 	}
 	w.WriteHeader(res.status)
 	if r.Method != http.MethodHead {
