@@ -6,44 +6,43 @@ import (
 
 	"bartleby/internal/config"
 	"bartleby/internal/web/compress"
-	"bartleby/internal/web/guard"
+	routeguard "bartleby/internal/web/guard" // guard is the connection guard of guard.go
 	"bartleby/internal/web/proxycache"
 )
 
 // wrapRoute puts around a route's action, outermost first: its access
 // rules and limits, its response header edits, its cache (proxy routes),
-// its compression. p is the route's proxy, nil for other actions.
-func (t *table) wrapRoute(s *site, rc *config.Route, h http.Handler, p *proxy) http.Handler {
-	if rc.CompressOn() {
+// its compression. p is the route's proxy, nil for other actions; c is the
+// route's cache, nil without one.
+func (t *table) wrapRoute(s *site, rc *config.Route, spec routeSpec, h http.Handler, p *proxy) (_ http.Handler, c *proxycache.Cache) {
+	if *rc.Compress {
 		h = compress.Handler(h)
 	}
 	if rc.Cache != nil && p != nil {
-		c := proxycache.New(t.cacheConfig(s.name, rc, p), h)
+		c = proxycache.New(t.cacheConfig(s.name, rc, p), h)
 		t.closers = append(t.closers, c)
 		s.caches = append(s.caches, c)
 		h = c
 	}
 	h = editHeaders(rc.Headers, h)
-	g := &guard.Rules{Allow: rc.AllowNets, Deny: rc.DenyNets, MaxBody: rc.MaxBody.Or(0),
+	g := &routeguard.Rules{Allow: spec.allow, Deny: spec.deny, MaxBody: rc.MaxBody.Bytes,
 		Client: func(r *http.Request) netip.Addr { return clientAddr(r, t.trusted) }}
 	if len(rc.BasicAuth) > 0 {
-		g.Auth = guard.NewBasicAuth(s.name, rc.BasicAuth)
+		g.Auth = routeguard.NewBasicAuth(s.name, rc.BasicAuth)
 	}
-	if rc.Rate.Events > 0 {
-		g.Rate = guard.NewRateLimiter(rc.Rate.Events, rc.Rate.Per, rc.RateBurst)
+	if spec.rateEvents > 0 {
+		g.Rate = routeguard.NewRateLimiter(spec.rateEvents, spec.ratePer, rc.RateBurst)
 	}
-	return g.Wrap(h)
+	return g.Wrap(h), c
 }
 
 func (t *table) cacheConfig(site string, rc *config.Route, p *proxy) proxycache.Config {
 	cc := rc.Cache
-	cfg := proxycache.Config{Site: site, TTL: cc.TTL.Or(config.DefaultCacheTTL),
-		StaleIfError:         cc.StaleIfError.Or(config.DefaultCacheStaleIfError),
-		StaleWhileRevalidate: cc.StaleWhileRevalidate.Or(0),
-		MaxSize:              cc.MaxSize.Or(config.DefaultCacheMaxSize),
-		BypassCookies:        cc.BypassCookies, XCache: cc.XCache,
+	cfg := proxycache.Config{Site: site, TTL: cc.TTL.Duration, StaleIfError: cc.StaleIfError.Duration,
+		StaleWhileRevalidate: cc.StaleWhileRevalidate.Duration, MaxSize: cc.MaxSize.Bytes,
+		BypassCookies: cc.BypassCookies, XCache: cc.XCache,
 		Path: originalPath, Down: p.down, Metrics: t.cacheMetrics}
-	if rc.CompressOn() {
+	if *rc.Compress {
 		cfg.Prepare = compress.Negotiate
 	}
 	return cfg

@@ -54,7 +54,7 @@ func (s *site) backendDownFor(r *http.Request) bool {
 	if !s.backendDown() {
 		return false
 	}
-	rt, r := s.routes.find(r)
+	rt := s.routes.match(r.URL.Path) // made clean by cleanPaths, outside maintenance
 	if rt == nil || rt.cache == nil {
 		return true
 	}
@@ -87,13 +87,18 @@ type metrics struct {
 }
 
 func buildTable(cfg *config.Config, cm *certs.Manager, wrap wrapper, m metrics, log *slog.Logger) (*table, error) {
-	t := &table{exact: map[string]*site{}, wild: map[string]*site{}, trusted: cfg.Trusted, requests: m.requests, cacheMetrics: m.cache}
+	t := &table{exact: map[string]*site{}, wild: map[string]*site{}, trusted: config.Prefixes(cfg.TrustedProxies),
+		requests: m.requests, cacheMetrics: m.cache}
 	if _, port, err := net.SplitHostPort(cfg.Web.HTTPS); err == nil && port != "443" {
 		t.httpsURL = ":" + port
 	}
 	var sources []certs.Source
-	for _, sc := range cfg.Sites {
-		s, err := t.buildSite(sc, wrap, log)
+	c := cfg.Checker()
+	for i, sc := range cfg.Sites {
+		s, err := t.buildSite(c, fmt.Sprintf("site[%d]", i+1), sc, wrap, log)
+		if err == nil {
+			err = c.Err()
+		}
 		if err != nil {
 			t.Close()
 			return nil, fmt.Errorf("site %s: %w", sc.Name(), err)
@@ -122,8 +127,8 @@ func buildTable(cfg *config.Config, cm *certs.Manager, wrap wrapper, m metrics, 
 	return t, nil
 }
 
-func (t *table) buildSite(sc *config.Site, wrap wrapper, log *slog.Logger) (*site, error) {
-	s := &site{name: sc.Name(), https: sc.HTTPS != "off", hsts: sc.HSTS()}
+func (t *table) buildSite(c *config.Checker, key string, sc *config.Site, wrap wrapper, log *slog.Logger) (*site, error) {
+	s := &site{name: sc.Name(), https: sc.HTTPS != "off", hsts: hsts(sc)}
 	for c := 1; c <= 5; c++ {
 		s.counts[c] = t.requests.WithLabelValues(s.name, fmt.Sprintf("%dxx", c))
 	}
@@ -137,27 +142,25 @@ func (t *table) buildSite(sc *config.Site, wrap wrapper, log *slog.Logger) (*sit
 	}
 	var rs router
 	for i, rc := range sc.Routes {
-		h, p, err := t.action(s, rc, log)
+		spec := compileRoute(c, fmt.Sprintf("%s.route[%d]", key, i+1), rc)
+		h, p, err := t.action(s, rc, spec, log)
 		if err != nil {
 			return nil, fmt.Errorf("route %d: %w", i+1, err)
 		}
-		caches := len(s.caches)
-		h = t.wrapRoute(s, rc, h, p)
-		rt := &route{matcher: newMatcher(rc), strip: rc.StripPrefix, h: h}
-		if len(s.caches) > caches {
-			rt.cache = s.caches[caches]
-		}
+		rt := &route{matcher: newMatcher(rc, spec.re), strip: rc.StripPrefix}
+		rt.h, rt.cache = t.wrapRoute(s, rc, spec, h, p)
 		rs = append(rs, rt)
 	}
 	s.h, s.routes = rs, rs
 	if wrap != nil {
 		s.h = wrap(sc, rs, s.backendDownFor)
 	}
+	s.h = cleanPaths(s.h)
 	return s, nil
 }
 
 // action builds what a route does; p is its proxy, if it has one.
-func (t *table) action(s *site, rc *config.Route, log *slog.Logger) (h http.Handler, p *proxy, err error) {
+func (t *table) action(s *site, rc *config.Route, spec routeSpec, log *slog.Logger) (h http.Handler, p *proxy, err error) {
 	switch {
 	case rc.Root != "":
 		st, err := newStatic(rc)
@@ -166,8 +169,8 @@ func (t *table) action(s *site, rc *config.Route, log *slog.Logger) (h http.Hand
 		}
 		t.closers = append(t.closers, st)
 		return st, nil, nil
-	case len(rc.Upstreams) > 0:
-		p, err := newProxy(s.name, rc, t.trusted, log)
+	case len(spec.upstreams) > 0:
+		p, err := newProxy(s.name, rc, spec.upstreams, t.trusted, log)
 		if err != nil {
 			return nil, nil, err
 		}

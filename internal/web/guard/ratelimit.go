@@ -21,9 +21,6 @@ type RateLimiter struct {
 
 // NewRateLimiter allows events per period per address, burst at once.
 func NewRateLimiter(events int, per time.Duration, burst int) *RateLimiter {
-	if burst <= 0 {
-		burst = events
-	}
 	c, _ := lru.New[netip.Addr, *rate.Limiter](maxTracked)
 	return &RateLimiter{limit: rate.Limit(float64(events) / per.Seconds()), burst: burst, addrs: c}
 }
