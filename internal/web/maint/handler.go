@@ -29,7 +29,9 @@ var hdrBypass = []string{"bypass"}
 // requests get the 503 page, except exempt paths and
 // bypassing clients, which go to next; bypassing responses carry
 // BypassHeader. The secret bypass URL is answered here. backendDown may be
-// nil.
+// nil. With when_backend_down, a request that goes to next while the
+// backend is up goes through a failover: the failure that takes the
+// backend down gets the 503 page too.
 func (m *Manager) Handler(cs *config.Site, next http.Handler, backendDown func(*http.Request) bool) http.Handler {
 	name := Name(cs)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -41,6 +43,11 @@ func (m *Manager) Handler(cs *config.Site, next http.Handler, backendDown func(*
 		path := r.URL.Path
 		resp := m.down(st, r, backendDown)
 		if strings.HasPrefix(path, bypassPrefix) && st.cfg.cookieKey != nil && m.secretURL(st, w, r) {
+			return
+		}
+		if resp == nil && st.cfg.whenBackendDown && backendDown != nil && !st.cfg.exempted(path) {
+			next.ServeHTTP(&failover{ResponseWriter: w, m: m, st: st, r: r, backendDown: backendDown,
+				kept: w.Header().Clone()}, r)
 			return
 		}
 		if resp == nil || st.cfg.exempted(path) {
