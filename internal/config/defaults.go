@@ -11,6 +11,7 @@ import (
 // or a man page can be generated from it. Defaults that depend on other keys
 // are in derivedDefaults below.
 func Defaults() *Config {
+	on := true
 	return &Config{
 		StateDir: "/var/lib/bartleby",
 		ACME:     &ACME{Directory: LetsEncrypt, Challenges: []string{ChallengeHTTP01, ChallengeTLSALPN01}},
@@ -20,7 +21,8 @@ func Defaults() *Config {
 		Sites: []*Site{{HTTPS: "always", HSTSMaxAge: duration("365d"), AccessLog: "off", AccessLogFmt: "combined",
 			Routes: []*Route{{Code: 308, Status: 200, Index: []string{"index.html"}, ProxyHost: "pass",
 				DialTimeout: duration("5s"), ResponseTimeout: duration("60s"), IdleTimeout: duration("90s"),
-				FailDuration: duration("10s")}},
+				FailDuration: duration("10s"), Compress: &on,
+				Cache: &RouteCache{TTL: duration("10m"), MaxSize: size("64MiB"), StaleIfError: duration("1h")}}},
 			Maintenance: &Maintenance{RetryAfter: duration("5m"), CookieLifetime: duration("12h")}}},
 		Mail: &Mail{MaxSize: size("25MB"), RetryEvery: duration("30m"), GiveUpAfter: duration("5d"),
 			Smarthost: &Smarthost{TLS: "starttls", Timeout: duration("2m"), Connections: 2},
@@ -47,6 +49,11 @@ func (cfg *Config) derivedDefaults() {
 	if cfg.Web == nil && len(cfg.Sites) > 0 {
 		cfg.Web = &Web{}
 		fillDefaults(reflect.ValueOf(cfg.Web).Elem(), reflect.ValueOf(Defaults().Web).Elem())
+	}
+	for _, s := range cfg.Sites {
+		for _, r := range s.Routes {
+			r.defaultRateBurst()
+		}
 	}
 	if m := cfg.Mail; m != nil {
 		if m.QualifyDomain == "" {
@@ -96,7 +103,14 @@ func fillDefaults(dst, def reflect.Value) {
 		}
 		switch f.Kind() {
 		case reflect.Pointer:
-			if !f.IsNil() && !d.IsNil() {
+			switch {
+			case d.IsNil():
+			case d.Elem().Kind() != reflect.Struct: // an optional value, like compress
+				if f.IsNil() {
+					f.Set(reflect.New(d.Elem().Type()))
+					f.Elem().Set(d.Elem())
+				}
+			case !f.IsNil():
 				fillDefaults(f.Elem(), d.Elem())
 			}
 		case reflect.Slice:

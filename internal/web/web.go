@@ -18,9 +18,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"bartleby/internal/control"
 	"bartleby/internal/part"
 	"bartleby/internal/web/maint"
+	"bartleby/internal/web/proxycache"
 )
 
 // Server limits, the same for every site.
@@ -38,7 +38,7 @@ type Web struct {
 	log       *slog.Logger
 	httpAddr  string
 	httpsAddr string
-	requests  *prometheus.CounterVec
+	metrics   metrics
 	maint     *maint.Manager
 	// headerTimeout is readHeaderTimeout; a test shortens it.
 	headerTimeout time.Duration
@@ -56,19 +56,24 @@ func New(env *part.Env) (part.Part, error) {
 	if len(cfg.Sites) == 0 {
 		return nil, nil
 	}
-	w := &Web{log: env.Log, httpAddr: cfg.Web.HTTP, httpsAddr: cfg.Web.HTTPS, headerTimeout: readHeaderTimeout,
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "bartleby_web_requests_total", Help: "Requests answered, by site and status class.",
-		}, []string{"site", "code"})}
-	if err := env.Metrics.Register(w.requests); err != nil {
+	w := &Web{log: env.Log, httpAddr: cfg.Web.HTTP, httpsAddr: cfg.Web.HTTPS, headerTimeout: readHeaderTimeout}
+	w.metrics.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "bartleby_web_requests_total", Help: "Requests answered, by site and status class.",
+	}, []string{"site", "code"})
+	if err := env.Metrics.Register(w.metrics.requests); err != nil {
 		return nil, fmt.Errorf("metrics: %w", err)
 	}
+	cm, err := proxycache.NewMetrics(env.Metrics)
+	if err != nil {
+		return nil, fmt.Errorf("cache metrics: %w", err)
+	}
+	w.metrics.cache = cm
 	m, err := maint.NewManager(cfg, env.Log)
 	if err != nil {
 		return nil, err
 	}
 	w.maint = m
-	t, err := buildTable(cfg, env.Certs, m.Handler, w.requests, env.Log)
+	t, err := buildTable(cfg, env.Certs, m.Handler, w.metrics, env.Log)
 	if err != nil {
 		return nil, err
 	}
@@ -162,7 +167,7 @@ func (w *Web) Reload(env *part.Env) error {
 	if cfg.Web == nil || cfg.Web.HTTP != w.httpAddr || cfg.Web.HTTPS != w.httpsAddr {
 		return fmt.Errorf("the web listeners changed (or every site was removed): restart bartleby to apply it")
 	}
-	t, err := buildTable(cfg, env.Certs, w.maint.Handler, w.requests, env.Log)
+	t, err := buildTable(cfg, env.Certs, w.maint.Handler, w.metrics, env.Log)
 	if err != nil {
 		return err
 	}
@@ -174,9 +179,3 @@ func (w *Web) Reload(env *part.Env) error {
 	time.AfterFunc(retireAfter, func() { old.Close() })
 	return nil
 }
-
-// Commands are the maintenance commands ("maint.on", …).
-func (w *Web) Commands() map[string]control.Handler { return w.maint.Commands() }
-
-// AdminPages is the maintenance page of the admin UI.
-func (w *Web) AdminPages() []part.AdminPage { return w.maint.AdminPages() }
