@@ -36,6 +36,7 @@ type Config struct {
 	Mail  *Mail   `toml:"mail"`
 	SSH   *SSH    `toml:"ssh"`
 	Watch *Watch  `toml:"watch"`
+	Fleet *Fleet  `toml:"fleet"`
 
 	// File is the absolute path the config was read from.
 	File string `toml:"-"`
