@@ -20,6 +20,7 @@ import (
 func TestMain(m *testing.M) {
 	// A short lease: keep-alives every second, a crashed node down in 3.
 	fleet.MemberTTL = 3 * time.Second
+	fleet.LockTTL = 2 * time.Second
 	os.Exit(fleettest.Main(m))
 }
 

@@ -2,6 +2,7 @@ package fleet
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -82,7 +83,7 @@ func (f *Fleet) probe(ctx context.Context) {
 // noQuorum wraps a failed request's error so that callers can tell a
 // cluster without quorum (errors.Is ErrNoQuorum) from a refusal.
 func noQuorum(err error) error {
-	if err == nil || isAuth(err) {
+	if err == nil || isAuth(err) || errors.Is(err, context.Canceled) {
 		return err
 	}
 	return &quorumError{err}

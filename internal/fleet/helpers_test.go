@@ -2,6 +2,7 @@ package fleet_test
 
 import (
 	"crypto/tls"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"testing"
@@ -9,6 +10,8 @@ import (
 	"bartleby/internal/config"
 	"bartleby/internal/fleet"
 )
+
+var discard = slog.New(slog.DiscardHandler)
 
 func loadPair(certFile, keyFile string) ([]tls.Certificate, error) {
 	pair, err := tls.LoadX509KeyPair(certFile, keyFile)

@@ -93,3 +93,6 @@ func (k *Key) Open(name string, sealed []byte) ([]byte, error) {
 	}
 	return plain, nil
 }
+
+// overhead is how much longer a sealed value is than its plaintext.
+func (k *Key) overhead() int { return len(sealedMagic) + k.aead.NonceSize() + k.aead.Overhead() }
