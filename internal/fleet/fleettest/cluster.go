@@ -260,4 +260,3 @@ func Prefix(t testing.TB) string {
 	rand.Read(b)
 	return "/" + strings.ReplaceAll(t.Name(), "/", "_") + "-" + hex.EncodeToString(b) + "/"
 }
-
