@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"bartleby/internal/config"
+	"bartleby/internal/fleet"
 	"bartleby/internal/control"
 	"bartleby/internal/daemon"
 	"bartleby/internal/watch/scenario"
@@ -54,6 +55,9 @@ func checkCmd() *cobra.Command {
 // checkContent checks the files the config points at whose syntax only a
 // part knows, as the daemon would at start.
 func checkContent(cfg *config.Config) error {
+	if _, err := fleet.Compile(cfg); err != nil {
+		return err
+	}
 	if cfg.Watch != nil && cfg.Watch.Features != "" {
 		if _, err := scenario.Load(cfg.Watch.Features); err != nil {
 			return err
