@@ -8,9 +8,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"bartleby/internal/config"
-	"bartleby/internal/fleet"
 	"bartleby/internal/control"
 	"bartleby/internal/daemon"
+	"bartleby/internal/fleet"
 	"bartleby/internal/watch/scenario"
 )
 
