@@ -17,8 +17,9 @@ import (
 // joinFleet connects to etcd when the config has [fleet]; the link lasts
 // as long as the daemon (a changed [fleet] needs a restart).
 func (d *Daemon) joinFleet(ctx context.Context) error {
-	s, err := fleet.Compile(d.cfg)
-	if err != nil || s == nil {
+	c := d.cfg.Checker()
+	s := fleet.Compile(d.cfg, c)
+	if err := c.Err(); err != nil || s == nil {
 		return err
 	}
 	f, err := fleet.Connect(ctx, s, d.log.With("part", "fleet"))

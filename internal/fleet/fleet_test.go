@@ -130,7 +130,7 @@ prefix = "bartleby"
 node = "bad name"
 dial_timeout = "1h"
 `)
-	for _, want := range []string{"fleet.etcd[1]", "fleet.etcd[2]", "fleet.key_file", "chmod 600", "fleet.prefix", "fleet.node", "fleet.dial_timeout", "fleet.cert", "fleet.ca"} {
+	for _, want := range []string{"fleet.etcd[1]", "fleet.etcd[2]", "fleet.key_file", "chmod 600", "fleet.prefix", "fleet.node", "fleet.dial_timeout", "cert and key are required", "fleet.ca"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not mention %s: %v", want, err)
 		}

@@ -25,9 +25,10 @@ func compile(t *testing.T, dir, toml string) (*fleet.Settings, error) {
 	if err := os.WriteFile(path, []byte("state_dir = \""+dir+"/state\"\n"+toml), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := config.Load(path)
+	cfg, err := config.Load(path, fleet.Check)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	return fleet.Compile(cfg)
+	c := cfg.Checker()
+	return fleet.Compile(cfg, c), c.Err()
 }

@@ -8,8 +8,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
+	"io"
 	"strings"
+
+	"bartleby/internal/config"
 )
 
 // Key is the fleet key: AES-256-GCM over values that must not be readable
@@ -25,17 +27,19 @@ const sealedMagic = "bfk1"
 // LoadKey reads a fleet key file: 32 bytes as 64 hex digits or base64.
 // A key readable by group or others is refused, as ssh does.
 func LoadKey(path string) (*Key, error) {
-	st, err := os.Stat(path)
+	f, err := config.OpenFile(path, config.MaxSecretFile)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
 	if err != nil {
 		return nil, err
 	}
 	if st.Mode().Perm()&0o077 != 0 {
 		return nil, fmt.Errorf("%s is readable by group or others (mode %04o); chmod 600 it", path, st.Mode().Perm())
 	}
-	if st.Size() > 1024 {
-		return nil, fmt.Errorf("%s: larger than a key", path)
-	}
-	b, err := os.ReadFile(path)
+	b, err := io.ReadAll(io.LimitReader(f, config.MaxSecretFile))
 	if err != nil {
 		return nil, err
 	}

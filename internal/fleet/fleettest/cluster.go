@@ -227,7 +227,7 @@ func (c *Cluster) Endpoints() []string {
 	return out
 }
 
-// Config returns a [fleet] section for node on this cluster.
+// Config returns a [fleet] section for node on this cluster, defaults filled.
 func (c *Cluster) Config(node, prefix string) *config.Fleet {
 	return &config.Fleet{Etcd: c.Endpoints(), Cert: c.Cert, Key: c.Key, CA: c.CA, KeyFile: c.KeyFile, Node: node, Prefix: prefix}
 }
@@ -235,8 +235,10 @@ func (c *Cluster) Config(node, prefix string) *config.Fleet {
 // Settings compiles Config(node, prefix), with a short dial timeout.
 func (c *Cluster) Settings(t testing.TB, node, prefix string) *fleet.Settings {
 	t.Helper()
-	s, err := fleet.Compile(&config.Config{File: filepath.Join(c.Dir, "bartleby.toml"), Fleet: c.Config(node, prefix)})
-	if err != nil {
+	cfg := &config.Config{File: filepath.Join(c.Dir, "bartleby.toml"), Fleet: c.Config(node, prefix)}
+	ch := cfg.Checker()
+	s := fleet.Compile(cfg, ch)
+	if err := ch.Err(); err != nil {
 		t.Fatal(err)
 	}
 	s.DialTimeout = 2 * time.Second
