@@ -95,7 +95,12 @@ func (sh *shared) write(ctx context.Context, name string, md *Mode) error {
 func (m *Manager) follow(ctx context.Context, sh *shared) {
 	defer close(sh.done)
 	for ctx.Err() == nil {
-		rev, err := m.syncAll(ctx, sh)
+		// The watch starts after the older read, so that a token
+		// published between the two reads is not missed.
+		rev, err := m.syncSecrets(ctx, sh)
+		if err == nil {
+			err = m.syncAll(ctx, sh)
+		}
 		if err == nil {
 			err = m.watch(ctx, sh, rev)
 		}
@@ -111,14 +116,13 @@ func (m *Manager) follow(ctx context.Context, sh *shared) {
 	}
 }
 
-// syncAll makes this node's modes those in etcd and returns the revision
-// read.
-func (m *Manager) syncAll(ctx context.Context, sh *shared) (int64, error) {
+// syncAll makes this node's modes those in etcd.
+func (m *Manager) syncAll(ctx context.Context, sh *shared) error {
 	rctx, cancel := sh.f.Timeout(ctx)
 	defer cancel()
 	resp, err := sh.f.Client().Get(rctx, sh.prefix, clientv3.WithPrefix(), clientv3.WithLimit(maxSites))
 	if err != nil {
-		return 0, err
+		return err
 	}
 	modes := map[string]*Mode{}
 	for _, kv := range resp.Kvs {
@@ -133,22 +137,45 @@ func (m *Manager) syncAll(ctx context.Context, sh *shared) (int64, error) {
 	defer m.mu.Unlock()
 	for _, name := range m.snap.Load().names {
 		if err := m.apply(name, modes[name]); err != nil {
-			return 0, err
+			return err
 		}
 	}
-	return resp.Header.Revision, nil
+	return nil
 }
 
-// watch applies changes after rev until the watch ends.
+// syncSecrets reads the fleet's bypass secrets and installs the sites
+// again with them; it returns the revision read.
+func (m *Manager) syncSecrets(ctx context.Context, sh *shared) (int64, error) {
+	fs, rev, err := m.loadSecrets(ctx, sh)
+	if err != nil {
+		return 0, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.fleet = fs
+	return rev, m.install(m.cfg, m.modes())
+}
+
+// watch applies changes after rev until the watch ends: switches, and
+// bypass tokens published by other nodes. One watch covers both
+// PREFIX/maint/ and PREFIX/maint-secrets/.
 func (m *Manager) watch(ctx context.Context, sh *shared, rev int64) error {
 	wctx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
 	defer cancel()
-	for resp := range sh.f.Client().Watch(wctx, sh.prefix, clientv3.WithPrefix(), clientv3.WithRev(rev+1)) {
+	both := strings.TrimSuffix(sh.prefix, "/")
+	for resp := range sh.f.Client().Watch(wctx, both, clientv3.WithPrefix(), clientv3.WithRev(rev+1)) {
 		if err := resp.Err(); err != nil {
 			return err
 		}
 		m.mu.Lock()
 		for _, ev := range resp.Events {
+			if strings.HasPrefix(string(ev.Kv.Key), sh.tokenName("")) {
+				m.tokenChanged(sh, ev)
+				continue
+			}
+			if !strings.HasPrefix(string(ev.Kv.Key), sh.prefix) {
+				continue
+			}
 			name := strings.TrimPrefix(string(ev.Kv.Key), sh.prefix)
 			var md *Mode
 			if ev.Type == clientv3.EventTypePut {
@@ -165,6 +192,33 @@ func (m *Manager) watch(ctx context.Context, sh *shared, rev int64) error {
 		m.mu.Unlock()
 	}
 	return fmt.Errorf("watch ended: %w", ctx.Err())
+}
+
+// tokenChanged takes a bypass token another node published (or deleted)
+// and installs the sites again. Callers hold mu.
+func (m *Manager) tokenChanged(sh *shared, ev *clientv3.Event) {
+	if m.fleet == nil {
+		return
+	}
+	site, tok := strings.TrimPrefix(string(ev.Kv.Key), sh.tokenName("")), ""
+	if ev.Type == clientv3.EventTypePut {
+		var err error
+		if site, tok, err = sh.openToken(ev.Kv.Key, ev.Kv.Value); err != nil {
+			m.log.Error("maintenance: bad bypass token in etcd", "err", err)
+			return
+		}
+	}
+	if m.fleet.tokens[site] == tok {
+		return
+	}
+	if tok == "" {
+		delete(m.fleet.tokens, site)
+	} else {
+		m.fleet.tokens[site] = tok
+	}
+	if err := m.install(m.cfg, m.modes()); err != nil {
+		m.log.Error("maintenance: installing the fleet's bypass token", "site", site, "err", err)
+	}
 }
 
 // apply sets a mode that came from the fleet, if this node has the site

@@ -1,10 +1,14 @@
 package maint
 
 import (
+	"bytes"
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"strings"
 	"testing"
+	"time"
 
 	"bartleby/internal/fleet"
 	"bartleby/internal/fleet/fleettest"
@@ -16,17 +20,71 @@ type node struct {
 	f *fleet.Fleet
 }
 
+func TestMain(m *testing.M) { os.Exit(fleettest.Main(m)) }
+
 func joinNodes(t *testing.T, c *fleettest.Cluster, names ...string) []*node {
 	t.Helper()
 	prefix := fleettest.Prefix(t)
 	var out []*node
 	for _, name := range names {
-		n := &node{fixture: newFixture(t, basicConf), f: c.Connect(t, name, prefix)}
-		n.m.Share(n.f)
-		t.Cleanup(n.m.Unshare)
-		out = append(out, n)
+		out = append(out, joinNode(t, c, prefix, name, basicConf))
 	}
 	return out
+}
+
+func joinNode(t *testing.T, c *fleettest.Cluster, prefix, name, conf string) *node {
+	n := &node{fixture: newFixture(t, conf), f: c.Connect(t, name, prefix)}
+	n.m.Share(n.f)
+	t.Cleanup(n.m.Unshare)
+	return n
+}
+
+// token waits for the node to know the site's bypass token, from its own
+// file or from the fleet; the test's timeout bounds it.
+func (n *node) token(site string) string {
+	for start := time.Now(); time.Since(start) < 30*time.Second; {
+		n.m.mu.Lock()
+		tok, shared := n.m.snap.Load().sites[site].cfg.token, n.m.fleet != nil
+		n.m.mu.Unlock()
+		if tok != "" && shared {
+			return tok
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	n.t.Fatalf("%s: no bypass token from the fleet after 30s", site)
+	return ""
+}
+
+// TestFleetBypass: the bypass secret file is on node A only; B learns the
+// token through etcd, and a cookie set by either node passes on the other.
+// The cookie key is the fleet's, not derived from the token.
+func TestFleetBypass(t *testing.T) {
+	c := fleettest.Shared(t)
+	prefix := fleettest.Prefix(t)
+	a := joinNode(t, c, prefix, "a", basicConf)
+	b := joinNode(t, c, prefix, "b", strings.Replace(basicConf, `bypass_secret_file = "bypass.secret"`, "", 1))
+	if tok := b.token("example.org"); tok != testToken {
+		t.Fatalf("b's token = %q, want a's", tok)
+	}
+	a.token("example.org")
+	a.on("example.org", time.Time{})
+	b.waitOn("example.org", true)
+	for _, pair := range [][2]*node{{a, b}, {b, a}} {
+		cookie := pair[0].bypassCookie()
+		if w := pair[1].do("GET", "/", "198.51.100.7:1", "Cookie", cookie.String()); w.Code != http.StatusOK {
+			t.Fatalf("a cookie from one node is refused by the other: %d", w.Code)
+		}
+	}
+	if key := a.m.snap.Load().sites["example.org"].cfg.cookieKey; bytes.Equal(key, deriveKey(testToken)) {
+		t.Fatal("the cookie key is derived from the token alone: whoever has the URL can forge cookies")
+	}
+	// A node of another fleet (another prefix, same token) refuses it.
+	other := joinNode(t, c, fleettest.Prefix(t), "z", basicConf)
+	other.token("example.org")
+	other.on("example.org", time.Time{})
+	if w := other.do("GET", "/", "198.51.100.7:1", "Cookie", a.bypassCookie().String()); w.Code != http.StatusServiceUnavailable {
+		t.Fatalf("another fleet's cookie: %d", w.Code)
+	}
 }
 
 // waitOn waits for the watch to bring the site's state to on; the test's

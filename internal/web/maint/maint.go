@@ -31,6 +31,8 @@ type Manager struct {
 	timers map[string]*time.Timer // auto-off at Until, by site name
 	now    func() time.Time
 	shared *shared       // the fleet's switch; nil on a single host
+	cfg    *config.Config // installed, to install again with the fleet's secrets
+	fleet  *fleetSecrets  // nil until read from the fleet
 	change chan struct{} // closed and replaced at every switch
 }
 
@@ -117,6 +119,7 @@ func (m *Manager) install(cfg *config.Config, modes map[string]*Mode) error {
 			return fmt.Errorf("maintenance: two sites are named %q (a site's name is its first host)", name)
 		}
 		st := &site{name: name, cfg: compile(c, fmt.Sprintf("site[%d].maintenance", i+1), cs, trusted)}
+		st.cfg.withFleetSecrets(m.fleet)
 		if md := modes[name]; md != nil && m.active(md) {
 			st.mode = md
 		}
@@ -128,6 +131,7 @@ func (m *Manager) install(cfg *config.Config, modes map[string]*Mode) error {
 		return err
 	}
 	sort.Strings(snap.names)
+	m.cfg = cfg
 	m.snap.Store(snap)
 	m.resetTimers()
 	return nil
