@@ -22,8 +22,10 @@ type fleetSecrets struct {
 }
 
 // Where the shared secrets live, under the fleet's prefix.
-func (sh *shared) cookieKeyName() string        { return sh.f.Prefix("maint-secrets") + "cookie-key" }
-func (sh *shared) tokenName(site string) string { return sh.f.Prefix("maint-secrets") + "bypass/" + site }
+func (sh *shared) cookieKeyName() string { return sh.f.Prefix("maint-secrets") + "cookie-key" }
+func (sh *shared) tokenName(site string) string {
+	return sh.f.Prefix("maint-secrets") + "bypass/" + site
+}
 
 // loadSecrets makes sure the fleet has a cookie key, publishes the bypass
 // tokens this node has from its files (only when etcd holds another value,

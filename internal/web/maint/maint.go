@@ -30,10 +30,10 @@ type Manager struct {
 	snap   atomic.Pointer[snapshot]
 	timers map[string]*time.Timer // auto-off at Until, by site name
 	now    func() time.Time
-	shared *shared       // the fleet's switch; nil on a single host
+	shared *shared        // the fleet's switch; nil on a single host
 	cfg    *config.Config // installed, to install again with the fleet's secrets
 	fleet  *fleetSecrets  // nil until read from the fleet
-	change chan struct{} // closed and replaced at every switch
+	change chan struct{}  // closed and replaced at every switch
 }
 
 // snapshot is an immutable view of every site, replaced as a whole.
