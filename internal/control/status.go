@@ -21,3 +21,23 @@ type PartStatus struct {
 	Addrs []string  `json:"addrs"`
 	Since time.Time `json:"since"`
 }
+
+// FleetStatus is the answer to "fleet.status".
+type FleetStatus struct {
+	Node      string      `json:"node"`
+	Connected bool        `json:"connected"` // reaches an etcd quorum
+	Since     time.Time   `json:"since"`     // when Connected last changed
+	Err       string      `json:"error,omitempty"`
+	Nodes     []FleetNode `json:"nodes"` // empty when not connected
+}
+
+// FleetNode is one node of the fleet as etcd knows it.
+type FleetNode struct {
+	Node    string    `json:"node"`
+	Up      bool      `json:"up"`
+	Version string    `json:"version"`
+	Skew    bool      `json:"version_skew"`
+	Parts   []string  `json:"parts"`
+	Addrs   []string  `json:"addrs"`
+	Started time.Time `json:"started"`
+}

@@ -21,6 +21,7 @@ import (
 	"bartleby/internal/certs"
 	"bartleby/internal/config"
 	"bartleby/internal/control"
+	"bartleby/internal/fleet"
 	"bartleby/internal/part"
 	"bartleby/internal/version"
 )
@@ -42,7 +43,8 @@ type Daemon struct {
 	started time.Time
 	metrics *metrics
 
-	ctl *control.Server
+	ctl   *control.Server
+	fleet *fleet.Fleet // nil without [fleet]
 
 	// mu serialises start, reload and stop; it is held while parts drain.
 	mu sync.Mutex
@@ -74,7 +76,17 @@ func Run(ctx context.Context, path string, log *slog.Logger) error {
 	}
 	go d.ctl.Serve()
 	defer d.ctl.Close()
+	if err := d.joinFleet(ctx); err != nil {
+		return err
+	}
+	if d.fleet != nil {
+		defer d.fleet.Close()
+	}
 	if err := d.start(); err != nil {
+		return err
+	}
+	if err := d.register(ctx); err != nil {
+		d.stop()
 		return err
 	}
 	log.Info("bartleby started", "version", version.String(), "config", cfg.File, "state_dir", cfg.StateDir, "pid", os.Getpid())
@@ -140,7 +152,7 @@ func (d *Daemon) whileStopping(sigs <-chan os.Signal) {
 func (d *Daemon) start() error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	cm, err := certs.New(d.cfg, d.log)
+	cm, err := d.newCerts(d.cfg)
 	if err != nil {
 		return err
 	}
@@ -199,7 +211,7 @@ func (d *Daemon) build(name string, b part.Builder, cfg *config.Config, cm *cert
 }
 
 func (d *Daemon) env(name string, reg *prometheus.Registry, cfg *config.Config, cm *certs.Manager) *part.Env {
-	return &part.Env{Config: cfg, Log: d.log.With("part", name), Certs: cm, Metrics: reg}
+	return &part.Env{Config: cfg, Log: d.log.With("part", name), Certs: cm, Metrics: reg, Fleet: d.fleet}
 }
 
 // adminBuilder builds the admin UI with the pages of the parts before it.
@@ -221,7 +233,8 @@ func (d *Daemon) adminDeps(parts []*running) admin.Deps {
 
 func (d *Daemon) handlers(parts []*running) map[string]control.Handler {
 	h := map[string]control.Handler{
-		"status": func(context.Context, json.RawMessage) (any, error) { return d.Status(), nil },
+		"status":       func(context.Context, json.RawMessage) (any, error) { return d.Status(), nil },
+		"fleet.status": d.fleetStatus,
 	}
 	for _, r := range parts {
 		if c, ok := r.Part.(part.Commander); ok {

@@ -31,7 +31,7 @@ func (d *Daemon) Reload() error {
 	for _, w := range cfg.Warnings {
 		d.log.Warn("config", "warning", w.String())
 	}
-	cm, err := certs.New(cfg, d.log)
+	cm, err := d.newCerts(cfg)
 	if err != nil {
 		return fmt.Errorf("reload refused, the running config stays: %w", err)
 	}

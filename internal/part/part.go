@@ -14,6 +14,7 @@ import (
 	"bartleby/internal/certs"
 	"bartleby/internal/config"
 	"bartleby/internal/control"
+	"bartleby/internal/fleet"
 )
 
 // Env is what the daemon hands every part when building it.
@@ -22,6 +23,8 @@ type Env struct {
 	Log     *slog.Logger
 	Certs   *certs.Manager
 	Metrics prometheus.Registerer
+	// Fleet is the link to the other nodes; nil without [fleet].
+	Fleet *fleet.Fleet
 }
 
 // Part is one running service.

@@ -78,6 +78,9 @@ func New(env *part.Env) (part.Part, error) {
 		return nil, err
 	}
 	w.table.Store(t)
+	if env.Fleet != nil {
+		m.Share(env.Fleet)
+	}
 	return w, nil
 }
 
@@ -157,6 +160,7 @@ func (w *Web) Shutdown(ctx context.Context) error {
 		errs = append(errs, srv.Shutdown(ctx))
 	}
 	errs = append(errs, w.table.Load().Close())
+	w.maint.Unshare()
 	return errors.Join(errs...)
 }
 
