@@ -21,6 +21,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
 	"sync/atomic"
 	"time"
 
@@ -46,6 +47,8 @@ type Deps struct {
 	Metrics prometheus.Gatherer
 	// Notices returns the running parts' warnings for the home page.
 	Notices func() []part.Notice
+	// Cards returns the running parts' health for the home page.
+	Cards func() []part.Card
 }
 
 // Server is the admin UI. What a config reload replaces is in a view,
@@ -76,6 +79,7 @@ type view struct {
 	users   map[string][]byte // nil: no login
 	dummy   []byte            // compared for unknown users, to keep timing flat
 	deps    Deps
+	host    string // named on the login page
 	nav     []adminui.Link
 	handler http.Handler
 	tls     *tls.Config // nil in tests without a listener
@@ -171,7 +175,10 @@ func newServer(cfg *config.Config, log *slog.Logger, reg prometheus.Registerer, 
 
 // newView builds the part of the admin UI a reload replaces.
 func (s *Server) newView(cfg *config.Config, deps Deps, tc *tls.Config) (*view, error) {
-	v := &view{Server: s, allow: cfg.Admin.AllowNets, trusted: cfg.Trusted, deps: deps, tls: tc}
+	v := &view{Server: s, allow: cfg.Admin.AllowNets, trusted: cfg.Trusted, deps: deps, tls: tc, host: cfg.Hostname}
+	if v.host == "" {
+		v.host, _ = os.Hostname()
+	}
 	if err := v.setUsers(cfg.Admin.Users); err != nil {
 		return nil, err
 	}

@@ -53,6 +53,10 @@ type Daemon struct {
 	certs    *certs.Manager
 	parts    []*running
 	reloaded time.Time
+	// reloadTried and reloadErr are the last reload's time and outcome,
+	// refused ones included, for the admin home page.
+	reloadTried time.Time
+	reloadErr   string
 }
 
 // Run loads the config at path, starts every configured part and serves
@@ -216,7 +220,19 @@ func (d *Daemon) adminDeps(parts []*running) admin.Deps {
 			pages = append(pages, p.AdminPages()...)
 		}
 	}
-	return admin.Deps{Pages: pages, Status: d.Status, Metrics: d.gatherer(), Notices: d.notices}
+	return admin.Deps{Pages: pages, Status: d.Status, Metrics: d.gatherer(), Notices: d.notices, Cards: d.cards}
+}
+
+// cards gathers the running parts' health for the admin home page.
+func (d *Daemon) cards() []part.Card {
+	_, parts := d.snapshot()
+	var out []part.Card
+	for _, r := range parts {
+		if s, ok := r.Part.(part.Summarizer); ok {
+			out = append(out, s.Summary()...)
+		}
+	}
+	return out
 }
 
 func (d *Daemon) handlers(parts []*running) map[string]control.Handler {
@@ -249,10 +265,10 @@ func (d *Daemon) notices() []part.Notice {
 func (d *Daemon) Status() control.Status {
 	cfg, parts := d.snapshot()
 	d.state.RLock()
-	reloaded := d.reloaded
+	reloaded, tried, reloadErr := d.reloaded, d.reloadTried, d.reloadErr
 	d.state.RUnlock()
 	st := control.Status{Version: version.String(), PID: os.Getpid(), Config: cfg.File,
-		Started: d.started, Reload: reloaded, Parts: []control.PartStatus{}}
+		Started: d.started, Reload: reloaded, ReloadTried: tried, ReloadError: reloadErr, Parts: []control.PartStatus{}}
 	for _, r := range parts {
 		st.Parts = append(st.Parts, control.PartStatus{Name: r.Name(), Addrs: r.Addrs(), Since: r.since})
 	}

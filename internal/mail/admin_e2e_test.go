@@ -62,7 +62,7 @@ func TestQueuePage(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 		_, page = get(t, c, base+"/mail/")
 	}
-	for _, want := range []string{"2 message(s)", "Spool disk (", "% used", "a@example.org", "b@example.org", "cannot connect to primary " + primary, "Flush the queue"} {
+	for _, want := range []string{"2 message(s)", "Spool disk (", "usable by bartleby", "a@example.org", "b@example.org", "cannot connect to primary " + primary, "Flush the queue"} {
 		if !strings.Contains(page, want) {
 			t.Fatalf("page lacks %q:\n%s", want, page)
 		}
