@@ -98,7 +98,9 @@ func (f filter) matches(v *msgView) bool {
 }
 
 // Active reports whether the filter narrows the list.
-func (f filter) Active() bool { return f.From != "" || f.To != "" || f.State != "" || f.Reason != "" || f.Domain != "" }
+func (f filter) Active() bool {
+	return f.From != "" || f.To != "" || f.State != "" || f.Reason != "" || f.Domain != ""
+}
 
 // query is the filter as a URL query, with another page number.
 func (f filter) query(page int) template.URL {
