@@ -50,9 +50,14 @@ func chart(t track, plotted []int) template.HTML {
 		fmt.Fprintf(&b, `<line class="grid" x1="%.0f" x2="%.0f" y1="%.1f" y2="%.1f"/><text x="%.0f" y="%.1f" text-anchor="end">%s</text>`,
 			padLeft, chartW-padRight, y(v), y(v), padLeft-6, y(v)+4, seconds(v))
 	}
-	for _, ts := range timeTicks(t0, t1, xTicks) {
+	ticks, step := timeTicks(t0, t1, xTicks)
+	layout := "15:04"
+	if step < 60 {
+		layout = "15:04:05"
+	}
+	for _, ts := range ticks {
 		fmt.Fprintf(&b, `<line class="axis" x1="%.1f" x2="%.1f" y1="%.0f" y2="%.0f"/><text x="%.1f" y="%.0f" text-anchor="middle">%s</text>`,
-			x(ts), x(ts), chartH-padBottom, chartH-padBottom+4, x(ts), chartH-8, time.Unix(ts, 0).Format("15:04"))
+			x(ts), x(ts), chartH-padBottom, chartH-padBottom+4, x(ts), chartH-8, time.Unix(ts, 0).Format(layout))
 	}
 	fmt.Fprintf(&b, `<line class="axis" x1="%.0f" x2="%.0f" y1="%.0f" y2="%.0f"/>`, padLeft, chartW-padRight, chartH-padBottom, chartH-padBottom)
 	for _, s := range plotted {
@@ -91,12 +96,12 @@ func niceScale(maxV float64, n int) (step, top float64) {
 	return step, step * math.Ceil(maxV/step-1e-9)
 }
 
-// timeTicks are round times (1, 5, 15, 30 min, 1, 3, 6, 12 h, 1 d apart)
-// between t0 and t1, about n of them.
-func timeTicks(t0, t1 int64, n int) []int64 {
+// timeTicks are round times (10, 30 s, 1, 5, 15, 30 min, 1, 3, 6, 12 h,
+// 1 d apart) between t0 and t1, about n of them, and the step.
+func timeTicks(t0, t1 int64, n int) ([]int64, int64) {
 	span := t1 - t0
 	step := int64(86400)
-	for _, s := range []int64{60, 300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600} {
+	for _, s := range []int64{10, 30, 60, 300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600} {
 		if span/s <= int64(n) {
 			step = s
 			break
@@ -106,7 +111,7 @@ func timeTicks(t0, t1 int64, n int) []int64 {
 	for ts := (t0/step + 1) * step; ts <= t1; ts += step {
 		out = append(out, ts)
 	}
-	return out
+	return out, step
 }
 
 // seconds is a duration with its unit: "250 ms", "1.5 s".

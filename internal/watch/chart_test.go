@@ -13,9 +13,12 @@ func TestNiceScaleAndTicks(t *testing.T) {
 		}
 	}
 	t0 := time.Date(2026, 1, 1, 14, 21, 33, 0, time.UTC).Unix()
-	ticks := timeTicks(t0, t0+2*3600, 5)
+	ticks, _ := timeTicks(t0, t0+2*3600, 5)
 	if len(ticks) != 4 || time.Unix(ticks[0], 0).UTC().Format("15:04") != "14:30" {
 		t.Errorf("ticks over 2 h: %v", ticks)
+	}
+	if ticks, step := timeTicks(t0, t0+40, 5); step != 10 || len(ticks) != 4 {
+		t.Errorf("ticks over 40 s: %v every %d s", ticks, step)
 	}
 	if seconds(0.25) != "250 ms" || seconds(1.5) != "1.5 s" {
 		t.Errorf("units: %q %q", seconds(0.25), seconds(1.5))
