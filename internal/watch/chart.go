@@ -11,11 +11,11 @@ import (
 // Chart geometry in viewBox units: the SVG scales to the width it is
 // given (class "chart"), so nothing is cut at any width.
 const (
-	chartW, chartH    = 640.0, 200.0
-	padLeft, padRight = 56.0, 12.0
-	padTop, padBottom = 10.0, 26.0
+	chartW, chartH    = 560.0, 220.0
+	padLeft, padRight = 70.0, 16.0
+	padTop, padBottom = 12.0, 30.0
 	plotW, plotH      = chartW - padLeft - padRight, chartH - padTop - padBottom
-	yTicks, xTicks    = 4, 5
+	yTicks, xTicks    = 4, 4
 	stepClasses       = 10 // s0…s9 in the style sheet
 	failMarkY         = padTop - 4
 )
@@ -48,7 +48,7 @@ func chart(t track, plotted []int) template.HTML {
 		chartW, chartH, time.Unix(t0, 0).Format("15:04"), time.Unix(t1, 0).Format("15:04"), seconds(top))
 	for v := 0.0; v <= top+tickV/2; v += tickV {
 		fmt.Fprintf(&b, `<line class="grid" x1="%.0f" x2="%.0f" y1="%.1f" y2="%.1f"/><text x="%.0f" y="%.1f" text-anchor="end">%s</text>`,
-			padLeft, chartW-padRight, y(v), y(v), padLeft-6, y(v)+4, seconds(v))
+			padLeft, chartW-padRight, y(v), y(v), padLeft-6, y(v)+5, seconds(v))
 	}
 	ticks, step := timeTicks(t0, t1, xTicks)
 	layout := "15:04"
@@ -57,7 +57,7 @@ func chart(t track, plotted []int) template.HTML {
 	}
 	for _, ts := range ticks {
 		fmt.Fprintf(&b, `<line class="axis" x1="%.1f" x2="%.1f" y1="%.0f" y2="%.0f"/><text x="%.1f" y="%.0f" text-anchor="middle">%s</text>`,
-			x(ts), x(ts), chartH-padBottom, chartH-padBottom+4, x(ts), chartH-8, time.Unix(ts, 0).Format(layout))
+			x(ts), x(ts), chartH-padBottom, chartH-padBottom+4, x(ts), chartH-6, time.Unix(ts, 0).Format(layout))
 	}
 	fmt.Fprintf(&b, `<line class="axis" x1="%.0f" x2="%.0f" y1="%.0f" y2="%.0f"/>`, padLeft, chartW-padRight, chartH-padBottom, chartH-padBottom)
 	for _, s := range plotted {

@@ -37,7 +37,7 @@ func TestChartPlotsRequestsOnly(t *testing.T) {
 	if n := strings.Count(svg, "<polyline"); n != 2 {
 		t.Errorf("%d lines, want 2 (the assertion is not plotted)", n)
 	}
-	for _, want := range []string{`class="chart"`, `viewBox="0 0 640 200"`, ">400 ms<", `class="line s2"`, "<circle class=\"fail\""} {
+	for _, want := range []string{`class="chart"`, `viewBox="0 0 560 220"`, ">400 ms<", `class="line s2"`, "<circle class=\"fail\""} {
 		if !strings.Contains(svg, want) {
 			t.Errorf("chart lacks %q:\n%s", want, svg)
 		}
