@@ -32,6 +32,7 @@ import (
 	"bartleby/internal/certs"
 	"bartleby/internal/config"
 	"bartleby/internal/control"
+	"bartleby/internal/logring"
 	"bartleby/internal/part"
 )
 
@@ -49,6 +50,8 @@ type Deps struct {
 	Notices func() []part.Notice
 	// Cards returns the running parts' health for the home page.
 	Cards func() []part.Card
+	// Logs are the last log records per part, for the log view.
+	Logs *logring.Ring
 }
 
 // Server is the admin UI. What a config reload replaces is in a view,

@@ -20,6 +20,7 @@ import (
 	"bartleby/internal/certs"
 	"bartleby/internal/config"
 	"bartleby/internal/control"
+	"bartleby/internal/logring"
 	"bartleby/internal/part"
 )
 
@@ -33,6 +34,7 @@ type opts struct {
 	notices []part.Notice
 	cards   []part.Card
 	status  func(*control.Status) // changes the test status
+	logs    *logring.Ring
 }
 
 // testServer is a Server with a clock the test moves and a log it reads.
@@ -100,6 +102,7 @@ func (o opts) deps(metrics prometheus.Gatherer) Deps {
 		Metrics: metrics,
 		Notices: func() []part.Notice { return o.notices },
 		Cards:   func() []part.Card { return o.cards },
+		Logs:    o.logs,
 		Status: func() control.Status {
 			st := control.Status{Version: "test", PID: 42, Config: "/etc/bartleby.toml", Started: testStarted,
 				Parts: []control.PartStatus{{Name: "admin", Addrs: []string{"127.0.0.1:8025"}, Since: testStarted}}}

@@ -21,9 +21,13 @@ import (
 	"bartleby/internal/certs"
 	"bartleby/internal/config"
 	"bartleby/internal/control"
+	"bartleby/internal/logring"
 	"bartleby/internal/part"
 	"bartleby/internal/version"
 )
+
+// logsPerPart is how many log records per part the admin UI can show.
+const logsPerPart = 200
 
 // DrainTimeout is how long a stop waits for in-flight work.
 const DrainTimeout = 30 * time.Second
@@ -39,6 +43,7 @@ type running struct {
 type Daemon struct {
 	path    string
 	log     *slog.Logger
+	logs    *logring.Ring // the last records per part, for the admin UI
 	started time.Time
 	metrics *metrics
 
@@ -62,6 +67,8 @@ type Daemon struct {
 // Run loads the config at path, starts every configured part and serves
 // until ctx is done or SIGTERM/SIGINT arrives; SIGHUP reloads.
 func Run(ctx context.Context, path string, log *slog.Logger) error {
+	logs := logring.New(logsPerPart)
+	log = slog.New(logs.Handler(log.Handler()))
 	cfg, err := config.Load(path)
 	if err != nil {
 		return err
@@ -69,7 +76,7 @@ func Run(ctx context.Context, path string, log *slog.Logger) error {
 	for _, w := range cfg.Warnings {
 		log.Warn("config", "warning", w.String())
 	}
-	d := &Daemon{path: path, log: log, cfg: cfg, started: time.Now(), metrics: newMetrics()}
+	d := &Daemon{path: path, log: log, logs: logs, cfg: cfg, started: time.Now(), metrics: newMetrics()}
 	if err := prepareStateDir(cfg.StateDir, log); err != nil {
 		return err
 	}
@@ -220,7 +227,7 @@ func (d *Daemon) adminDeps(parts []*running) admin.Deps {
 			pages = append(pages, p.AdminPages()...)
 		}
 	}
-	return admin.Deps{Pages: pages, Status: d.Status, Metrics: d.gatherer(), Notices: d.notices, Cards: d.cards}
+	return admin.Deps{Pages: pages, Status: d.Status, Metrics: d.gatherer(), Notices: d.notices, Cards: d.cards, Logs: d.logs}
 }
 
 // cards gathers the running parts' health for the admin home page.
