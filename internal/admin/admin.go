@@ -52,6 +52,8 @@ type Deps struct {
 	Cards func() []part.Card
 	// Logs are the last log records per part, for the log view.
 	Logs *logring.Ring
+	// Certs lists the certificates in use, for the certificates page.
+	Certs func() []certs.Cert
 }
 
 // Server is the admin UI. What a config reload replaces is in a view,

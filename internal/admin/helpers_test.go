@@ -35,6 +35,7 @@ type opts struct {
 	cards   []part.Card
 	status  func(*control.Status) // changes the test status
 	logs    *logring.Ring
+	certs   []certs.Cert
 }
 
 // testServer is a Server with a clock the test moves and a log it reads.
@@ -103,6 +104,7 @@ func (o opts) deps(metrics prometheus.Gatherer) Deps {
 		Notices: func() []part.Notice { return o.notices },
 		Cards:   func() []part.Card { return o.cards },
 		Logs:    o.logs,
+		Certs:   func() []certs.Cert { return o.certs },
 		Status: func() control.Status {
 			st := control.Status{Version: "test", PID: 42, Config: "/etc/bartleby.toml", Started: testStarted,
 				Parts: []control.PartStatus{{Name: "admin", Addrs: []string{"127.0.0.1:8025"}, Since: testStarted}}}

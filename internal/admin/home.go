@@ -38,6 +38,9 @@ func (v *view) home(w http.ResponseWriter, r *http.Request) {
 	if v.deps.Cards != nil {
 		d.Cards = append(d.Cards, v.deps.Cards()...)
 	}
+	if v.deps.Certs != nil {
+		d.Cards = append(d.Cards, certsCard(v.deps.Certs(), now))
+	}
 	for _, p := range d.St.Parts {
 		d.Parts = append(d.Parts, partRow{p, ago(now, p.Since)})
 	}

@@ -26,6 +26,7 @@ type Manager struct {
 	mu      sync.Mutex
 	tickets []*ticketKeys // rotated until Close
 	acme    *acmeState    // made by the first ACME source
+	served  []served // for Certificates
 	stop    chan struct{}
 	closed  bool
 	wg      sync.WaitGroup
@@ -74,6 +75,7 @@ func (m *Manager) TLSConfig(sources ...Source) (*tls.Config, error) {
 			return nil, fmt.Errorf("certificate %d (%s): %w", i+1, describe(s), err)
 		}
 		sel.add(s.Names, get)
+		m.remember(s, get)
 		acme = acme || s.ACME
 	}
 	tk, err := m.newTicketKeys()

@@ -227,7 +227,15 @@ func (d *Daemon) adminDeps(parts []*running) admin.Deps {
 			pages = append(pages, p.AdminPages()...)
 		}
 	}
-	return admin.Deps{Pages: pages, Status: d.Status, Metrics: d.gatherer(), Notices: d.notices, Cards: d.cards, Logs: d.logs}
+	return admin.Deps{Pages: pages, Status: d.Status, Metrics: d.gatherer(), Notices: d.notices, Cards: d.cards, Logs: d.logs, Certs: d.certificates}
+}
+
+// certificates lists the certificates the running parts serve.
+func (d *Daemon) certificates() []certs.Cert {
+	d.state.RLock()
+	cm := d.certs
+	d.state.RUnlock()
+	return cm.Certificates()
 }
 
 // cards gathers the running parts' health for the admin home page.
