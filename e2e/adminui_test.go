@@ -46,6 +46,12 @@ hosts = ["shop.test"]
 features = %[6]q
 base = %[3]q
 every = "10s"
+[ssh]
+listen = %[9]q
+  [[ssh.user]]
+  name = "alice"
+  keys = [%[10]q]
+  root = %[11]q
 [admin]
 listen = %[7]q
 users = { ops = %[8]q }
@@ -67,7 +73,8 @@ const adminFeatures = `Feature: Shop
 // the screenshots.
 var adminPages = []struct{ name, path string }{
 	{"home", "/"}, {"mail", "/mail/"}, {"mail-filtered", "/mail/?state=deferred&to=example.org"},
-	{"watch", "/watch"}, {"maintenance", "/maintenance"},
+	{"watch", "/watch"}, {"maintenance", "/maintenance"}, {"ssh", "/ssh"}, {"certs", "/certs"},
+	{"logs", "/logs"}, {"logs-warn", "/logs?level=warn&part=mail"},
 }
 
 var viewports = []int{390, 1280, 1920}
@@ -205,8 +212,10 @@ func startAdminDaemon(t *testing.T) string {
 		t.Fatal(err)
 	}
 	mx, admin := testutil.FreePort(t), testutil.FreePort(t)
+	root := t.TempDir()
+	const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHV9zUrO0pyiWfDCDZrgpnMX1bH4D6rCd4V8g6+dL4Pb alice@test"
 	d := testutil.StartDaemon(t, fmt.Sprintf(adminConf, testutil.FreePort(t), testutil.FreePort(t), backend.URL,
-		mx, testutil.FreePort(t), features, admin, string(hash)))
+		mx, testutil.FreePort(t), features, admin, string(hash), testutil.FreePort(t), key, root))
 	for i, to := range []string{"alice@example.org", "bob@example.org", "carol@example.com", "dave@example.com", "erin@example.org"} {
 		sendPlain(t, mx, fmt.Sprintf("sender%d@elsewhere.net", i%2), to)
 	}
