@@ -65,4 +65,3 @@ func (v *view) logs(w http.ResponseWriter, r *http.Request) {
 	}
 	adminui.Render(w, r, "Logs", template.HTML(body.String()))
 }
-

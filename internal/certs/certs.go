@@ -26,7 +26,7 @@ type Manager struct {
 	mu      sync.Mutex
 	tickets []*ticketKeys // rotated until Close
 	acme    *acmeState    // made by the first ACME source
-	served  []served // for Certificates
+	served  []served      // for Certificates
 	stop    chan struct{}
 	closed  bool
 	wg      sync.WaitGroup
