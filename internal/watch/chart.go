@@ -18,6 +18,7 @@ const (
 	yTicks, xTicks    = 4, 4
 	stepClasses       = 10 // s0…s9 in the style sheet
 	failMarkY         = padTop - 4
+	labelHalfWidth    = 4.5 // half a label character's width at the chart's font size
 )
 
 // chart draws the durations of the steps in plotted (indices into each
@@ -56,8 +57,13 @@ func chart(t track, plotted []int) template.HTML {
 		layout = "15:04:05"
 	}
 	for _, ts := range ticks {
-		fmt.Fprintf(&b, `<line class="axis" x1="%.1f" x2="%.1f" y1="%.0f" y2="%.0f"/><text x="%.1f" y="%.0f" text-anchor="middle">%s</text>`,
-			x(ts), x(ts), chartH-padBottom, chartH-padBottom+4, x(ts), chartH-6, time.Unix(ts, 0).Format(layout))
+		// A label that would stick out of the right edge ends at its tick.
+		anchor, label := "middle", time.Unix(ts, 0).Format(layout)
+		if x(ts)+float64(len(label))*labelHalfWidth > chartW {
+			anchor = "end"
+		}
+		fmt.Fprintf(&b, `<line class="axis" x1="%.1f" x2="%.1f" y1="%.0f" y2="%.0f"/><text x="%.1f" y="%.0f" text-anchor="%s">%s</text>`,
+			x(ts), x(ts), chartH-padBottom, chartH-padBottom+4, x(ts), chartH-6, anchor, label)
 	}
 	fmt.Fprintf(&b, `<line class="axis" x1="%.0f" x2="%.0f" y1="%.0f" y2="%.0f"/>`, padLeft, chartW-padRight, chartH-padBottom, chartH-padBottom)
 	for _, s := range plotted {

@@ -1,6 +1,7 @@
 package watch
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -31,7 +32,7 @@ func TestNiceScaleAndTicks(t *testing.T) {
 func TestChartPlotsRequestsOnly(t *testing.T) {
 	tr := track{Steps: []string{"I go to /", "I should see \"x\"", "I go to /b"}}
 	for i := range 10 {
-		tr.Runs = append(tr.Runs, record{T: int64(1000 + 60*i), OK: i != 4, Steps: []float32{0.2, 0, 0.4}})
+		tr.Runs = append(tr.Runs, record{T: int64(960 + 60*i), OK: i != 4, Steps: []float32{0.2, 0, 0.4}})
 	}
 	svg := string(chart(tr, []int{0, 2}))
 	if n := strings.Count(svg, "<polyline"); n != 2 {
@@ -41,6 +42,11 @@ func TestChartPlotsRequestsOnly(t *testing.T) {
 		if !strings.Contains(svg, want) {
 			t.Errorf("chart lacks %q:\n%s", want, svg)
 		}
+	}
+	// The last run is on a 5-minute tick, at the right edge: its label
+	// must end there, not stick out.
+	if !regexp.MustCompile(`text-anchor="end">\d\d:\d\d<`).MatchString(svg) {
+		t.Errorf("the label of the tick at the right edge is centred on it:\n%s", svg)
 	}
 	if strings.Contains(svg, `width="`) {
 		t.Error("the chart has a fixed width")
