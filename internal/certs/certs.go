@@ -29,6 +29,7 @@ type Manager struct {
 	tickets []*ticketKeys     // rotated until Close
 	acme    *acmeState        // made by the first ACME source
 	storage certmagic.Storage // where ACME state lives; files in state_dir by default
+	served  []served          // for Certificates
 	stop    chan struct{}
 	closed  bool
 	wg      sync.WaitGroup
@@ -87,6 +88,7 @@ func (m *Manager) TLSConfig(sources ...Source) (*tls.Config, error) {
 			return nil, fmt.Errorf("certificate %d (%s): %w", i+1, describe(s), err)
 		}
 		sel.add(s.Names, get)
+		m.remember(s, get)
 		acme = acme || s.ACME
 	}
 	tk, err := m.newTicketKeys()

@@ -4,12 +4,16 @@ import "time"
 
 // Status is the answer to the "status" command.
 type Status struct {
-	Version string       `json:"version"`
-	PID     int          `json:"pid"`
-	Config  string       `json:"config"`
-	Started time.Time    `json:"started"`
-	Reload  time.Time    `json:"last_reload,omitzero"`
-	Parts   []PartStatus `json:"parts"`
+	Version string    `json:"version"`
+	PID     int       `json:"pid"`
+	Config  string    `json:"config"`
+	Started time.Time `json:"started"`
+	Reload  time.Time `json:"last_reload,omitzero"`
+	// ReloadTried and ReloadError are the last reload asked for, applied
+	// or not, and what went wrong ("" when nothing did).
+	ReloadTried time.Time    `json:"last_reload_tried,omitzero"`
+	ReloadError string       `json:"last_reload_error,omitempty"`
+	Parts       []PartStatus `json:"parts"`
 	// Notices are the parts' warnings, as on the admin home page
 	// ("mail: 1 message(s) from the maildrop set aside …").
 	Notices []string `json:"notices,omitempty"`

@@ -20,6 +20,18 @@ import (
 func (d *Daemon) Reload() error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	err := d.reload()
+	d.state.Lock()
+	d.reloadTried, d.reloadErr = time.Now(), ""
+	if err != nil {
+		d.reloadErr = err.Error()
+	}
+	d.state.Unlock()
+	return err
+}
+
+// reload does Reload's work with d.mu held.
+func (d *Daemon) reload() error {
 	oldCfg, oldParts := d.snapshot()
 	cfg, err := Load(d.path)
 	if err != nil {

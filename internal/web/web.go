@@ -48,6 +48,8 @@ type Web struct {
 	mu      sync.Mutex
 	servers []*http.Server
 	addrs   []string
+	started time.Time
+	samples []sample // request counters looked at by Summary, oldest first
 }
 
 // New builds the web part, or returns nil when no site is configured.
@@ -56,7 +58,7 @@ func New(env *part.Env) (part.Part, error) {
 	if len(cfg.Sites) == 0 {
 		return nil, nil
 	}
-	w := &Web{log: env.Log, httpAddr: cfg.Web.HTTP, httpsAddr: cfg.Web.HTTPS, headerTimeout: readHeaderTimeout}
+	w := &Web{started: time.Now(), log: env.Log, httpAddr: cfg.Web.HTTP, httpsAddr: cfg.Web.HTTPS, headerTimeout: readHeaderTimeout}
 	w.metrics.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "bartleby_web_requests_total", Help: "Requests answered, by site and status class.",
 	}, []string{"site", "code"})
