@@ -14,6 +14,7 @@ import (
 
 	"github.com/caddyserver/certmagic"
 
+	"bartleby/internal/accept"
 	"bartleby/internal/certs/capool"
 	"bartleby/internal/config"
 )
@@ -89,6 +90,9 @@ func (m *Manager) startACME() (*acmeState, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ACME: %w", err)
 	}
+	park = accept.Retry(park, m.log, func(err error) {
+		m.log.Error("ACME: the parked port stopped; certmagic may try to bind its own", "error", err)
+	})
 	go drain(park)
 	a.park = park
 	a.ctx, a.cancel = context.WithCancel(context.Background())

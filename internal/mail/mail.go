@@ -13,6 +13,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
+	"bartleby/internal/accept"
 	"bartleby/internal/config"
 	"bartleby/internal/mail/aliases"
 	"bartleby/internal/mail/queue"
@@ -111,17 +112,23 @@ func (m *Mail) listen() error {
 }
 
 func (m *Mail) serve(s *smtp.Server, addr string) error {
+	ln, err := m.bind(addr)
+	if err != nil {
+		return err
+	}
+	go s.Serve(ln)
+	return nil
+}
+
+// bind listens on addr: transient accept errors (out of file descriptors)
+// are waited out, a permanent one marks the part failing.
+func (m *Mail) bind(addr string) (net.Listener, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return fmt.Errorf("mail: listen %s: %w", addr, err)
+		return nil, fmt.Errorf("mail: listen %s: %w", addr, err)
 	}
 	m.addrs = append(m.addrs, "smtp://"+ln.Addr().String())
-	go func() {
-		if err := s.Serve(ln); err != nil && !errors.Is(err, smtp.ErrServerClosed) {
-			m.log.Error("smtp listener stopped", "addr", addr, "error", err)
-		}
-	}()
-	return nil
+	return accept.Retry(ln, m.log, m.env.Fail), nil
 }
 
 func (m *Mail) maxSize() int64 { return m.cfg.MaxSize.Or(config.DefaultMailMaxSize) }

@@ -31,13 +31,11 @@ func (m *Mail) listenMX() error {
 	s := smtpd.New(smtpd.Config{Name: "backup_mx", Hostname: m.hostname, MaxSize: m.maxSize(),
 		MaxRecipients: b.MaxRecipients, TLS: tlsCfg, Log: m.log}, &mxHandler{m: m})
 	for _, a := range b.Listen {
-		ln, err := net.Listen("tcp", a)
+		ln, err := m.bind(a)
 		if err != nil {
-			return fmt.Errorf("mail: listen %s: %w", a, err)
+			return err
 		}
-		lim := smtpd.Limit(ln, b.MaxConnections, b.MaxPerIP, b.GreetPause.Or(config.DefaultMXGreetPause), m.log)
-		m.addrs = append(m.addrs, "smtp://"+ln.Addr().String())
-		go s.Serve(lim)
+		go s.Serve(smtpd.Limit(ln, b.MaxConnections, b.MaxPerIP, b.GreetPause.Or(config.DefaultMXGreetPause), m.log))
 	}
 	m.servers = append(m.servers, s)
 	return nil

@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/crypto/ssh"
 
+	"bartleby/internal/accept"
 	"bartleby/internal/config"
 	"bartleby/internal/jail"
 	"bartleby/internal/part"
@@ -43,6 +44,7 @@ type Server struct {
 	dummyHash string
 
 	ln    net.Listener
+	fail  func(error) // a listener stopped for good
 	wg    sync.WaitGroup
 	mu    sync.Mutex
 	conns map[net.Conn]struct{}
@@ -56,7 +58,7 @@ func New(env *part.Env) (part.Part, error) {
 		return nil, nil
 	}
 	s := &Server{
-		cfg: c, log: env.Log, users: map[string]*config.SSHUser{},
+		cfg: c, log: env.Log, fail: env.Fail, users: map[string]*config.SSHUser{},
 		defender: newDefender(c.Defender.Failures, c.Defender.Window.Or(10*time.Minute), c.Defender.BlockFor.Or(15*time.Minute)),
 		grace:    c.LoginGraceTime.Or(30 * time.Second),
 		idle:     c.IdleTimeout.Or(15 * time.Minute),
@@ -137,7 +139,7 @@ func (s *Server) Start() error {
 	if err != nil {
 		return fmt.Errorf("ssh: listen on %s: %w", s.cfg.Listen, err)
 	}
-	s.ln = ln
+	s.ln = accept.Retry(ln, s.log, s.fail)
 	s.log.Info("listening", "addr", ln.Addr().String(), "users", len(s.users))
 	s.wg.Add(1)
 	go s.serve()
@@ -149,12 +151,7 @@ func (s *Server) serve() {
 	for {
 		c, err := s.ln.Accept()
 		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			s.log.Warn("accept", "err", err)
-			time.Sleep(100 * time.Millisecond)
-			continue
+			return // closed, or failed for good and reported by accept.Retry
 		}
 		addr := remoteAddr(c.RemoteAddr())
 		if s.defender.Blocked(addr) {
