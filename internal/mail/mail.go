@@ -10,6 +10,7 @@ import (
 	"net"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 
 	"github.com/emersion/go-smtp"
 
@@ -31,6 +32,10 @@ type Mail struct {
 	aliases  *aliases.File
 	met      *metrics
 	dsnLimit dsnLimiter
+	// primaryDown is set when a delivery could not connect to the primary,
+	// so the probe flushes once it answers again even if every probe
+	// during the outage missed it.
+	primaryDown atomic.Bool
 
 	q       *queue.Queue
 	run     *runner

@@ -207,7 +207,9 @@ func (m *Mail) primaryMX(domain string) (string, error) {
 // and flushes that mail as soon as the primary greets again, instead of
 // waiting for the next retry. It flushes on the change from silent to
 // greeting only: a primary that greets but defers our mail is retried on
-// the normal schedule, not hammered every probe.
+// the normal schedule, not hammered every probe. Silent means a probe or a
+// delivery attempt found it so since the last probe: an outage shorter
+// than probe_every is flushed too, every time.
 func (m *Mail) probeLoop() {
 	defer m.wg.Done()
 	b := m.cfg.BackupMX
@@ -234,6 +236,9 @@ func (m *Mail) probeLoop() {
 			addr = net.JoinHostPort(host, "25")
 		}
 		up := greets(addr)
+		if m.primaryDown.Swap(false) {
+			wasDown = true
+		}
 		if up && wasDown {
 			m.log.Info("primary answers again: flushing", "primary", addr, "messages", len(waiting))
 			m.run.flush(context.Background(), waiting)
