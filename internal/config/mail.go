@@ -18,6 +18,7 @@ type Mail struct {
 	QualifyDomain string   `toml:"qualify_domain"` // completes bare local parts; default hostname
 	Aliases       string   `toml:"aliases"`        // /etc/aliases format; none when empty
 	Submit        []string `toml:"submit"`         // loopback SMTP submission, no AUTH
+	SubmitFrom    []string `toml:"submit_from"`    // clients of the backup MX listener that may relay (Postfix's mynetworks); default loopback
 	Maildrop      string   `toml:"maildrop"`       // where `sendmail` drops mail when the daemon is down
 	MaxSize       Size     `toml:"max_size"`       // largest message accepted; default 25MB
 	RetryEvery    Duration `toml:"retry_every"`    // longest wait between attempts; default 30m
@@ -97,9 +98,20 @@ func (m *Mail) check(c *checker, cfg *Config) {
 	}
 }
 
+// DefaultSubmitFrom is who may relay through the backup MX listener.
+var DefaultSubmitFrom = []string{"127.0.0.0/8", "::1"}
+
 func (m *Mail) checkSubmit(c *checker) {
 	if m.Submit == nil && m.Smarthost != nil {
 		m.Submit = []string{"127.0.0.1:25"}
+	}
+	if m.SubmitFrom == nil {
+		m.SubmitFrom = DefaultSubmitFrom
+	}
+	for i, p := range c.prefixes("mail.submit_from", m.SubmitFrom) {
+		if p.Bits() == 0 {
+			c.errorf(fmt.Sprintf("mail.submit_from[%d]", i+1), "%q lets every address relay: an open relay", p)
+		}
 	}
 	if len(m.Submit) > 0 && m.Smarthost == nil {
 		c.errorf("mail.submit", "submission needs [mail.smarthost]: bartleby delivers nothing locally")
@@ -110,8 +122,34 @@ func (m *Mail) checkSubmit(c *checker) {
 			c.errorf(key, "%q is not a loopback address: submission has no authentication, so it listens only on 127.0.0.1 or [::1] (use [mail.backup_mx] to receive mail from outside)", a)
 			continue
 		}
-		c.listen(key, a)
+		if !m.OnBackupMX(a) {
+			c.listen(key, a)
+		}
 	}
+}
+
+// OnBackupMX reports whether a submission address is served by a backup
+// MX listener (same port, on that address or the wildcard): one port 25
+// for both, each client treated by its address (submit_from).
+func (m *Mail) OnBackupMX(submit string) bool {
+	if m.BackupMX == nil {
+		return false
+	}
+	sh, sp, err := net.SplitHostPort(submit)
+	if err != nil {
+		return false
+	}
+	for _, l := range m.BackupMX.Listen {
+		h, p, err := net.SplitHostPort(l)
+		if err != nil || p != sp {
+			continue
+		}
+		v4 := !strings.Contains(sh, ":")
+		if h == sh || h == "" || h == "::" || (h == "0.0.0.0" && v4) {
+			return true
+		}
+	}
+	return false
 }
 
 func (m *Mail) checkAliases(c *checker) {

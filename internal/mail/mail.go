@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -32,6 +33,9 @@ type Mail struct {
 	aliases  *aliases.File
 	met      *metrics
 	dsnLimit dsnLimiter
+	// submitFrom are the clients of the backup MX listener that relay
+	// through the smarthost (mail.submit_from).
+	submitFrom []netip.Prefix
 	// primaryDown is set when a delivery could not connect to the primary,
 	// so the probe flushes once it answers again even if every probe
 	// during the outage missed it.
@@ -58,6 +62,13 @@ func New(env *part.Env) (part.Part, error) {
 	m := &Mail{cfg: cfg, hostname: env.Config.Hostname, stateDir: env.Config.StateDir,
 		log: env.Log, env: env, aliases: al, stop: make(chan struct{})}
 	m.met = newMetrics(env.Metrics, m)
+	for _, s := range cfg.SubmitFrom {
+		p, err := config.ParsePrefix(s)
+		if err != nil {
+			return nil, fmt.Errorf("mail.submit_from: %w", err)
+		}
+		m.submitFrom = append(m.submitFrom, p)
+	}
 	return m, nil
 }
 
@@ -102,8 +113,11 @@ func (m *Mail) Start() error {
 func (m *Mail) listen() error {
 	if len(m.cfg.Submit) > 0 {
 		s := smtpd.New(smtpd.Config{Name: "submit", Hostname: m.hostname, MaxSize: m.maxSize(),
-			MaxRecipients: 1000, Log: m.log}, submitHandler{m})
+			MaxRecipients: 1000, Log: m.log}, smtpd.Only(submitHandler{m}))
 		for _, a := range m.cfg.Submit {
+			if m.cfg.OnBackupMX(a) {
+				continue // the backup MX listener serves it
+			}
 			if err := m.serve(s, a); err != nil {
 				return err
 			}

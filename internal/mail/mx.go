@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"sort"
 	"strings"
 	"time"
@@ -20,7 +21,8 @@ import (
 )
 
 // listenMX starts the backup MX listeners: STARTTLS with the configured or
-// a self-signed certificate, only the configured domains.
+// a self-signed certificate, only the configured domains — except for the
+// clients in submit_from, whose mail is submission for the smarthost.
 func (m *Mail) listenMX() error {
 	b := m.cfg.BackupMX
 	tlsCfg, err := m.env.Certs.TLSConfig(certs.Source{Names: []string{m.hostname}, CertFile: b.Cert, KeyFile: b.Key})
@@ -29,16 +31,42 @@ func (m *Mail) listenMX() error {
 	}
 	tlsCfg.NextProtos = nil
 	s := smtpd.New(smtpd.Config{Name: "backup_mx", Hostname: m.hostname, MaxSize: m.maxSize(),
-		MaxRecipients: b.MaxRecipients, TLS: tlsCfg, Log: m.log}, &mxHandler{m: m})
+		MaxRecipients: b.MaxRecipients, TLS: tlsCfg, Log: m.log}, m.mxPolicy(&mxHandler{m: m}))
 	for _, a := range b.Listen {
 		ln, err := m.bind(a)
 		if err != nil {
 			return err
 		}
-		go s.Serve(smtpd.Limit(ln, b.MaxConnections, b.MaxPerIP, b.GreetPause.Or(config.DefaultMXGreetPause), m.log))
+		go s.Serve(smtpd.Limit(ln, b.MaxConnections, b.MaxPerIP, b.GreetPause.Or(config.DefaultMXGreetPause), m.submits, m.log))
 	}
 	m.servers = append(m.servers, s)
 	return nil
+}
+
+// mxPolicy is Postfix's mynetworks rule on the backup MX listener: a
+// client that submits relays through the smarthost, everyone else may only
+// send to the configured domains.
+func (m *Mail) mxPolicy(mx *mxHandler) smtpd.Policy {
+	return func(client netip.Addr) smtpd.Handler {
+		if m.submits(client) {
+			return submitHandler{m}
+		}
+		return mx
+	}
+}
+
+// submits reports whether a client of the backup MX listener is local
+// submission: listed in submit_from, with a smarthost to relay to.
+func (m *Mail) submits(client netip.Addr) bool {
+	if m.cfg.Smarthost == nil {
+		return false
+	}
+	for _, p := range m.submitFrom {
+		if p.Contains(client) {
+			return true
+		}
+	}
+	return false
 }
 
 // mxHandler accepts mail for the configured domains only: no open relay.

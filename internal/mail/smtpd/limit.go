@@ -3,6 +3,7 @@ package smtpd
 import (
 	"log/slog"
 	"net"
+	"net/netip"
 	"sync"
 	"time"
 )
@@ -11,8 +12,11 @@ import (
 // address; an excess connection gets 421 and is closed. A client must stay
 // silent for pause before the greeting: one that talks first is not a real
 // MTA (RFC 5321 4.3.1) and is dropped. A zero pause skips that test.
-func Limit(ln net.Listener, total, perIP int, pause time.Duration, log *slog.Logger) net.Listener {
-	l := &limitListener{Listener: ln, total: total, perIP: perIP, pause: pause, log: log,
+// Clients for which local is true (the host's own programs) are spared
+// the per-address limit and the pause, as Postfix's postscreen spares
+// mynetworks.
+func Limit(ln net.Listener, total, perIP int, pause time.Duration, local func(netip.Addr) bool, log *slog.Logger) net.Listener {
+	l := &limitListener{Listener: ln, total: total, perIP: perIP, pause: pause, local: local, log: log,
 		byIP: map[string]int{}, ready: make(chan net.Conn), done: make(chan struct{})}
 	go l.acceptLoop()
 	return l
@@ -22,6 +26,7 @@ type limitListener struct {
 	net.Listener
 	total, perIP int
 	pause        time.Duration
+	local        func(netip.Addr) bool
 	log          *slog.Logger
 	ready        chan net.Conn
 	done         chan struct{}
@@ -64,7 +69,8 @@ func (l *limitListener) acceptLoop() {
 // greeting back to catch early talkers.
 func (l *limitListener) admit(c net.Conn) {
 	ip := hostOf(c.RemoteAddr())
-	if !l.take(ip) {
+	local := l.local(ClientAddr(c.RemoteAddr()))
+	if !l.take(ip, local) {
 		c.SetDeadline(time.Now().Add(5 * time.Second))
 		c.Write([]byte("421 4.7.0 too many connections, try again later\r\n"))
 		c.Close()
@@ -72,7 +78,7 @@ func (l *limitListener) admit(c net.Conn) {
 		return
 	}
 	lc := &countedConn{Conn: c, release: func() { l.give(ip) }}
-	if l.pause > 0 {
+	if l.pause > 0 && !local {
 		c.SetReadDeadline(time.Now().Add(l.pause))
 		var b [1]byte
 		if n, _ := c.Read(b[:]); n > 0 {
@@ -91,10 +97,10 @@ func (l *limitListener) admit(c net.Conn) {
 	}
 }
 
-func (l *limitListener) take(ip string) bool {
+func (l *limitListener) take(ip string, local bool) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.n >= l.total || l.byIP[ip] >= l.perIP {
+	if l.n >= l.total || (l.byIP[ip] >= l.perIP && !local) {
 		return false
 	}
 	l.n++

@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -39,6 +40,23 @@ type Handler interface {
 	Queue(m *Incoming) (string, error)
 }
 
+// Policy picks the handler of a session from the client's address: on a
+// port 25 shared by submission and the backup MX, local clients relay and
+// the rest get the backup MX rules.
+type Policy func(client netip.Addr) Handler
+
+// Only is the policy of a listener with one handler for everyone.
+func Only(h Handler) Policy { return func(netip.Addr) Handler { return h } }
+
+// ClientAddr is the client's IP address, IPv4-mapped ones unmapped.
+func ClientAddr(a net.Addr) netip.Addr {
+	ap, err := netip.ParseAddrPort(a.String())
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ap.Addr().Unmap()
+}
+
 // Config is one listener's policy.
 type Config struct {
 	Name          string // "submit" or "backup_mx", for logs
@@ -56,9 +74,9 @@ const (
 )
 
 // New makes a server for cfg; serve it with Serve(listener).
-func New(cfg Config, h Handler) *smtp.Server {
+func New(cfg Config, pick Policy) *smtp.Server {
 	s := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
-		return &session{cfg: &cfg, h: h, conn: c}, nil
+		return &session{cfg: &cfg, h: pick(ClientAddr(c.Conn().RemoteAddr())), conn: c}, nil
 	}))
 	s.Domain = cfg.Hostname
 	s.MaxMessageBytes = cfg.MaxSize

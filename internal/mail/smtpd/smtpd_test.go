@@ -58,7 +58,7 @@ func serve(t testing.TB, h Handler, tlsCfg *tls.Config) string {
 		t.Fatal(err)
 	}
 	s := New(Config{Name: "test", Hostname: "mx.test", MaxSize: 1 << 16, MaxRecipients: 3, TLS: tlsCfg,
-		Log: slog.New(slog.DiscardHandler)}, h)
+		Log: slog.New(slog.DiscardHandler)}, Only(h))
 	go s.Serve(ln)
 	t.Cleanup(func() { s.Close() })
 	return ln.Addr().String()
