@@ -29,7 +29,6 @@ import (
 
 	"bartleby/internal/accept"
 	"bartleby/internal/adminui"
-	"bartleby/internal/certs"
 	"bartleby/internal/config"
 	"bartleby/internal/control"
 	"bartleby/internal/part"
@@ -131,7 +130,7 @@ func (s *Server) Reload(env *part.Env, deps Deps) error {
 
 func tlsConfig(env *part.Env) (*tls.Config, error) {
 	a := env.Config.Admin
-	tc, err := env.Certs.TLSConfig(certs.Source{Names: certNames(env.Config), CertFile: a.Cert, KeyFile: a.Key})
+	tc, err := env.Certs.TLSConfig(env.Certs.HostSource(certNames(env.Config), a.Cert, a.Key))
 	if err != nil {
 		return nil, fmt.Errorf("certificate: %w", err)
 	}

@@ -11,7 +11,7 @@ import (
 // metrics are the daemon's own: the Go runtime, the process, and whether
 // each part is up and since when.
 type metrics struct {
-	reg   *prometheus.Registry
+	reg     *prometheus.Registry
 	upG     *prometheus.GaugeVec
 	since   *prometheus.GaugeVec
 	failing *prometheus.GaugeVec

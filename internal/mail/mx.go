@@ -12,7 +12,6 @@ import (
 
 	"github.com/emersion/go-smtp"
 
-	"bartleby/internal/certs"
 	"bartleby/internal/certs/capool"
 	"bartleby/internal/config"
 	"bartleby/internal/mail/deliver"
@@ -25,7 +24,7 @@ import (
 // clients in submit_from, whose mail is submission for the smarthost.
 func (m *Mail) listenMX() error {
 	b := m.cfg.BackupMX
-	tlsCfg, err := m.env.Certs.TLSConfig(certs.Source{Names: []string{m.hostname}, CertFile: b.Cert, KeyFile: b.Key})
+	tlsCfg, err := m.env.Certs.TLSConfig(m.env.Certs.HostSource([]string{m.hostname}, b.Cert, b.Key))
 	if err != nil {
 		return fmt.Errorf("mail.backup_mx: %w", err)
 	}
