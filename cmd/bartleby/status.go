@@ -53,6 +53,9 @@ func printStatus(w io.Writer, st control.Status, now time.Time) {
 			fmt.Fprintf(w, "%s is failing: %s\n", p.Name, p.Error)
 		}
 	}
+	for _, n := range st.Notices {
+		fmt.Fprintln(w, "warning: "+n)
+	}
 }
 
 func ago(now, t time.Time) string {

@@ -10,6 +10,9 @@ type Status struct {
 	Started time.Time    `json:"started"`
 	Reload  time.Time    `json:"last_reload,omitzero"`
 	Parts   []PartStatus `json:"parts"`
+	// Notices are the parts' warnings, as on the admin home page
+	// ("mail: 1 message(s) from the maildrop set aside …").
+	Notices []string `json:"notices,omitempty"`
 }
 
 // PartStatus is one running part.

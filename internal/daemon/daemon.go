@@ -82,7 +82,7 @@ type Daemon struct {
 // Run loads the config at path, starts every configured part and serves
 // until ctx is done or SIGTERM/SIGINT arrives; SIGHUP reloads.
 func Run(ctx context.Context, path string, log *slog.Logger) error {
-	cfg, err := config.Load(path)
+	cfg, err := Load(path)
 	if err != nil {
 		return err
 	}
@@ -291,6 +291,9 @@ func (d *Daemon) Status() control.Status {
 	for _, r := range parts {
 		state, why := r.health.state()
 		st.Parts = append(st.Parts, control.PartStatus{Name: r.Name(), Addrs: r.Addrs(), Since: r.since, State: state, Error: why})
+	}
+	for _, n := range d.notices() {
+		st.Notices = append(st.Notices, n.Part+": "+n.Text)
 	}
 	return st
 }

@@ -4,11 +4,11 @@ package mail
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
-	"net/netip"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -31,11 +31,9 @@ type Mail struct {
 	log      *slog.Logger
 	env      *part.Env
 	aliases  *aliases.File
+	set      settings
 	met      *metrics
 	dsnLimit dsnLimiter
-	// submitFrom are the clients of the backup MX listener that relay
-	// through the smarthost (mail.submit_from).
-	submitFrom []netip.Prefix
 	// primaryDown is set when a delivery could not connect to the primary,
 	// so the probe flushes once it answers again even if every probe
 	// during the outage missed it.
@@ -55,20 +53,18 @@ func New(env *part.Env) (part.Part, error) {
 	if cfg == nil {
 		return nil, nil
 	}
+	c := env.Config.Checker()
+	set := compile(cfg, c)
+	if err := c.Err(); err != nil {
+		return nil, err
+	}
 	al, err := aliases.Open(cfg.Aliases)
 	if err != nil {
 		env.Log.Warn("aliases", "error", err)
 	}
 	m := &Mail{cfg: cfg, hostname: env.Config.Hostname, stateDir: env.Config.StateDir,
-		log: env.Log, env: env, aliases: al, stop: make(chan struct{})}
+		log: env.Log, env: env, aliases: al, set: set, stop: make(chan struct{})}
 	m.met = newMetrics(env.Metrics, m)
-	for _, s := range cfg.SubmitFrom {
-		p, err := config.ParsePrefix(s)
-		if err != nil {
-			return nil, fmt.Errorf("mail.submit_from: %w", err)
-		}
-		m.submitFrom = append(m.submitFrom, p)
-	}
 	return m, nil
 }
 
@@ -112,8 +108,7 @@ func (m *Mail) Start() error {
 
 func (m *Mail) listen() error {
 	if len(m.cfg.Submit) > 0 {
-		s := smtpd.New(smtpd.Config{Name: "submit", Hostname: m.hostname, MaxSize: m.maxSize(),
-			MaxRecipients: 1000, Log: m.log}, smtpd.Only(submitHandler{m}))
+		s := m.submitServer(nil)
 		for _, a := range m.cfg.Submit {
 			if m.cfg.OnBackupMX(a) {
 				continue // the backup MX listener serves it
@@ -130,6 +125,14 @@ func (m *Mail) listen() error {
 	return nil
 }
 
+// submitServer is submission's SMTP server: relaying through the
+// smarthost, long lines accepted and re-encoded. tlsCfg offers STARTTLS,
+// for the clients of the port shared with the backup MX.
+func (m *Mail) submitServer(tlsCfg *tls.Config) *smtp.Server {
+	return smtpd.New(smtpd.Config{Name: "submit", Hostname: m.hostname, MaxSize: m.maxSize(),
+		MaxRecipients: 1000, LongLines: true, TLS: tlsCfg, Log: m.log}, submitHandler{m})
+}
+
 func (m *Mail) serve(s *smtp.Server, addr string) error {
 	ln, err := m.bind(addr)
 	if err != nil {
@@ -144,13 +147,13 @@ func (m *Mail) serve(s *smtp.Server, addr string) error {
 func (m *Mail) bind(addr string) (net.Listener, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("mail: listen %s: %w", addr, err)
+		return nil, fmt.Errorf("listen %s: %w", addr, err)
 	}
 	m.addrs = append(m.addrs, "smtp://"+ln.Addr().String())
 	return accept.Retry(ln, m.log, m.env.Fail), nil
 }
 
-func (m *Mail) maxSize() int64 { return m.cfg.MaxSize.Or(config.DefaultMailMaxSize) }
+func (m *Mail) maxSize() int64 { return m.cfg.MaxSize.Bytes }
 
 // Shutdown stops the listeners (waiting for sessions in DATA) and the
 // deliveries in flight, until ctx ends.

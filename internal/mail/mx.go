@@ -30,28 +30,28 @@ func (m *Mail) listenMX() error {
 	}
 	tlsCfg.NextProtos = nil
 	s := smtpd.New(smtpd.Config{Name: "backup_mx", Hostname: m.hostname, MaxSize: m.maxSize(),
-		MaxRecipients: b.MaxRecipients, TLS: tlsCfg, Log: m.log}, m.mxPolicy(&mxHandler{m: m}))
+		MaxRecipients: b.MaxRecipients, TLS: tlsCfg, Log: m.log}, &mxHandler{m: m})
+	m.servers = append(m.servers, s)
+	var sub *smtp.Server // the local clients' submission, when they have a smarthost
+	if m.cfg.Smarthost != nil && len(m.set.submitFrom) > 0 {
+		sub = m.submitServer(tlsCfg)
+		m.servers = append(m.servers, sub)
+	}
 	for _, a := range b.Listen {
 		ln, err := m.bind(a)
 		if err != nil {
 			return err
 		}
-		go s.Serve(smtpd.Limit(ln, b.MaxConnections, b.MaxPerIP, b.GreetPause.Or(config.DefaultMXGreetPause), m.submits, m.log))
-	}
-	m.servers = append(m.servers, s)
-	return nil
-}
-
-// mxPolicy is Postfix's mynetworks rule on the backup MX listener: a
-// client that submits relays through the smarthost, everyone else may only
-// send to the configured domains.
-func (m *Mail) mxPolicy(mx *mxHandler) smtpd.Policy {
-	return func(client netip.Addr) smtpd.Handler {
-		if m.submits(client) {
-			return submitHandler{m}
+		lim := smtpd.Limit(ln, b.MaxConnections, b.MaxPerIP, b.GreetPause.Duration, m.submits, m.log)
+		if sub == nil {
+			go s.Serve(lim)
+			continue
 		}
-		return mx
+		local, remote := smtpd.Split(lim, m.submits)
+		go sub.Serve(local)
+		go s.Serve(remote)
 	}
+	return nil
 }
 
 // submits reports whether a client of the backup MX listener is local
@@ -60,7 +60,7 @@ func (m *Mail) submits(client netip.Addr) bool {
 	if m.cfg.Smarthost == nil {
 		return false
 	}
-	for _, p := range m.submitFrom {
+	for _, p := range m.set.submitFrom {
 		if p.Contains(client) {
 			return true
 		}
@@ -165,7 +165,7 @@ func byDomain(rcpts []string) [][]string {
 func (m *Mail) primaryRoute() (*route, error) {
 	b := m.cfg.BackupMX
 	base := deliver.Target{Role: "primary", TLS: deliver.Opportunistic, HelloName: m.hostname,
-		Timeout: config.DefaultSmarthostTimeout}
+		Timeout: config.Defaults().Mail.Smarthost.Timeout.Duration}
 	if b.PrimaryTLS == "required" {
 		base.TLS = deliver.StartTLS
 		if b.CA != "" {
@@ -177,7 +177,7 @@ func (m *Mail) primaryRoute() (*route, error) {
 		}
 	}
 	rt := &route{name: routePrimary, workers: 8,
-		retryEvery: b.RetryEvery.Or(m.retryEvery()), giveUp: b.GiveUpAfter.Or(m.giveUp())}
+		retryEvery: b.RetryEvery.Duration, giveUp: b.GiveUpAfter.Duration}
 	rt.target = func(env *queue.Envelope) (*deliver.Target, error) {
 		t := base
 		if b.Primary != "mx" {
@@ -240,7 +240,7 @@ func (m *Mail) primaryMX(domain string) (string, error) {
 func (m *Mail) probeLoop() {
 	defer m.wg.Done()
 	b := m.cfg.BackupMX
-	t := time.NewTicker(b.ProbeEvery.Or(config.DefaultMXProbeEvery))
+	t := time.NewTicker(b.ProbeEvery.Duration)
 	defer t.Stop()
 	wasDown := true
 	for {
