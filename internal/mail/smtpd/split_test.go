@@ -40,7 +40,7 @@ func TestSplitByClient(t *testing.T) {
 		{"127.0.0.5", "v@foreign.test", 5000, "250 2.0.0 queued as ID1"},
 		{"127.0.0.1", "v@foreign.test", 10, "550 5.7.1 relaying denied"},
 		{"127.0.0.1", "u@mx.test", 1200, "554 5.6.0"},
-		{"127.0.0.1", "u@mx.test", 5000, "500 5.4.0"},
+		{"127.0.0.1", "u@mx.test", 5000, "500 5.4.0"}, // pipelined: go-smtp's limit hits before DATA
 		{"127.0.0.1", "u@mx.test", 10, "250 2.0.0 queued as ID1"},
 	} {
 		if out := dialogFrom(t, tc.src, addr, script(tc.to, tc.n)); !strings.Contains(out, tc.want) {
