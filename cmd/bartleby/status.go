@@ -82,11 +82,16 @@ func printStatus(w io.Writer, st control.Status, now time.Time) {
 		fmt.Fprintf(w, "last reload %s ago\n", ago(now, st.Reload))
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "PART\tADDRESSES\tSINCE")
+	fmt.Fprintln(tw, "PART\tSTATE\tADDRESSES\tSINCE")
 	for _, p := range st.Parts {
-		fmt.Fprintf(tw, "%s\t%s\t%s (%s ago)\n", p.Name, strings.Join(p.Addrs, " "), p.Since.Format(time.RFC3339), ago(now, p.Since))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s (%s ago)\n", p.Name, p.State, strings.Join(p.Addrs, " "), p.Since.Format(time.RFC3339), ago(now, p.Since))
 	}
 	tw.Flush()
+	for _, p := range st.Parts {
+		if p.Error != "" {
+			fmt.Fprintf(w, "%s is failing: %s\n", p.Name, p.Error)
+		}
+	}
 	for _, n := range st.Notices {
 		fmt.Fprintln(w, "warning: "+n)
 	}

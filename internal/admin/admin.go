@@ -27,6 +27,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/crypto/bcrypt"
 
+	"bartleby/internal/accept"
 	"bartleby/internal/adminui"
 	"bartleby/internal/certs"
 	"bartleby/internal/config"
@@ -65,8 +66,9 @@ type Server struct {
 	logins   *prometheus.CounterVec
 	now      func() time.Time
 
-	srv *http.Server
-	ln  net.Listener
+	srv  *http.Server
+	ln   net.Listener
+	fail func(error) // the listener stopped for good
 }
 
 // view is the admin UI under one config and one set of part pages. A
@@ -94,7 +96,12 @@ func New(env *part.Env, deps Deps) (part.Part, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newServer(env.Config, env.Log, env.Metrics, deps, tc)
+	s, err := newServer(env.Config, env.Log, env.Metrics, deps, tc)
+	if err != nil {
+		return nil, err
+	}
+	s.fail = env.Fail
+	return s, nil
 }
 
 // Reload takes a new config and the pages of the parts running now, in
@@ -128,7 +135,7 @@ func (s *Server) Reload(env *part.Env, deps Deps) error {
 
 func tlsConfig(env *part.Env) (*tls.Config, error) {
 	a := env.Config.Admin
-	tc, err := env.Certs.TLSConfig(certs.Source{Names: certNames(env.Config), CertFile: a.Cert, KeyFile: a.Key})
+	tc, err := env.Certs.TLSConfig(env.Certs.HostSource(certNames(env.Config), a.Cert, a.Key))
 	if err != nil {
 		return nil, fmt.Errorf("certificate: %w", err)
 	}
@@ -222,7 +229,7 @@ func (s *Server) Start() error {
 	if err != nil {
 		return err
 	}
-	s.ln = ln
+	s.ln = accept.Retry(ln, s.log, s.fail)
 	s.srv = &http.Server{
 		Handler:           s,
 		TLSConfig:         s.tlsConfig(),
@@ -234,9 +241,7 @@ func (s *Server) Start() error {
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
 	go func() {
-		if err := s.srv.ServeTLS(ln, "", ""); !errors.Is(err, http.ErrServerClosed) {
-			s.log.Error("admin listener failed", "addr", ln.Addr().String(), "err", err)
-		}
+		s.srv.ServeTLS(s.ln, "", "") // a failure is reported by accept.Retry
 	}()
 	return nil
 }

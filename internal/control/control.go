@@ -19,6 +19,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"bartleby/internal/accept"
 )
 
 // SocketName is the control socket's file name in state_dir.
@@ -102,10 +104,12 @@ func (s *Server) Commands() []string {
 	return names
 }
 
-// Serve accepts connections until Close.
-func (s *Server) Serve() {
+// Serve accepts connections until Close, through transient errors such as
+// running out of file descriptors; died is told if the socket fails for good.
+func (s *Server) Serve(died func(error)) {
+	ln := accept.Retry(s.ln, s.log, died)
 	for {
-		c, err := s.ln.Accept()
+		c, err := ln.Accept()
 		if err != nil {
 			return
 		}

@@ -19,7 +19,7 @@ func TestCallAndErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go s.Serve()
+	go s.Serve(func(err error) { t.Errorf("control socket died: %v", err) })
 	defer s.Close()
 	s.SetHandlers(map[string]Handler{
 		"echo": func(_ context.Context, args json.RawMessage) (any, error) {
@@ -100,7 +100,7 @@ func TestCloseHangsUpOnIdleClients(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go s.Serve()
+	go s.Serve(func(err error) { t.Errorf("control socket died: %v", err) })
 	s.SetHandlers(map[string]Handler{"ping": func(context.Context, json.RawMessage) (any, error) { return "pong", nil }})
 	c, err := Dial(dir)
 	if err != nil {

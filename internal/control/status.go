@@ -24,6 +24,8 @@ type PartStatus struct {
 	Name  string    `json:"name"`
 	Addrs []string  `json:"addrs"`
 	Since time.Time `json:"since"`
+	State string    `json:"state"`           // running, or failing: a listener stopped for good
+	Error string    `json:"error,omitempty"` // why it is failing
 }
 
 // FleetStatus is the answer to "fleet.status".

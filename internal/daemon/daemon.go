@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -33,11 +34,34 @@ const logsPerPart = 200
 // DrainTimeout is how long a stop waits for in-flight work.
 const DrainTimeout = 30 * time.Second
 
-// running is a started part and when it started.
+// running is a started part, when it started and whether it is failing.
 type running struct {
 	part.Part
-	since time.Time
-	reg   *prometheus.Registry
+	since  time.Time
+	reg    *prometheus.Registry
+	health *health
+}
+
+// health is what a part reported through Env.Fail.
+type health struct {
+	mu   sync.Mutex
+	errs []string
+}
+
+func (h *health) fail(err error) {
+	h.mu.Lock()
+	h.errs = append(h.errs, err.Error())
+	h.mu.Unlock()
+}
+
+// state is "running", or "failing" with why.
+func (h *health) state() (string, string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.errs) == 0 {
+		return "running", ""
+	}
+	return "failing", strings.Join(h.errs, "; ")
 }
 
 // Daemon is one running bartleby.
@@ -85,7 +109,10 @@ func Run(ctx context.Context, path string, log *slog.Logger) error {
 	if d.ctl, err = control.Listen(cfg.StateDir, log); err != nil {
 		return err
 	}
-	go d.ctl.Serve()
+	go d.ctl.Serve(func(err error) {
+		log.Error("control socket failing: bartleby commands no longer reach this daemon; restart it", "error", err)
+		d.metrics.markFailing("control")
+	})
 	defer d.ctl.Close()
 	if err := d.joinFleet(ctx); err != nil {
 		return err
@@ -206,19 +233,27 @@ func (d *Daemon) snapshot() (*config.Config, []*running) {
 // build makes one part and starts it.
 func (d *Daemon) build(name string, b part.Builder, cfg *config.Config, cm *certs.Manager) (*running, error) {
 	reg := prometheus.NewRegistry()
-	p, err := b(d.env(name, reg, cfg, cm))
+	h := &health{}
+	env := d.env(name, reg, cfg, cm)
+	env.OnFail = func(err error) {
+		h.fail(err)
+		d.log.Error("part failing", "part", name, "error", err)
+		d.metrics.markFailing(name)
+	}
+	p, err := b(env)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	if p == nil {
 		return nil, nil
 	}
+	d.metrics.failing.WithLabelValues(name).Set(0) // a restart starts afresh
 	if err := p.Start(); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	d.log.Info("part started", "part", name, "addrs", p.Addrs())
 	d.metrics.up(name, true)
-	return &running{Part: p, since: time.Now(), reg: reg}, nil
+	return &running{Part: p, since: time.Now(), reg: reg, health: h}, nil
 }
 
 func (d *Daemon) env(name string, reg *prometheus.Registry, cfg *config.Config, cm *certs.Manager) *part.Env {
@@ -298,7 +333,8 @@ func (d *Daemon) Status() control.Status {
 	st := control.Status{Version: version.String(), PID: os.Getpid(), Config: cfg.File,
 		Started: d.started, Reload: reloaded, ReloadTried: tried, ReloadError: reloadErr, Parts: []control.PartStatus{}}
 	for _, r := range parts {
-		st.Parts = append(st.Parts, control.PartStatus{Name: r.Name(), Addrs: r.Addrs(), Since: r.since})
+		state, why := r.health.state()
+		st.Parts = append(st.Parts, control.PartStatus{Name: r.Name(), Addrs: r.Addrs(), Since: r.since, State: state, Error: why})
 	}
 	for _, n := range d.notices() {
 		st.Notices = append(st.Notices, n.Part+": "+n.Text)

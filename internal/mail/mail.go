@@ -4,15 +4,18 @@ package mail
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 
 	"github.com/emersion/go-smtp"
 
+	"bartleby/internal/accept"
 	"bartleby/internal/config"
 	"bartleby/internal/mail/aliases"
 	"bartleby/internal/mail/queue"
@@ -31,6 +34,10 @@ type Mail struct {
 	set      settings
 	met      *metrics
 	dsnLimit dsnLimiter
+	// primaryDown is set when a delivery could not connect to the primary,
+	// so the probe flushes once it answers again even if every probe
+	// during the outage missed it.
+	primaryDown atomic.Bool
 
 	q       *queue.Queue
 	run     *runner
@@ -101,9 +108,11 @@ func (m *Mail) Start() error {
 
 func (m *Mail) listen() error {
 	if len(m.cfg.Submit) > 0 {
-		s := smtpd.New(smtpd.Config{Name: "submit", Hostname: m.hostname, MaxSize: m.maxSize(),
-			MaxRecipients: 1000, LongLines: true, Log: m.log}, submitHandler{m})
+		s := m.submitServer(nil)
 		for _, a := range m.cfg.Submit {
+			if m.cfg.OnBackupMX(a) {
+				continue // the backup MX listener serves it
+			}
 			if err := m.serve(s, a); err != nil {
 				return err
 			}
@@ -116,18 +125,32 @@ func (m *Mail) listen() error {
 	return nil
 }
 
+// submitServer is submission's SMTP server: relaying through the
+// smarthost, long lines accepted and re-encoded. tlsCfg offers STARTTLS,
+// for the clients of the port shared with the backup MX.
+func (m *Mail) submitServer(tlsCfg *tls.Config) *smtp.Server {
+	return smtpd.New(smtpd.Config{Name: "submit", Hostname: m.hostname, MaxSize: m.maxSize(),
+		MaxRecipients: 1000, LongLines: true, TLS: tlsCfg, Log: m.log}, submitHandler{m})
+}
+
 func (m *Mail) serve(s *smtp.Server, addr string) error {
+	ln, err := m.bind(addr)
+	if err != nil {
+		return err
+	}
+	go s.Serve(ln)
+	return nil
+}
+
+// bind listens on addr: transient accept errors (out of file descriptors)
+// are waited out, a permanent one marks the part failing.
+func (m *Mail) bind(addr string) (net.Listener, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return fmt.Errorf("listen %s: %w", addr, err)
+		return nil, fmt.Errorf("listen %s: %w", addr, err)
 	}
 	m.addrs = append(m.addrs, "smtp://"+ln.Addr().String())
-	go func() {
-		if err := s.Serve(ln); err != nil && !errors.Is(err, smtp.ErrServerClosed) {
-			m.log.Error("smtp listener stopped", "addr", addr, "error", err)
-		}
-	}()
-	return nil
+	return accept.Retry(ln, m.log, m.env.Fail), nil
 }
 
 func (m *Mail) maxSize() int64 { return m.cfg.MaxSize.Bytes }

@@ -5,13 +5,13 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/emersion/go-smtp"
 
-	"bartleby/internal/certs"
 	"bartleby/internal/certs/capool"
 	"bartleby/internal/config"
 	"bartleby/internal/mail/deliver"
@@ -20,27 +20,52 @@ import (
 )
 
 // listenMX starts the backup MX listeners: STARTTLS with the configured or
-// a self-signed certificate, only the configured domains.
+// a self-signed certificate, only the configured domains — except for the
+// clients in submit_from, whose mail is submission for the smarthost.
 func (m *Mail) listenMX() error {
 	b := m.cfg.BackupMX
-	tlsCfg, err := m.env.Certs.TLSConfig(certs.Source{Names: []string{m.hostname}, CertFile: b.Cert, KeyFile: b.Key})
+	tlsCfg, err := m.env.Certs.TLSConfig(m.env.Certs.HostSource([]string{m.hostname}, b.Cert, b.Key))
 	if err != nil {
 		return fmt.Errorf("mail.backup_mx: %w", err)
 	}
 	tlsCfg.NextProtos = nil
 	s := smtpd.New(smtpd.Config{Name: "backup_mx", Hostname: m.hostname, MaxSize: m.maxSize(),
 		MaxRecipients: b.MaxRecipients, TLS: tlsCfg, Log: m.log}, &mxHandler{m: m})
-	for _, a := range b.Listen {
-		ln, err := net.Listen("tcp", a)
-		if err != nil {
-			return fmt.Errorf("listen %s: %w", a, err)
-		}
-		lim := smtpd.Limit(ln, b.MaxConnections, b.MaxPerIP, b.GreetPause.Duration, m.log)
-		m.addrs = append(m.addrs, "smtp://"+ln.Addr().String())
-		go s.Serve(lim)
-	}
 	m.servers = append(m.servers, s)
+	var sub *smtp.Server // the local clients' submission, when they have a smarthost
+	if m.cfg.Smarthost != nil && len(m.set.submitFrom) > 0 {
+		sub = m.submitServer(tlsCfg)
+		m.servers = append(m.servers, sub)
+	}
+	for _, a := range b.Listen {
+		ln, err := m.bind(a)
+		if err != nil {
+			return err
+		}
+		lim := smtpd.Limit(ln, b.MaxConnections, b.MaxPerIP, b.GreetPause.Duration, m.submits, m.log)
+		if sub == nil {
+			go s.Serve(lim)
+			continue
+		}
+		local, remote := smtpd.Split(lim, m.submits)
+		go sub.Serve(local)
+		go s.Serve(remote)
+	}
 	return nil
+}
+
+// submits reports whether a client of the backup MX listener is local
+// submission: listed in submit_from, with a smarthost to relay to.
+func (m *Mail) submits(client netip.Addr) bool {
+	if m.cfg.Smarthost == nil {
+		return false
+	}
+	for _, p := range m.set.submitFrom {
+		if p.Contains(client) {
+			return true
+		}
+	}
+	return false
 }
 
 // mxHandler accepts mail for the configured domains only: no open relay.
@@ -209,7 +234,9 @@ func (m *Mail) primaryMX(domain string) (string, error) {
 // and flushes that mail as soon as the primary greets again, instead of
 // waiting for the next retry. It flushes on the change from silent to
 // greeting only: a primary that greets but defers our mail is retried on
-// the normal schedule, not hammered every probe.
+// the normal schedule, not hammered every probe. Silent means a probe or a
+// delivery attempt found it so since the last probe: an outage shorter
+// than probe_every is flushed too, every time.
 func (m *Mail) probeLoop() {
 	defer m.wg.Done()
 	b := m.cfg.BackupMX
@@ -236,6 +263,9 @@ func (m *Mail) probeLoop() {
 			addr = net.JoinHostPort(host, "25")
 		}
 		up := greets(addr)
+		if m.primaryDown.Swap(false) {
+			wasDown = true
+		}
 		if up && wasDown {
 			m.log.Info("primary answers again: flushing", "primary", addr, "messages", len(waiting))
 			m.run.flush(context.Background(), waiting)

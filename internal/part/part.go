@@ -25,6 +25,20 @@ type Env struct {
 	Metrics prometheus.Registerer
 	// Fleet is the link to the other nodes; nil without [fleet].
 	Fleet *fleet.Fleet
+	// OnFail is how the daemon learns that a listener of the part stopped
+	// for good; parts call Fail.
+	OnFail func(err error)
+}
+
+// Fail marks the part failing: a listener stopped and cannot come back
+// without a restart. The daemon logs it at ERROR and shows it in `status`,
+// the admin UI and the bartleby_part_failing metric.
+func (e *Env) Fail(err error) {
+	if e.OnFail != nil {
+		e.OnFail(err)
+		return
+	}
+	e.Log.Error("part failing", "error", err)
 }
 
 // Part is one running service.

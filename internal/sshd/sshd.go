@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/crypto/ssh"
 
+	"bartleby/internal/accept"
 	"bartleby/internal/config"
 	"bartleby/internal/connlimit"
 	"bartleby/internal/jail"
@@ -44,6 +45,7 @@ type Server struct {
 	failTimer failTimer
 
 	ln    net.Listener
+	died  func(error) // a listener stopped for good
 	wg    sync.WaitGroup
 	mu    sync.Mutex
 	conns map[net.Conn]struct{}
@@ -68,7 +70,7 @@ func New(env *part.Env) (part.Part, error) {
 		return nil, err
 	}
 	s := &Server{
-		cfg: c, log: env.Log, users: users,
+		cfg: c, log: env.Log, died: env.Fail, users: users,
 		defender:    newDefender(c.Defender.Failures, c.Defender.Window.Duration, c.Defender.BlockFor.Duration),
 		grace:       c.LoginGraceTime.Duration,
 		idle:        c.IdleTimeout.Duration,
@@ -153,7 +155,7 @@ func (s *Server) Start() error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", s.cfg.Listen, err)
 	}
-	s.ln = ln
+	s.ln = accept.Retry(ln, s.log, s.died)
 	s.log.Info("listening", "addr", ln.Addr().String(), "users", len(s.users))
 	s.wg.Add(1)
 	go s.serve()
@@ -165,12 +167,7 @@ func (s *Server) serve() {
 	for {
 		c, err := s.ln.Accept()
 		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			s.log.Warn("accept", "err", err)
-			time.Sleep(100 * time.Millisecond)
-			continue
+			return // closed, or failed for good and reported by accept.Retry
 		}
 		addr := remoteAddr(c.RemoteAddr())
 		if s.defender.Blocked(addr) {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"bartleby/internal/accept"
 	"bartleby/internal/part"
 	"bartleby/internal/web/maint"
 	"bartleby/internal/web/proxycache"
@@ -42,6 +43,7 @@ type Web struct {
 	maint     *maint.Manager
 	// headerTimeout is readHeaderTimeout; a test shortens it.
 	headerTimeout time.Duration
+	fail          func(error) // a listener stopped for good
 
 	table atomic.Pointer[table]
 
@@ -58,7 +60,7 @@ func New(env *part.Env) (part.Part, error) {
 	if len(cfg.Sites) == 0 {
 		return nil, nil
 	}
-	w := &Web{started: time.Now(), log: env.Log, httpAddr: cfg.Web.HTTP, httpsAddr: cfg.Web.HTTPS, headerTimeout: readHeaderTimeout}
+	w := &Web{started: time.Now(), log: env.Log, fail: env.Fail, httpAddr: cfg.Web.HTTP, httpsAddr: cfg.Web.HTTPS, headerTimeout: readHeaderTimeout}
 	w.metrics.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "bartleby_web_requests_total", Help: "Requests answered, by site and status class.",
 	}, []string{"site", "code"})
@@ -128,8 +130,9 @@ func (w *Web) Start() error {
 	w.servers = []*http.Server{plain, secure}
 	w.addrs = []string{"http://" + httpLn.Addr().String(), "https://" + httpsLn.Addr().String()}
 	w.mu.Unlock()
-	go w.serve(plain, func() error { return plain.Serve(httpLn) })
-	go w.serve(secure, func() error { return secure.ServeTLS(httpsLn, "", "") })
+	// A failure is reported by accept.Retry.
+	go plain.Serve(accept.Retry(httpLn, w.log, w.fail))
+	go secure.ServeTLS(accept.Retry(httpsLn, w.log, w.fail), "", "")
 	w.log.Info("web listening", "http", httpLn.Addr().String(), "https", httpsLn.Addr().String())
 	return nil
 }
@@ -143,12 +146,6 @@ func (w *Web) server(h http.Handler) *http.Server {
 		// Handshake failures and bad requests from the internet are
 		// noise at the default level.
 		ErrorLog: slog.NewLogLogger(w.log.Handler(), slog.LevelDebug),
-	}
-}
-
-func (w *Web) serve(srv *http.Server, run func() error) {
-	if err := run(); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		w.log.Error("web server stopped", "err", err)
 	}
 }
 
