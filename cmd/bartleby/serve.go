@@ -10,22 +10,26 @@ import (
 	"bartleby/internal/config"
 	"bartleby/internal/control"
 	"bartleby/internal/daemon"
+	"bartleby/internal/privdrop"
 	"bartleby/internal/watch"
 )
 
 func serveCmd() *cobra.Command {
-	return &cobra.Command{
+	var opts daemon.Options
+	cmd := &cobra.Command{
 		Use:   "serve",
-		Short: "Run the parts the config turns on (SIGHUP reloads, SIGTERM stops)",
+		Short: "Run the parts the config turns on (SIGHUP reloads, SIGUSR1 reopens logs, SIGTERM stops)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log, err := newLogger(os.Stderr)
 			if err != nil {
 				return err
 			}
-			return daemon.Run(context.Background(), g.config, log)
+			return daemon.Run(context.Background(), g.config, opts, log)
 		},
 	}
+	cmd.Flags().StringVar(&opts.User, "user", "", "started as root, run as this user keeping only CAP_NET_BIND_SERVICE (overrides the config's user)")
+	return cmd
 }
 
 func checkCmd() *cobra.Command {
@@ -54,6 +58,11 @@ func checkCmd() *cobra.Command {
 // checkContent checks the files the config points at whose syntax only a
 // part knows, as the daemon would at start.
 func checkContent(cfg *config.Config) error {
+	if cfg.User != "" {
+		if _, err := privdrop.Lookup(cfg.User); err != nil {
+			return err
+		}
+	}
 	if cfg.Watch != nil && cfg.Watch.Features != "" {
 		if _, err := watch.Load(cfg.Watch.Features); err != nil {
 			return err
@@ -62,13 +71,13 @@ func checkContent(cfg *config.Config) error {
 	return nil
 }
 
-// dial loads the config to find state_dir and connects to the daemon there.
+// dial finds state_dir in the config and connects to the daemon there.
 func dial() (*control.Client, error) {
-	cfg, err := config.Load(g.config)
+	dir, err := stateDir(g.config)
 	if err != nil {
 		return nil, err
 	}
-	return control.Dial(cfg.StateDir)
+	return control.Dial(dir)
 }
 
 // call runs one control command against the running daemon.

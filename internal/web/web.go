@@ -175,6 +175,9 @@ func (w *Web) Reload(env *part.Env) error {
 	return nil
 }
 
+// ReopenLogs reopens the access log files (SIGUSR1, after logrotate).
+func (w *Web) ReopenLogs() error { return w.table.Load().reopenLogs() }
+
 // Commands are the maintenance commands ("maint.on", …).
 func (w *Web) Commands() map[string]control.Handler { return w.maint.Commands() }
 
