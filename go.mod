@@ -12,6 +12,8 @@ require (
 	github.com/cucumber/messages/go/v21 v21.0.1
 	github.com/emersion/go-sasl v0.0.0-20241020182733-b788ff22d5a6
 	github.com/emersion/go-smtp v0.25.1
+	github.com/go-crypt/crypt v0.4.15
+	github.com/go-crypt/x v0.4.17
 	github.com/landlock-lsm/go-landlock v0.11.0
 	github.com/pelletier/go-toml/v2 v2.4.3
 	github.com/pkg/sftp v1.13.12

@@ -35,14 +35,34 @@ func TestSHA512CryptVectors(t *testing.T) {
 	}
 }
 
-func TestSHA512CryptTruncatesSalt(t *testing.T) {
-	s, err := parseSHA512Crypt("$6$rounds=5000$toolongsaltstring$" + strings.Repeat("a", 86))
-	if err != nil {
+// A yescrypt line as Debian 12 writes it to /etc/shadow: made with
+// libxcrypt (the library behind mkpasswd and passwd), crypt_gensalt("$y$",
+// 0) = Debian's default cost j9T.
+const yescryptVector = "$y$j9T$OqqtQcyd8F38.7Tx2jrKj1$37ioO6a5aig2Qo3J8v9NOPs18lUVKwDuLhB33flKkR8"
+
+func TestYescrypt(t *testing.T) {
+	if err := Check(yescryptVector); err != nil {
 		t.Fatal(err)
 	}
-	want := shaVectors[2].hash
-	if got := s.crypt([]byte(shaVectors[2].key)); got != want {
-		t.Errorf("crypt = %s, want %s", got, want)
+	if !Verify(yescryptVector, "correct horse") {
+		t.Error("the right password is refused")
+	}
+	if Verify(yescryptVector, "correct horsf") {
+		t.Error("a wrong password is accepted")
+	}
+	for _, bad := range []string{"$y$", "$y$j9T$", "$y$jzz$salt$hash", "$y$jFT$OqqtQcyd8F38.7Tx2jrKj1$37ioO6a5aig2Qo3J8v9NOPs18lUVKwDuLhB33flKkR8"} {
+		if err := Check(bad); err == nil {
+			t.Errorf("Check(%q) accepted it", bad)
+		}
+		if Verify(bad, "correct horse") {
+			t.Errorf("Verify(%q) accepted it", bad)
+		}
+	}
+}
+
+func TestSHA512CryptRoundsBound(t *testing.T) {
+	if err := Check("$6$rounds=20000000$salt$" + strings.Repeat("a", 86)); err == nil {
+		t.Error("20 million rounds accepted")
 	}
 }
 
