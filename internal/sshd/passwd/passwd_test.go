@@ -35,10 +35,10 @@ func TestSHA512CryptVectors(t *testing.T) {
 	}
 }
 
-// A yescrypt line as Debian 12 writes it to /etc/shadow: made with
-// libxcrypt (the library behind mkpasswd and passwd), crypt_gensalt("$y$",
-// 0) = Debian's default cost j9T.
-const yescryptVector = "$y$j9T$OqqtQcyd8F38.7Tx2jrKj1$37ioO6a5aig2Qo3J8v9NOPs18lUVKwDuLhB33flKkR8"
+// A yescrypt line as Debian 12 writes it to /etc/shadow, at its default
+// cost j9T: `echo "correct horse" | mkpasswd -m yescrypt --stdin` (package
+// whois, libxcrypt).
+const yescryptVector = "$y$j9T$9UclfpGLjOl18Fw0j7Y8j/$PdgChmTulWE2DGy7iWocTSGpfb74nCrvcLfTd8MunH4"
 
 func TestYescrypt(t *testing.T) {
 	if err := Check(yescryptVector); err != nil {
@@ -50,7 +50,7 @@ func TestYescrypt(t *testing.T) {
 	if Verify(yescryptVector, "correct horsf") {
 		t.Error("a wrong password is accepted")
 	}
-	for _, bad := range []string{"$y$", "$y$j9T$", "$y$jzz$salt$hash", "$y$jFT$OqqtQcyd8F38.7Tx2jrKj1$37ioO6a5aig2Qo3J8v9NOPs18lUVKwDuLhB33flKkR8"} {
+	for _, bad := range []string{"$y$", "$y$j9T$", "$y$jzz$salt$hash", "$y$jFT$9UclfpGLjOl18Fw0j7Y8j/$PdgChmTulWE2DGy7iWocTSGpfb74nCrvcLfTd8MunH4"} {
 		if err := Check(bad); err == nil {
 			t.Errorf("Check(%q) accepted it", bad)
 		}
