@@ -7,7 +7,7 @@ VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -X bartleby/internal/version.Version=$(VERSION)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: build run test deps lint bench fuzz clean
+.PHONY: build run test deps lint bench fuzz clean deb
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/bartleby
@@ -35,6 +35,10 @@ bench: build
 # Each fuzz target for 20s; FUZZTIME=5m for a longer run.
 fuzz:
 	./scripts/fuzz $${FUZZTIME:-20s}
+
+# The Debian package (bin/bartleby_VERSION_ARCH.deb), built with nfpm.
+deb:
+	./scripts/make-deb bin
 
 clean:
 	rm -rf bin examples/var
