@@ -13,11 +13,11 @@ type Mode int
 
 // Modes.
 const (
-	Deliver Mode = iota // the default: send the message on stdin
-	SMTP                // -bs: SMTP on stdin/stdout
-	List                // -bp, mailq: list the queue
-	Flush               // -q: attempt the queue now
-	Newaliases          // -bi, newaliases: check the aliases file, have the daemon re-read it
+	Deliver    Mode = iota // the default: send the message on stdin
+	SMTP                   // -bs: SMTP on stdin/stdout
+	List                   // -bp, mailq: list the queue
+	Flush                  // -q: attempt the queue now
+	Newaliases             // -bi, newaliases: check the aliases file, have the daemon re-read it
 )
 
 // Options are the parsed flags.
