@@ -109,7 +109,7 @@ func TestBadPrivilegeInput(t *testing.T) {
 		setup  func(state string)
 		want   string
 	}{
-		{name: "unknown user", args: []string{"--user", "no-such-user-bartleby"}, want: `user "no-such-user-bartleby" does not exist`},
+		{name: "unknown user", args: []string{"--user", "no-such-user-bartleby"}, want: `no user "no-such-user-bartleby" on this system`},
 		{name: "state_dir of another user", args: []string{"--user", "nobody"},
 			setup: func(state string) { os.Mkdir(state, 0o700) },
 			want:  "belongs to uid 0, not to the daemon's uid " + strconv.Itoa(u.UID)},

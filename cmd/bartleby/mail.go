@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"bartleby/internal/mail"
+	"bartleby/internal/mail/maildrop"
 	"bartleby/internal/mail/queue"
 )
 
@@ -68,6 +69,11 @@ func printQueue(w io.Writer, asJSON bool) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(list)
 	}
+	var aside []maildrop.Aside
+	if err := call("mail.setaside", nil, &aside); err != nil {
+		return err
+	}
+	defer printAside(w, aside)
 	if len(list) == 0 {
 		fmt.Fprintln(w, "Mail queue is empty")
 		return nil
@@ -99,6 +105,21 @@ func printQueue(w io.Writer, asJSON bool) error {
 	tw.Flush()
 	fmt.Fprintf(w, "-- %d KB in %d message(s).\n", (total+1023)/1024, len(list))
 	return nil
+}
+
+// printAside lists the maildrop's drops that could not be queued: they
+// are not in the queue, but mail an admin must not miss.
+func printAside(w io.Writer, aside []maildrop.Aside) {
+	if len(aside) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\n%d message(s) set aside from the maildrop, not queued (bartleby mail release NAME once fixed, or mail delete NAME):\n", len(aside))
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tAGE\tSIZE\tUID\tSTATE\tREASON")
+	for _, a := range aside {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\tset aside\t%s\n", a.Name, age(a.Time), a.Size, a.UID, a.Reason)
+	}
+	tw.Flush()
 }
 
 func age(t time.Time) string {

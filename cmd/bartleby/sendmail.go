@@ -9,6 +9,7 @@ import (
 
 	"bartleby/internal/config"
 	"bartleby/internal/control"
+	"bartleby/internal/mail"
 	"bartleby/internal/mail/sendmail"
 )
 
@@ -90,11 +91,12 @@ func cliExit(err error) int {
 	return exitTempFail
 }
 
-// newaliases checks the config and its aliases file as `check` does, then
+// newaliases checks the config and its aliases file as `check` does (the
+// mail part's check reads the file), then
 // has the running daemon re-read the file. bartleby keeps no alias
 // database: the file itself is what it reads.
 func newaliases(w io.Writer) int {
-	cfg, err := config.Load(g.config)
+	cfg, err := config.Load(g.config, mail.Check)
 	if err != nil {
 		return cliExit(err)
 	}

@@ -7,11 +7,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"bartleby/internal/config"
 	"bartleby/internal/control"
 	"bartleby/internal/daemon"
-	"bartleby/internal/privdrop"
-	"bartleby/internal/watch"
 )
 
 func serveCmd() *cobra.Command {
@@ -38,11 +35,8 @@ func checkCmd() *cobra.Command {
 		Short: "Check the config file without starting anything (exit 1 on errors)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := config.Load(g.config)
+			cfg, err := daemon.Load(g.config)
 			if err != nil {
-				return err
-			}
-			if err := checkContent(cfg); err != nil {
 				return err
 			}
 			out := cmd.OutOrStdout()
@@ -53,22 +47,6 @@ func checkCmd() *cobra.Command {
 			return nil
 		},
 	}
-}
-
-// checkContent checks the files the config points at whose syntax only a
-// part knows, as the daemon would at start.
-func checkContent(cfg *config.Config) error {
-	if cfg.User != "" {
-		if _, err := privdrop.Lookup(cfg.User); err != nil {
-			return err
-		}
-	}
-	if cfg.Watch != nil && cfg.Watch.Features != "" {
-		if _, err := watch.Load(cfg.Watch.Features); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // dial finds state_dir in the config and connects to the daemon there.

@@ -3,10 +3,11 @@ package main
 import (
 	"bytes"
 	"fmt"
-	"os"
 	"path/filepath"
 
 	"github.com/pelletier/go-toml/v2"
+
+	"bartleby/internal/config"
 )
 
 // stateDir reads state_dir from the config without checking the rest, so
@@ -18,9 +19,9 @@ func stateDir(path string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("config %s: %w", path, err)
 	}
-	data, err := os.ReadFile(abs)
+	data, err := config.ReadFile(abs, config.MaxConfigFile)
 	if err != nil {
-		return "", fmt.Errorf("cannot read config: %w", err)
+		return "", fmt.Errorf("%s: cannot read config: %w", path, config.Reason(err))
 	}
 	var top struct {
 		StateDir string `toml:"state_dir"`
@@ -30,7 +31,7 @@ func stateDir(path string) (string, error) {
 	}
 	switch {
 	case top.StateDir == "":
-		return "/var/lib/bartleby", nil
+		return config.Defaults().StateDir, nil
 	case filepath.IsAbs(top.StateDir):
 		return top.StateDir, nil
 	}

@@ -54,6 +54,9 @@ func printStatus(w io.Writer, st control.Status, now time.Time) {
 		fmt.Fprintf(tw, "%s\t%s\t%s (%s ago)\n", p.Name, strings.Join(p.Addrs, " "), p.Since.Format(time.RFC3339), ago(now, p.Since))
 	}
 	tw.Flush()
+	for _, n := range st.Notices {
+		fmt.Fprintln(w, "warning: "+n)
+	}
 }
 
 func ago(now, t time.Time) string {

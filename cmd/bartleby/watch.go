@@ -20,6 +20,8 @@ import (
 	"bartleby/internal/config"
 	"bartleby/internal/version"
 	"bartleby/internal/watch"
+	"bartleby/internal/watch/report"
+	"bartleby/internal/watch/scenario"
 )
 
 func init() { commands = append(commands, watchCmd) }
@@ -132,15 +134,15 @@ func btoi(b bool) int {
 
 // runWatch runs the scenarios and returns the exit code.
 func runWatch(out io.Writer, path string, f watchRunFlags) int {
-	th := watch.Thresholds{Warn: f.warn, Crit: f.crit}
+	th := report.Thresholds{Warn: f.warn, Crit: f.crit}
 	fail := func(err error) int {
 		if f.nagios {
-			return watch.NagiosUnknown(out, err)
+			return report.NagiosUnknown(out, err)
 		}
 		fmt.Fprintln(os.Stderr, "bartleby:", err)
 		return 3
 	}
-	feats, err := watch.Load(path)
+	feats, err := scenario.Load(path)
 	if err != nil {
 		return fail(err)
 	}
@@ -153,7 +155,7 @@ func runWatch(out io.Writer, path string, f watchRunFlags) int {
 	if f.collectd {
 		return runCollectd(ctx, out, feats, opt, f.once)
 	}
-	results := watch.RunAll(ctx, feats, opt)
+	results := scenario.RunAll(ctx, feats, opt)
 	switch {
 	case f.nagios:
 		return th.WriteNagios(out, results)
@@ -163,8 +165,8 @@ func runWatch(out io.Writer, path string, f watchRunFlags) int {
 	return th.WriteText(out, results)
 }
 
-func watchOptions(f watchRunFlags) (watch.Options, error) {
-	opt := watch.Options{Timeout: f.timeout, UserAgent: "bartleby-watch/" + version.String()}
+func watchOptions(f watchRunFlags) (scenario.Options, error) {
+	opt := scenario.Options{Timeout: f.timeout, UserAgent: "bartleby-watch/" + version.String()}
 	base, ca := f.base, f.ca
 	// The config is optional here: a plugin runs without one.
 	if cfg, err := config.Load(g.config); err == nil && cfg.Watch != nil {
@@ -190,7 +192,7 @@ func watchOptions(f watchRunFlags) (watch.Options, error) {
 
 // runCollectd reports once, or every COLLECTD_INTERVAL when collectd's exec
 // plugin runs us (it expects a long-lived process).
-func runCollectd(ctx context.Context, out io.Writer, feats []*watch.Feature, opt watch.Options, once bool) int {
+func runCollectd(ctx context.Context, out io.Writer, feats []*scenario.Feature, opt scenario.Options, once bool) int {
 	host := os.Getenv("COLLECTD_HOSTNAME")
 	if host == "" {
 		host, _ = os.Hostname()
@@ -207,7 +209,7 @@ func runCollectd(ctx context.Context, out io.Writer, feats []*watch.Feature, opt
 	}
 	for {
 		start := time.Now()
-		watch.WriteCollectd(out, host, interval, watch.RunAll(ctx, feats, opt))
+		report.WriteCollectd(out, host, interval, scenario.RunAll(ctx, feats, opt))
 		if once || env == "" {
 			return 0
 		}

@@ -17,6 +17,9 @@ type Status struct {
 	// Attempt is the last reload tried, successful or not.
 	Attempt *ReloadResult `json:"last_reload_attempt,omitempty"`
 	Parts   []PartStatus  `json:"parts"`
+	// Notices are the parts' warnings, as on the admin home page
+	// ("mail: 1 message(s) from the maildrop set aside …").
+	Notices []string `json:"notices,omitempty"`
 }
 
 // ReloadResult is the outcome of one reload: the answer to `bartleby

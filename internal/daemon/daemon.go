@@ -65,7 +65,7 @@ type Options struct {
 // Run loads the config at path, starts every configured part and serves
 // until ctx is done or SIGTERM/SIGINT arrives; SIGHUP reloads.
 func Run(ctx context.Context, path string, opts Options, log *slog.Logger) error {
-	cfg, err := config.Load(path)
+	cfg, err := Load(path)
 	if err != nil {
 		return err
 	}
@@ -269,6 +269,9 @@ func (d *Daemon) Status() control.Status {
 		Started: d.started, Reload: reloaded, Attempt: attempt, Parts: []control.PartStatus{}}
 	for _, r := range parts {
 		st.Parts = append(st.Parts, control.PartStatus{Name: r.Name(), Addrs: r.Addrs(), Since: r.since})
+	}
+	for _, n := range d.notices() {
+		st.Notices = append(st.Notices, n.Part+": "+n.Text)
 	}
 	return st
 }

@@ -46,7 +46,7 @@ func (d *Daemon) Reload(by string) control.ReloadResult {
 
 func (d *Daemon) reload() control.ReloadResult {
 	oldCfg, oldParts := d.snapshot()
-	cfg, err := config.Load(d.path)
+	cfg, err := Load(d.path)
 	if err != nil {
 		return refused(err)
 	}

@@ -42,6 +42,17 @@ func becomeUser(cfg *config.Config, opts Options, log *slog.Logger) error {
 	return nil
 }
 
+// checkUser makes sure the account named by the user key exists, so that
+// `bartleby check` says so before a start as root would fail.
+func checkUser(cfg *config.Config, c *config.Checker) {
+	if cfg.User == "" {
+		return
+	}
+	if _, err := privdrop.Lookup(cfg.User); err != nil {
+		c.Errorf("user", "%v", err)
+	}
+}
+
 // stateDirMode lets the daemon's group reach the control socket by name
 // (search, not read); state files themselves are 0600.
 const stateDirMode = 0o710

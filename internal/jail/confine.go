@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"sync"
 	"syscall"
@@ -97,13 +98,13 @@ func (p *RsyncPlan) Command(ctx context.Context) (*exec.Cmd, error) {
 }
 
 // readOnlySystem is what rsync needs to start: its binary, the dynamic
-// loader and libraries, and the user and group names it maps.
-var readOnlySystem = []string{"/usr/lib", "/usr/lib64", "/lib", "/lib64", "/usr/share/locale", "/usr/lib/locale"}
+// loader and libraries. Nothing that is not public: no /etc/passwd or
+// /etc/group (rsync runs with LC_ALL=C, and maps owners by number where
+// it cannot by name), so that even a path that led out of the jail would
+// find nothing worth reading.
+var readOnlySystem = []string{"/usr/lib", "/usr/lib64", "/lib", "/lib64"}
 
-var readOnlyFiles = []string{
-	RsyncBinary, "/etc/ld.so.cache", "/etc/ld.so.preload", "/etc/passwd", "/etc/group",
-	"/etc/nsswitch.conf", "/etc/localtime",
-}
+var readOnlyFiles = []string{RsyncBinary, "/etc/ld.so.cache", "/etc/ld.so.preload"}
 
 // RunConfined is the hidden subcommand's body: restrict this process with
 // Landlock to read-only system files and dir (read-write when writable),
@@ -145,6 +146,11 @@ func RunConfined(dir string, writable bool, args []string) error {
 		return fmt.Errorf("rsync-exec: applying Landlock: %w", err)
 	}
 	if err := os.Chdir(dir); err != nil {
+		return fmt.Errorf("rsync-exec: %w", err)
+	}
+	// The thread that drops the capabilities is the one that execs.
+	runtime.LockOSThread()
+	if err := dropPrivileges(); err != nil {
 		return fmt.Errorf("rsync-exec: %w", err)
 	}
 	env := []string{"PATH=/usr/bin:/bin", "LC_ALL=C", "HOME=" + dir}

@@ -3,6 +3,8 @@ package jail
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path"
 	"regexp"
 	"strings"
 )
@@ -32,84 +34,10 @@ type RsyncPlan struct {
 	Sender   bool
 }
 
-// option kinds in the allowlist.
-const (
-	optFlag  = iota // no argument
-	optValue        // an argument that names no path
-	optPath         // a path, relative to the destination, kept in the jail
-	optOwner        // ownership: allowed only with RsyncOptions.Owner
-)
-
-// longOptions is the allowlist of long options a client rsync sends to a
-// server (after rrsync). Anything not here is refused.
-var longOptions = map[string]int{
-	"append": optFlag, "delay-updates": optFlag, "delete": optFlag, "delete-after": optFlag,
-	"delete-before": optFlag, "delete-delay": optFlag, "delete-during": optFlag,
-	"delete-excluded": optFlag, "delete-missing-args": optFlag, "dirs": optFlag,
-	"existing": optFlag, "force": optFlag, "from0": optFlag, "fsync": optFlag, "fuzzy": optFlag,
-	"hard-links": optFlag, "ignore-errors": optFlag, "ignore-existing": optFlag,
-	"ignore-missing-args": optFlag, "ignore-times": optFlag, "inplace": optFlag, "links": optFlag,
-	"list-only": optFlag, "mkpath": optFlag, "msgs2stderr": optFlag, "munge-links": optFlag,
-	"new-compress": optFlag, "no-W": optFlag, "no-implied-dirs": optFlag, "no-msgs2stderr": optFlag,
-	"no-r": optFlag, "no-relative": optFlag, "no-specials": optFlag, "numeric-ids": optFlag,
-	"old-compress": optFlag, "one-file-system": optFlag, "open-noatime": optFlag, "partial": optFlag,
-	"perms": optFlag, "preallocate": optFlag, "recursive": optFlag, "remove-sent-files": optFlag,
-	"remove-source-files": optFlag, "safe-links": optFlag, "sender": optFlag, "size-only": optFlag,
-	"specials": optFlag, "stats": optFlag, "times": optFlag, "use-qsort": optFlag,
-	"relative": optFlag, "checksum": optFlag, "compress": optFlag, "whole-file": optFlag,
-
-	"block-size": optValue, "bwlimit": optValue, "checksum-choice": optValue, "checksum-seed": optValue,
-	"compress-choice": optValue, "compress-level": optValue, "compress-threads": optValue,
-	"iconv": optValue, "info": optValue, "log-format": optValue, "max-delete": optValue,
-	"max-size": optValue, "min-size": optValue, "modify-window": optValue, "skip-compress": optValue,
-	"suffix": optValue, "timeout": optValue, "stderr": optValue,
-
-	"backup-dir": optPath, "compare-dest": optPath, "copy-dest": optPath, "link-dest": optPath,
-	"partial-dir": optPath, "temp-dir": optPath,
-
-	"owner": optOwner, "group": optOwner, "usermap": optOwner, "groupmap": optOwner,
-	"chown": optOwner, "super": optOwner, "fake-super": optOwner,
-}
-
-// refusedOptions are known-dangerous options, refused with the reason.
-var refusedOptions = map[string]string{
-	"log-file":          "writes a server file",
-	"log-file-format":   "goes with --log-file",
-	"write-devices":     "writes to devices",
-	"copy-devices":      "reads devices",
-	"files-from":        "reads a server file (a local list is sent as --files-from=-)",
-	"exclude-from":      "reads a server file",
-	"include-from":      "reads a server file",
-	"filter":            "filter rules belong on the client",
-	"daemon":            "starts a daemon",
-	"config":            "reads a server file",
-	"rsync-path":        "runs a program",
-	"rsh":               "runs a program",
-	"copy-unsafe-links": "follows links out of the tree",
-	"copy-links":        "follows links out of the tree",
-	"copy-dirlinks":     "follows links out of the tree",
-	"keep-dirlinks":     "follows links out of the tree",
-	"no-munge-links":    "undoes link munging",
-	"secluded-args":     "hides arguments from the check",
-	"protect-args":      "hides arguments from the check",
-	"max-alloc":         "lifts rsync's memory limit",
-	"debug":             "writes debugging output",
-	"write-batch":       "writes a server file",
-	"only-write-batch":  "writes a server file",
-	"read-batch":        "reads a server file",
-	"confine-root":      "is set by the server",
-	"chmod":             "is set by the server",
-}
-
-// Short option clusters: rsync's server argv packs flags as "-logDtpre.iLsfxCIvu";
-// the part from "e" on is the capability string, not --rsh.
-var (
-	shortCluster = regexp.MustCompile(`^-([ACDEHIJNORSUWXbcdghlmnoprtuvxyz]*)(e\d*\.[A-Za-z]*)?$`)
-	shortNumber  = regexp.MustCompile(`^-[@B]-?\d{1,12}$`)
-	// refusedShort are the letters rrsync refuses below a restricted dir:
-	// s hides the paths from this check, k/K/L follow symlinks out.
-	refusedShort = "sKkL"
-)
+// capabilityString is the tail of the server's short-option cluster:
+// rsync packs "-logDtpre.iLsfxCIvu", where "e.iLsfxCIvu" tells the server
+// the client's capabilities and is not --rsh.
+var capabilityString = regexp.MustCompile(`^e\d*\.[A-Za-z]*$`)
 
 // ErrRsync wraps every refusal, for the caller to report to the client.
 var ErrRsync = errors.New("rsync refused")
@@ -136,18 +64,30 @@ func (j *Jail) CheckRsync(cmdline string, o RsyncOptions) (*RsyncPlan, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := j.mapPaths(paths, o, plan); err != nil {
+	if paths, err = j.mapPaths(paths, o, plan); err != nil {
 		return nil, err
 	}
-	// --munge-links: a pushed symlink is stored as "/rsyncd-munged/…",
-	// harmless to anything else that reads the jail (a web server, a
-	// backup job), and unmunged again when pulled, as rsync daemons do.
-	server := []string{"rsync", "--server", "--confine-root=" + plan.Dir, "--munge-links"}
-	if !plan.Sender {
-		server = append(server, "--chmod=ugo-s") // no setuid/setgid files in a jail
-	}
-	plan.Args = append(append(append(server, opts...), "."), plan.Args...)
+	plan.Args = append(append(append([]string{"rsync", "--server"}, opts...), serverOptions(plan)...), ".")
+	plan.Args = append(plan.Args, paths...)
 	return plan, nil
+}
+
+// serverOptions are the options bartleby adds after the client's, so that
+// rsync's "last one wins" keeps them whatever the client sent.
+func serverOptions(plan *RsyncPlan) []string {
+	// --confine-root: filter merge files and --files-from names arrive over
+	// the protocol and are bounded by rsync itself. --munge-links: a pushed
+	// symlink is stored as "/rsyncd-munged/…", harmless to anything else
+	// that reads the jail (a web server, a backup job), and unmunged again
+	// when pulled, as rsync daemons do.
+	opts := []string{"--confine-root=" + plan.Dir, "--munge-links"}
+	if !plan.Sender {
+		// No setuid, setgid or sticky bits, no devices or FIFOs, no
+		// owners beyond what an unprivileged user may set, even if the
+		// confined child had the capabilities (it has none).
+		opts = append(opts, "--chmod=a-st", "--drop-D", "--no-super")
+	}
+	return opts
 }
 
 // checkOptions walks the options up to the "." that ends them and returns
@@ -164,22 +104,21 @@ func checkOptions(args []string, o RsyncOptions, plan *RsyncPlan) (opts, paths [
 			return opts, args[i+1:], nil
 		case strings.HasPrefix(a, "--"):
 			name, val, hasVal := strings.Cut(a[2:], "=")
-			kind, err := longKind(name, o)
+			opt, err := lookupOption(rsyncLong[name], "--"+name, o)
 			if err != nil {
 				return nil, nil, err
 			}
-			takesValue := kind == optValue || kind == optPath || name == "usermap" || name == "groupmap" || name == "chown"
-			if takesValue && !hasVal {
+			if opt.value != noValue && !hasVal {
 				if i+1 >= len(args) {
 					return nil, nil, refuse("--%s needs a value", name)
 				}
 				i++
 				val, hasVal = args[i], true
 			}
-			if hasVal && !takesValue {
+			if hasVal && opt.value == noValue {
 				return nil, nil, refuse("--%s takes no value", name)
 			}
-			if err := checkValue(name, val, kind); err != nil {
+			if err := checkValue(opt, val); err != nil {
 				return nil, nil, err
 			}
 			switch name {
@@ -188,10 +127,9 @@ func checkOptions(args []string, o RsyncOptions, plan *RsyncPlan) (opts, paths [
 			case "remove-source-files", "remove-sent-files":
 				removeSource = true
 			}
-			if takesValue {
+			if hasVal {
 				a = "--" + name + "=" + val
 			}
-		case shortNumber.MatchString(a):
 		case strings.HasPrefix(a, "-"):
 			if err := checkShort(a, o); err != nil {
 				return nil, nil, err
@@ -204,82 +142,117 @@ func checkOptions(args []string, o RsyncOptions, plan *RsyncPlan) (opts, paths [
 	return nil, nil, refuse(`no "." ends the options`)
 }
 
-func longKind(name string, o RsyncOptions) (int, error) {
-	if why, ok := refusedOptions[name]; ok {
-		return 0, refuse("--%s %s", name, why)
+// lookupOption applies an option's rule; spelled is how the client wrote
+// it, for the message.
+func lookupOption(opt *rsyncOption, spelled string, o RsyncOptions) (*rsyncOption, error) {
+	if opt == nil {
+		return nil, refuse("unknown option %s", spelled)
 	}
-	kind, ok := longOptions[name]
-	if !ok {
-		return 0, refuse("unknown option --%s", name)
-	}
-	if kind == optOwner && !o.Owner {
-		return 0, refuse("--%s sets file owners; not allowed for this user (rsync_owner = false): use -rlptD instead of -a", name)
-	}
-	return kind, nil
-}
-
-func checkValue(name, val string, kind int) error {
-	if len(val) > maxOptionValue || strings.ContainsAny(val, "\x00\n") {
-		return refuse("--%s: bad value", name)
+	if spelled != "--"+opt.long {
+		spelled += " (--" + opt.long + ")"
 	}
 	switch {
-	case kind == optPath:
+	case opt.rule == refused:
+		return nil, refuse("%s %s", spelled, opt.why)
+	case opt.rule == ownerOnly && !o.Owner:
+		return nil, refuse("%s sets file owners; not allowed for this user (rsync_owner = false): use rsync -rlptD instead of -a", spelled)
+	}
+	return opt, nil
+}
+
+func checkValue(opt *rsyncOption, val string) error {
+	if len(val) > maxOptionValue || strings.ContainsAny(val, "\x00\n") {
+		return refuse("--%s: bad value", opt.long)
+	}
+	switch {
+	case opt.value == pathValue:
 		if val == "" || strings.HasPrefix(val, "/") || hasDotDot(val) {
-			return refuse("--%s=%q: must be a relative path inside the destination, without ..", name, val)
+			return refuse("--%s=%q: must be a relative path inside the destination, without ..", opt.long, val)
 		}
-	case name == "suffix" && strings.Contains(val, "/"):
+	case opt.long == "suffix" && strings.Contains(val, "/"):
 		return refuse("--suffix must not contain /")
-	case name == "stderr" && val != "errors" && val != "all" && val != "client":
+	case opt.long == "stderr" && val != "errors" && val != "all" && val != "client":
 		return refuse("--stderr=%q: want errors, all or client", val)
 	}
 	return nil
 }
 
+// checkShort checks a short-option argument letter by letter against the
+// same table as the long forms: a cluster of flags, optionally ending in
+// the capability string, or one letter taking a number ("-B1024",
+// "-@-1").
 func checkShort(a string, o RsyncOptions) error {
-	m := shortCluster.FindStringSubmatch(a)
-	if m == nil {
-		for _, c := range a[1:] {
-			if strings.ContainsRune(refusedShort, c) {
-				return refuse("-%c is not allowed here (it follows symlinks out of the tree or hides arguments)", c)
-			}
-		}
+	if len(a) < 2 {
 		return refuse("unknown option %q", a)
 	}
-	if !o.Owner && strings.ContainsAny(m[1], "og") {
-		return refuse("-o/-g (part of -a) set file owners; not allowed for this user (rsync_owner = false): use rsync -rlptD instead of -a")
+	for i := 1; i < len(a); i++ {
+		c := a[i]
+		if c == 'e' && capabilityString.MatchString(a[i:]) {
+			return nil
+		}
+		opt, err := lookupOption(rsyncShort[c], "-"+string(rune(c)), o)
+		if err != nil {
+			return err
+		}
+		if opt.value != noValue {
+			if i != 1 || !isNumber(a[2:]) {
+				return refuse("-%c takes a number, as in -%c1024", c, c)
+			}
+			return nil
+		}
 	}
 	return nil
 }
 
+// isNumber accepts an optionally negative decimal of at most 12 digits.
+func isNumber(s string) bool {
+	s = strings.TrimPrefix(s, "-")
+	if s == "" || len(s) > 12 {
+		return false
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
 // mapPaths checks the path arguments and records them relative to the one
 // mount that holds them all.
-func (j *Jail) mapPaths(paths []string, o RsyncOptions, plan *RsyncPlan) error {
+func (j *Jail) mapPaths(paths []string, o RsyncOptions, plan *RsyncPlan) ([]string, error) {
 	switch {
 	case len(paths) == 0:
-		return refuse("no path given")
+		return nil, refuse("no path given")
 	case len(paths) > maxRsyncPaths:
-		return refuse("more than %d paths", maxRsyncPaths)
+		return nil, refuse("more than %d paths", maxRsyncPaths)
 	case !plan.Sender && len(paths) != 1:
-		return refuse("a push names exactly one destination")
+		return nil, refuse("a push names exactly one destination")
 	}
 	var m0 *mount
+	var rels []string
 	for _, p := range paths {
 		m, rel, err := j.mapPath(p)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if m0 != nil && m != m0 {
-			return refuse("paths on different mounts (%s and %s) need separate rsync runs", m0.Path, m.Path)
+			return nil, refuse("paths on different mounts (%s and %s) need separate rsync runs", m0.Path, m.Path)
 		}
 		m0 = m
-		plan.Args = append(plan.Args, rel)
+		rels = append(rels, rel)
+	}
+	for _, rel := range rels {
+		if err := checkResolves(m0.root, rel, plan.Sender); err != nil {
+			return nil, err
+		}
 	}
 	if !plan.Sender && (o.ReadOnly || m0.ReadOnly) {
-		return refuse("%s is read-only: you may only pull from it", m0.Path)
+		return nil, refuse("%s is read-only: you may only pull from it", m0.Path)
 	}
 	plan.Dir = m0.Dir
 	plan.Writable = !plan.Sender && !m0.ReadOnly && !o.ReadOnly
-	return nil
+	return rels, nil
 }
 
 // mapPath maps one rsync path argument to its mount and a path relative to
@@ -300,6 +273,31 @@ func (j *Jail) mapPath(p string) (*mount, string, error) {
 		rel = "./"
 	}
 	return m, rel, nil
+}
+
+// checkResolves refuses a path argument that leads out of its mount
+// through a symlink (one planted on the host, say: the user cannot make
+// one). rsync follows the links in the paths it is given, rsync's own
+// checks trust links owned by root, and Landlock still lets rsync read
+// the libraries it runs on. os.Root resolves the path as rsync will and
+// refuses any escape. A sender does not follow a last component named
+// without a trailing "/" (it sends the link itself), so only its
+// directory is resolved; a receiver writes through it, so all of it is.
+// A sender expands wildcards (glob) itself: they are allowed only in the
+// last component, after a directory resolved here.
+func checkResolves(root *os.Root, rel string, sender bool) error {
+	dir, last := path.Split(rel)
+	if strings.ContainsAny(dir, "*?[") || strings.ContainsAny(rel, "*?[") && (last == "" || strings.Contains(rel, "\\")) {
+		return refuse("path %q: wildcards only in its last component", rel)
+	}
+	resolve := rel
+	if sender && last != "" && last != "." {
+		resolve = path.Clean("./" + dir)
+	}
+	if _, err := root.Stat(resolve); isEscape(err) {
+		return refuse("path %q leads out of your directory through a symlink", rel)
+	}
+	return nil
 }
 
 func hasDotDot(p string) bool {

@@ -36,37 +36,67 @@ func TestCheckRsyncAccepts(t *testing.T) {
 	t.Parallel()
 	j, dir := testJail(t)
 	root := filepath.Join(dir, "root")
+	// {server} is what bartleby appends after the client's options.
 	for _, tc := range []struct {
-		cmd, opts  string
+		cmd, want  string
 		dir        string
-		args       string
 		sender, rw bool
 	}{
-		{cmd: "rsync --server -logDtpre.iLsfxCIvu --stats . backup/", dir: root,
-			args: "-logDtpre.iLsfxCIvu --stats . backup/", rw: true},
-		{cmd: "rsync --server --sender -logDtpre.iLsfxCIvu . backup/", dir: root,
-			args: "--sender -logDtpre.iLsfxCIvu . backup/", sender: true},
-		{cmd: "rsync --server -rlptDe.iLsfxCIvu --delete-during --partial-dir=.rsync-partial . /data/x", dir: filepath.Join(dir, "data"),
-			args: "-rlptDe.iLsfxCIvu --delete-during --partial-dir=.rsync-partial . x", rw: true},
-		{cmd: `rsync --server --sender -re.iLsfxCIvu . /www/a\ b /www/c`, dir: filepath.Join(dir, "www"),
-			args: "--sender -re.iLsfxCIvu . a b c", sender: true},
-		{cmd: "rsync --server -vrte.iLsfxCIvu --bwlimit 100 . /", dir: root,
-			args: "-vrte.iLsfxCIvu --bwlimit=100 . ./", rw: true},
+		{cmd: "rsync --server -logDtpre.iLsfxCIvu --stats . backup/", dir: root, rw: true,
+			want: "-logDtpre.iLsfxCIvu --stats {server} . backup/"},
+		{cmd: "rsync --server --sender -logDtpre.iLsfxCIvu . backup/", dir: root, sender: true,
+			want: "--sender -logDtpre.iLsfxCIvu {server} . backup/"},
+		{cmd: "rsync --server -rlptDe.iLsfxCIvu --delete-during --partial-dir=.rsync-partial . /data/x", dir: filepath.Join(dir, "data"), rw: true,
+			want: "-rlptDe.iLsfxCIvu --delete-during --partial-dir=.rsync-partial {server} . x"},
+		{cmd: `rsync --server --sender -re.iLsfxCIvu . /www/a\ b /www/c`, dir: filepath.Join(dir, "www"), sender: true,
+			want: "--sender -re.iLsfxCIvu {server} . a b c"},
+		{cmd: "rsync --server -vrte.iLsfxCIvu --bwlimit 100 . /", dir: root, rw: true,
+			want: "-vrte.iLsfxCIvu --bwlimit=100 {server} . ./"},
+		{cmd: "rsync --server -e.iLsfxCIvu -B1024 -@-1 --recursive . x", dir: root, rw: true,
+			want: "-e.iLsfxCIvu -B1024 -@-1 --recursive {server} . x"},
 	} {
 		p, err := j.CheckRsync(tc.cmd, RsyncOptions{Owner: true})
 		if err != nil {
 			t.Errorf("%s: %v", tc.cmd, err)
 			continue
 		}
-		got := strings.Join(p.Args, " ")
-		if !strings.HasPrefix(got, "rsync --server --confine-root="+tc.dir+" --munge-links ") || !strings.HasSuffix(got, tc.args) {
-			t.Errorf("%s: args %q, want confined to %s and ending %q", tc.cmd, got, tc.dir, tc.args)
+		server := "--confine-root=" + tc.dir + " --munge-links"
+		if !tc.sender {
+			server += " --chmod=a-st --drop-D --no-super"
+		}
+		want := "rsync --server " + strings.Replace(tc.want, "{server}", server, 1)
+		if got := strings.Join(p.Args, " "); got != want {
+			t.Errorf("%s:\n got %s\nwant %s", tc.cmd, got, want)
 		}
 		if p.Dir != tc.dir || p.Sender != tc.sender || p.Writable != tc.rw {
 			t.Errorf("%s: plan %+v", tc.cmd, p)
 		}
-		if !tc.sender && !strings.Contains(got, "--chmod=ugo-s") {
-			t.Errorf("%s: a push must strip setuid bits", tc.cmd)
+	}
+}
+
+// TestRsyncShortLongAgree checks every option with a short letter: the
+// letter alone, inside a cluster and the long form get the same verdict,
+// for users with and without rsync_owner.
+func TestRsyncShortLongAgree(t *testing.T) {
+	t.Parallel()
+	j, _ := testJail(t)
+	for _, opt := range rsyncOptionTable {
+		if opt.short == 0 || opt.value != noValue {
+			continue
+		}
+		for _, owner := range []bool{false, true} {
+			o := RsyncOptions{Owner: owner}
+			_, longErr := j.CheckRsync("rsync --server --"+opt.long+" . x", o)
+			for _, cluster := range []string{"-" + string(opt.short), "-r" + string(opt.short) + "te.iLsfxCIvu"} {
+				_, shortErr := j.CheckRsync("rsync --server "+cluster+" . x", o)
+				if (longErr == nil) != (shortErr == nil) {
+					t.Errorf("owner=%v: --%s gives %v but %s gives %v", owner, opt.long, longErr, cluster, shortErr)
+				}
+			}
+			wantOK := opt.rule == allowed || opt.rule == ownerOnly && owner
+			if (longErr == nil) != wantOK {
+				t.Errorf("owner=%v: --%s: %v, want allowed=%v", owner, opt.long, longErr, wantOK)
+			}
 		}
 	}
 }
@@ -87,6 +117,27 @@ func TestCheckRsyncRefuses(t *testing.T) {
 		"rsync --server --rsync-path=/bin/sh . x",
 		"rsync --server --no-such-option . x",
 		"rsync --server -vrLe.iLsfxCIvu . x",
+		"rsync --server -rlptXe.iLsfxCIvu . x", // xattrs: security.capability
+		"rsync --server -rlptAe.iLsfxCIvu . x", // ACLs
+		"rsync --server -X . x",
+		"rsync --server -A . x",
+		"rsync --server --xattrs . x",
+		"rsync --server --acls . x",
+		"rsync --server --super -r . x",
+		"rsync --server --no-super -r . x",
+		"rsync --server --drop-D -r . x",
+		"rsync --server --chmod=u+s -r . x",
+		"rsync --server -vrke.iLsfxCIvu . x",
+		"rsync --server -vrKe.iLsfxCIvu . x",
+		"rsync --server -rie.iLsfxCIvu . x", // letters outside rrsync's set
+		"rsync --server -rPe.iLsfxCIvu . x",
+		"rsync --server -rTe.iLsfxCIvu . x",
+		"rsync --server -re.iLs-X . x", // the capability string is letters only
+		"rsync --server -rB . x",
+		"rsync --server -rB1024 . x",
+		"rsync --server -Bx . x",
+		"rsync --server - . x",
+		"rsync --server --insecure-links -r . x",
 		"rsync --server -se.iLsfxCIvu . x",
 		"rsync --server -vre.iLsfxCIvu . ../../etc",
 		"rsync --server -vre.iLsfxCIvu . /data/../../etc",
@@ -122,6 +173,40 @@ func TestCheckRsyncRefuses(t *testing.T) {
 	}
 }
 
+// TestRsyncPathsThroughPlantedLinks: links planted on the host (as root,
+// say: a user cannot make them) that lead out are refused in any path
+// argument rsync would follow them in, issue 12 item 3.
+func TestRsyncPathsThroughPlantedLinks(t *testing.T) {
+	t.Parallel()
+	j, dir := testJail(t)
+	root := filepath.Join(dir, "root")
+	os.Symlink("/etc", filepath.Join(root, "planted"))
+	os.Symlink("../www", filepath.Join(root, "climbs"))
+	os.Mkdir(filepath.Join(root, "sub"), 0o755)
+	os.Symlink("sub", filepath.Join(root, "ok"))
+	pull := "rsync --server --sender -rlte.iLsfxCIvu . "
+	push := "rsync --server -rlte.iLsfxCIvu . "
+	for _, cmd := range []string{
+		pull + "planted/passwd", pull + "planted/", pull + "climbs/x",
+		pull + "pl*/passwd", pull + "planted/pass*", pull + "ok/ planted/passwd",
+		pull + "sub/*/x", pull + `sub/\\a*`, pull + "sub/*/",
+		push + "planted", push + "planted/", push + "planted/new/dir", push + "climbs",
+	} {
+		if p, err := j.CheckRsync(cmd, RsyncOptions{}); err == nil {
+			t.Errorf("%q accepted: %q", cmd, p.Args)
+		}
+	}
+	for _, cmd := range []string{
+		pull + "planted", pull + "planted/.", // cleaned to "planted": the link itself, not followed
+		pull + "ok/", pull + "ok/x", pull + "sub/*.txt", pull + "*",
+		push + "ok/", push + "new/dir/x", push + ".",
+	} {
+		if _, err := j.CheckRsync(cmd, RsyncOptions{}); err != nil {
+			t.Errorf("%q: %v", cmd, err)
+		}
+	}
+}
+
 func TestRoute(t *testing.T) {
 	t.Parallel()
 	j, _ := testJail(t)
@@ -151,6 +236,8 @@ func FuzzCheckRsync(f *testing.F) {
 		"rsync --server --sender -vre.iLsfxCIvu . /www/a\\ b /data/c",
 		"rsync --server --log-file=/tmp/x . /",
 		"rsync --server -vre.iLsfxCIvu --partial-dir=.p . ../x",
+		"rsync --server -rlptXe.iLsfxCIvu . x",
+		"rsync --server -B1024 -@-1 -rAe.iLsfxCIvu . x",
 	} {
 		f.Add(s, false)
 	}
@@ -159,7 +246,7 @@ func FuzzCheckRsync(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if p.Args[0] != "rsync" || p.Args[1] != "--server" || !strings.HasPrefix(p.Args[2], "--confine-root=") {
+		if p.Args[0] != "rsync" || p.Args[1] != "--server" {
 			t.Fatalf("bad argv %q", p.Args)
 		}
 		dot := -1
@@ -168,14 +255,20 @@ func FuzzCheckRsync(f *testing.F) {
 				dot = i
 				break
 			}
-			for _, bad := range []string{"--log-file", "--rsync-path", "--daemon", "--config", "--write-devices", "--copy-devices", "--files-from=/"} {
-				if strings.HasPrefix(a, bad) {
-					t.Fatalf("dangerous option passed: %q", p.Args)
-				}
-			}
 		}
 		if dot < 0 {
 			t.Fatalf("no . in %q", p.Args)
+		}
+		server := serverOptions(p)
+		if dot < 2+len(server) || strings.Join(p.Args[dot-len(server):dot], " ") != strings.Join(server, " ") {
+			t.Fatalf("server options not last before the dot: %q", p.Args)
+		}
+		for _, a := range p.Args[2 : dot-len(server)] {
+			for _, opt := range spelledOptions(a) {
+				if opt == nil || opt.rule == refused || opt.rule == ownerOnly && !owner {
+					t.Fatalf("option %q passed for owner=%v: %q", a, owner, p.Args)
+				}
+			}
 		}
 		for _, a := range p.Args[dot+1:] {
 			if strings.HasPrefix(a, "/") || hasDotDot(a) {
@@ -186,6 +279,28 @@ func FuzzCheckRsync(f *testing.F) {
 			t.Fatal("--chown without owner")
 		}
 	})
+}
+
+// spelledOptions names the table entries an argument spells, reading it
+// independently of checkShort: every letter of a cluster up to the
+// capability string ("e" followed by digits and a dot).
+func spelledOptions(a string) []*rsyncOption {
+	if name, ok := strings.CutPrefix(a, "--"); ok {
+		name, _, _ = strings.Cut(name, "=")
+		return []*rsyncOption{rsyncLong[name]}
+	}
+	var opts []*rsyncOption
+	for i := 1; i < len(a); i++ {
+		if a[i] == 'e' && strings.Contains(a[i:], ".") {
+			break
+		}
+		opt := rsyncShort[a[i]]
+		opts = append(opts, opt)
+		if opt != nil && opt.value != noValue {
+			break
+		}
+	}
+	return opts
 }
 
 func FuzzRoute(f *testing.F) {

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"bartleby/internal/adminui"
+	"bartleby/internal/mail/maildrop"
 	"bartleby/internal/mail/queue"
 	"bartleby/internal/part"
 )
@@ -61,6 +62,7 @@ type Summary struct {
 	OldestSeconds float64          `json:"oldest_seconds"`
 	Disk          Disk             `json:"disk"`
 	Messages      []queue.Envelope `json:"messages"`
+	SetAside      []maildrop.Aside `json:"set_aside"` // drops that could not be queued
 }
 
 // Disk is the space of the spool's filesystem.
@@ -73,7 +75,7 @@ type Disk struct {
 }
 
 func (m *Mail) summary() Summary {
-	s := Summary{Messages: m.q.List(), Disk: diskOf(m.q.Dir())}
+	s := Summary{Messages: m.q.List(), SetAside: m.setAside(), Disk: diskOf(m.q.Dir())}
 	s.Count = len(s.Messages)
 	for _, e := range s.Messages {
 		s.TotalSize += e.Size
@@ -131,6 +133,12 @@ var queueTmpl = template.Must(template.New("queue").Funcs(template.FuncMap{
 <td class="inline"><a href="/mail/?confirm={{.ID}}&amp;op={{if .Held}}release{{else}}hold{{end}}">{{if .Held}}release{{else}}hold{{end}}</a>
 <a href="/mail/?confirm={{.ID}}&amp;op=delete">delete</a></td></tr>
 {{end}}</table></div>{{else}}<p class="ok">The queue is empty.</p>{{end}}
+{{with .S.SetAside}}<h2>Set aside from the maildrop</h2>
+<p class="bad">These messages were handed to sendmail while the daemon was down and could not be queued. Release one once the cause is fixed (it is picked up again within seconds), or delete it.</p>
+<div class="scroll"><table><tr><th>Drop</th><th>Age</th><th>UID</th><th>Size</th><th>Reason</th><th></th></tr>
+{{range .}}<tr><td>{{.Name}} <span class="warn">set aside</span></td><td>{{age .Time}}</td><td>{{.UID}}</td><td>{{bytes .Size}}</td><td class="bad">{{.Reason}}</td>
+<td class="inline"><a href="/mail/?confirm={{.Name}}&amp;op=release">release</a> <a href="/mail/?confirm={{.Name}}&amp;op=delete">delete</a></td></tr>
+{{end}}</table></div>{{end}}
 <p class="muted">Refreshes every {{.Refresh}} s. JSON: <a href="/mail/api">/mail/api</a>.</p>
 `))
 
@@ -181,6 +189,9 @@ func noticeFrom(q url.Values) *notice {
 }
 
 func safeID(s string) string {
+	if maildrop.ValidName(s) {
+		return s
+	}
 	if len(s) > 64 || strings.Trim(s, "0123456789ABCDEF") != "" {
 		return "?"
 	}

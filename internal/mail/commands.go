@@ -7,9 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"bartleby/internal/control"
+	"bartleby/internal/mail/maildrop"
 	"bartleby/internal/mail/queue"
 )
 
@@ -27,7 +29,8 @@ type Shown struct {
 // Commands are `bartleby mail …` (and mailq, sendmail -bp, sendmail -q).
 func (m *Mail) Commands() map[string]control.Handler {
 	return map[string]control.Handler{
-		"mail.queue": func(context.Context, json.RawMessage) (any, error) { return m.q.List(), nil },
+		"mail.queue":    func(context.Context, json.RawMessage) (any, error) { return m.q.List(), nil },
+		"mail.setaside": func(context.Context, json.RawMessage) (any, error) { return m.setAside(), nil },
 		"mail.flush": func(ctx context.Context, raw json.RawMessage) (any, error) {
 			ids, err := parseIDs(raw, false)
 			if err != nil {
@@ -76,7 +79,29 @@ func (m *Mail) each(fn func(id string) Outcome) control.Handler {
 	}
 }
 
+// setAside lists the drops pickup could not queue.
+func (m *Mail) setAside() []maildrop.Aside {
+	list, err := maildrop.ListAside(m.cfg.Maildrop)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		m.log.Error("maildrop", "dir", m.cfg.Maildrop, "error", err)
+	}
+	return list
+}
+
+// asideOutcome acts on a drop set aside; ids that are drop names
+// (maildrop.ValidName) never look like queue IDs.
+func (m *Mail) asideOutcome(name, verb string, act func(dir, name string) error) Outcome {
+	if err := act(m.cfg.Maildrop, name); err != nil {
+		return Outcome{ID: name, Result: "error", Detail: err.Error()}
+	}
+	m.log.Info("maildrop: drop set aside "+verb+" by operator", "drop", name)
+	return Outcome{ID: name, Result: verb}
+}
+
 func (m *Mail) deleteOne(id string) Outcome {
+	if maildrop.ValidName(id) {
+		return m.asideOutcome(id, "deleted", maildrop.Discard)
+	}
 	if err := m.q.Remove(id); err != nil {
 		return Outcome{ID: id, Result: "error", Detail: err.Error()}
 	}
@@ -85,6 +110,12 @@ func (m *Mail) deleteOne(id string) Outcome {
 }
 
 func (m *Mail) setHold(id string, hold bool) Outcome {
+	if maildrop.ValidName(id) {
+		if hold {
+			return Outcome{ID: id, Result: "error", Detail: "a drop set aside is not attempted until released"}
+		}
+		return m.asideOutcome(id, "released", maildrop.Release)
+	}
 	_, err := m.q.Update(id, func(e *queue.Envelope) { e.Held = hold })
 	if err != nil {
 		return Outcome{ID: id, Result: "error", Detail: err.Error()}

@@ -28,6 +28,10 @@ func (m *Mail) Notices() []part.Notice {
 		out = append(out, part.Notice{Part: "mail",
 			Text: fmt.Sprintf("%d message(s) waiting in the mail queue for more than %s; oldest: %s", stuck, stuckAfter, reason)})
 	}
+	if aside := m.setAside(); len(aside) > 0 {
+		out = append(out, part.Notice{Part: "mail",
+			Text: fmt.Sprintf("%d message(s) from the maildrop set aside, not queued (see the mail queue page); first: %s", len(aside), aside[0].Reason)})
+	}
 	if d := diskOf(m.q.Dir()); d.Error == "" && d.Total > 0 && 100-d.UsedPercent < lowDiskPercent {
 		out = append(out, part.Notice{Part: "mail",
 			Text: fmt.Sprintf("the mail spool's disk is %.0f%% full (%s free): new mail will be refused with 451 when it is full", d.UsedPercent, humanBytes(d.Free))})

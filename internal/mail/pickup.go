@@ -33,9 +33,11 @@ func (m *Mail) pickupLoop() {
 	}
 }
 
-// pickup queues every message in the maildrop. A drop that cannot be read
-// is set aside as .bad-NAME for a human; one that meets a temporary
-// failure is left for the next round.
+// pickup queues every message in the maildrop. A drop that cannot be
+// queued is set aside (maildrop.SetAside), logged at ERROR and shown by
+// mailq, the queue page and the admin home page until an admin releases
+// or deletes it; one that meets a temporary failure is left for the next
+// round.
 func (m *Mail) pickup() {
 	names, err := maildrop.List(m.cfg.Maildrop)
 	if err != nil {
@@ -55,8 +57,11 @@ func (m *Mail) pickup() {
 			return
 		default:
 			m.met.pickupErrs.Inc()
-			m.log.Error("maildrop: message set aside", "file", ".bad-"+name, "error", err)
-			os.Rename(filepath.Join(m.cfg.Maildrop, name), filepath.Join(m.cfg.Maildrop, ".bad-"+name))
+			m.log.Error("maildrop: message set aside, not queued: `bartleby mail release` it once the cause is fixed, or `bartleby mail delete` it",
+				"drop", name, "error", err)
+			if err := maildrop.SetAside(m.cfg.Maildrop, name, err.Error()); err != nil {
+				m.log.Error("maildrop", "error", err)
+			}
 		}
 	}
 }
@@ -70,7 +75,7 @@ func (m *Mail) pickupOne(name string) error {
 	if len(d.Rcpts) == 0 {
 		return errors.New("no recipients")
 	}
-	env, err := m.submit(d.From, d.Rcpts, false, fmt.Sprintf("maildrop uid %d", d.UID), message.Normalize(d.Data))
+	env, err := m.submit(d.From, d.Rcpts, false, fmt.Sprintf("maildrop uid %d", d.UID), message.NormalizeLong(d.Data))
 	if err != nil {
 		return err
 	}

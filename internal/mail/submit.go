@@ -1,12 +1,15 @@
 package mail
 
 import (
+	"bytes"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/emersion/go-smtp"
 
 	"bartleby/internal/mail/aliases"
+	"bartleby/internal/mail/message"
 	"bartleby/internal/mail/queue"
 	"bartleby/internal/mail/smtpd"
 )
@@ -51,7 +54,8 @@ func (m *Mail) expand(addr string) ([]*queue.Rcpt, error) {
 	return out, nil
 }
 
-// submit queues a local message for the smarthost.
+// submit queues a local message for the smarthost, its header completed
+// and qualified as Postfix does for local mail (message.Localize).
 func (m *Mail) submit(from string, rcpts []string, utf8 bool, origin string, data io.Reader) (queue.Envelope, error) {
 	env := queue.Envelope{From: aliases.Qualify(from, m.cfg.QualifyDomain), Route: routeSmarthost, Origin: origin, SMTPUTF8: utf8}
 	seen := map[string]bool{}
@@ -67,5 +71,47 @@ func (m *Mail) submit(from string, rcpts []string, utf8 bool, origin string, dat
 			}
 		}
 	}
-	return m.q.Add(env, data, m.maxSize())
+	data = message.Localize(data, message.Local{From: env.From, QualifyDomain: m.cfg.QualifyDomain, Hostname: m.hostname, Now: time.Now()})
+	watch := message.WatchLines(data)
+	env, err := m.q.Stage(env, watch, m.maxSize())
+	switch {
+	case err != nil:
+		return env, err
+	case watch.Long():
+		return m.reencode(env)
+	}
+	m.q.Commit(env)
+	return env, nil
+}
+
+// reencode replaces a staged message that has lines over 998 octets by
+// its RFC 5322-clean form (message.FixLongLines) before it can be
+// attempted and before the submitter is told it is queued. Such messages
+// are rare, so the second write and holding the message in memory once
+// cost nothing in the common case.
+func (m *Mail) reencode(orig queue.Envelope) (queue.Envelope, error) {
+	rc, err := m.q.Data(orig.ID)
+	if err != nil {
+		m.q.Discard(orig.ID)
+		return orig, &queue.TempError{Err: err}
+	}
+	raw, err := io.ReadAll(rc)
+	rc.Close()
+	if err != nil {
+		m.q.Discard(orig.ID)
+		return orig, &queue.TempError{Err: err}
+	}
+	fixed := message.FixLongLines(raw)
+	env := orig.Clone()
+	env.ID, env.Size = "", 0
+	// Quoted-printable may grow the message past max_size; it was within
+	// the limit as submitted, so it is accepted as it is now.
+	env, err = m.q.Add(env, bytes.NewReader(fixed), int64(len(fixed)))
+	if rerr := m.q.Discard(orig.ID); err == nil && rerr != nil {
+		m.log.Error("message re-encoded but the original not removed: it may be delivered twice", "id", orig.ID, "error", rerr)
+	}
+	if err == nil {
+		m.log.Info("lines over 998 octets re-encoded", "id", env.ID, "was", orig.ID)
+	}
+	return env, err
 }

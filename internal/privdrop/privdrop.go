@@ -34,7 +34,7 @@ func Lookup(name string) (*User, error) {
 	if err != nil {
 		var unknown user.UnknownUserError
 		if errors.As(err, &unknown) {
-			return nil, fmt.Errorf("user %q does not exist: create it (the Debian package's sysusers.d file makes \"bartleby\") or fix `user =` / --user", name)
+			return nil, fmt.Errorf("no user %q on this system: create it (the Debian package's sysusers.d file makes \"bartleby\") or change the user key / serve --user", name)
 		}
 		return nil, fmt.Errorf("user %q: %w", name, err)
 	}

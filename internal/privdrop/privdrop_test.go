@@ -13,7 +13,7 @@ import (
 
 func TestLookupUnknownUser(t *testing.T) {
 	_, err := Lookup("no-such-user-bartleby-test")
-	if err == nil || !strings.Contains(err.Error(), `user "no-such-user-bartleby-test" does not exist`) {
+	if err == nil || !strings.Contains(err.Error(), `no user "no-such-user-bartleby-test" on this system`) {
 		t.Fatalf("got %v", err)
 	}
 }

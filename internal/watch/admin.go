@@ -10,6 +10,7 @@ import (
 	"bartleby/internal/adminui"
 	"bartleby/internal/part"
 	"bartleby/internal/watch/clock"
+	"bartleby/internal/watch/scenario"
 )
 
 // AdminPages adds the watch page: scenario status, step timing charts,
@@ -56,7 +57,7 @@ func (w *Watch) serveAdmin(rw http.ResponseWriter, r *http.Request) {
 	}
 	w.mu.Lock()
 	data.Runs = w.cfg.History
-	last := make(map[string]*Result, len(w.last))
+	last := make(map[string]*scenario.Result, len(w.last))
 	for k, v := range w.last {
 		last[k] = v
 	}

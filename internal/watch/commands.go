@@ -6,6 +6,7 @@ import (
 
 	"bartleby/internal/control"
 	"bartleby/internal/watch/clock"
+	"bartleby/internal/watch/scenario"
 )
 
 // Status is what `bartleby watch status` shows: each scenario's last
@@ -17,11 +18,11 @@ type Status struct {
 
 // ScenarioStatus is one scenario and its last run (nil before the first).
 type ScenarioStatus struct {
-	Feature  string  `json:"feature"`
-	Scenario string  `json:"scenario"`
-	File     string  `json:"file"`
-	Line     int     `json:"line"`
-	Last     *Result `json:"last,omitempty"`
+	Feature  string           `json:"feature"`
+	Scenario string           `json:"scenario"`
+	File     string           `json:"file"`
+	Line     int              `json:"line"`
+	Last     *scenario.Result `json:"last,omitempty"`
 }
 
 // Commands answers "watch.status" on the control socket.

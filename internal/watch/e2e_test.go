@@ -19,6 +19,8 @@ import (
 	"github.com/beevik/ntp"
 
 	"bartleby/internal/testutil"
+	"bartleby/internal/watch/scenario"
+	"bartleby/internal/watch/watchtest"
 )
 
 // runBinary runs `bartleby args…` and returns stdout and the exit code.
@@ -43,8 +45,8 @@ func runBinary(t *testing.T, env []string, args ...string) (string, int) {
 
 func TestBinaryWatchRun(t *testing.T) {
 	t.Parallel()
-	site := newTestSite(t)
-	good := writeFeature(t, `Feature: Site
+	site := watchtest.NewSite(t)
+	good := watchtest.WriteFeature(t, `Feature: Site
   Scenario: Login
     Given I go to /login
     When I fill in "Username" with "alice"
@@ -54,37 +56,37 @@ func TestBinaryWatchRun(t *testing.T) {
     And I press "Log in"
     Then I should see "Hello alice"
 `)
-	bad := writeFeature(t, "Feature: Site\n Scenario: Home\n  Given I go to /\n  Then I should see \"Goodbye\"\n")
-	base := []string{"--base", site.plain.URL, "-c", "/nonexistent/bartleby.toml"}
+	bad := watchtest.WriteFeature(t, "Feature: Site\n Scenario: Home\n  Given I go to /\n  Then I should see \"Goodbye\"\n")
+	base := []string{"--base", site.Plain.URL, "-c", "/nonexistent/bartleby.toml"}
 
 	out, code := runBinary(t, nil, append([]string{"watch", "run", good, "--nagios"}, base...)...)
-	l := parseNagios(t, out)
-	if code != 0 || l.state != "OK" || len(l.perf) != 8 {
+	l := watchtest.ParseNagios(t, out)
+	if code != 0 || l.State != "OK" || len(l.Perf) != 8 {
 		t.Fatalf("good: exit %d %q", code, out)
 	}
 	out, code = runBinary(t, nil, append([]string{"watch", "run", good, "--nagios", "--warn", "1ns"}, base...)...)
-	if l := parseNagios(t, out); code != 1 || l.state != "WARNING" {
+	if l := watchtest.ParseNagios(t, out); code != 1 || l.State != "WARNING" {
 		t.Fatalf("--warn 1ns: exit %d %q", code, out)
 	}
 	out, code = runBinary(t, nil, append([]string{"watch", "run", bad, "--nagios"}, base...)...)
-	if l := parseNagios(t, out); code != 2 || l.state != "CRITICAL" || !strings.Contains(l.text, `"Goodbye" not found`) {
+	if l := watchtest.ParseNagios(t, out); code != 2 || l.State != "CRITICAL" || !strings.Contains(l.Text, `"Goodbye" not found`) {
 		t.Fatalf("bad: exit %d %q", code, out)
 	}
 	out, code = runBinary(t, nil, append([]string{"watch", "run", "/nonexistent.feature", "--nagios"}, base...)...)
-	if l := parseNagios(t, out); code != 3 || l.state != "UNKNOWN" {
+	if l := watchtest.ParseNagios(t, out); code != 3 || l.State != "UNKNOWN" {
 		t.Fatalf("missing: exit %d %q", code, out)
 	}
 	// Over HTTPS with a certificate the system does not trust.
-	out, code = runBinary(t, nil, "watch", "run", good, "--nagios", "--base", site.tls.URL, "-c", "/nonexistent")
-	if l := parseNagios(t, out); code != 2 || !strings.Contains(l.text, "TLS: certificate signed by an unknown authority") {
+	out, code = runBinary(t, nil, "watch", "run", good, "--nagios", "--base", site.TLS.URL, "-c", "/nonexistent")
+	if l := watchtest.ParseNagios(t, out); code != 2 || !strings.Contains(l.Text, "TLS: certificate signed by an unknown authority") {
 		t.Fatalf("bad TLS: exit %d %q", code, out)
 	}
 
 	// The same, trusting the site's CA with --ca.
 	caFile := filepath.Join(t.TempDir(), "ca.pem")
-	os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: site.tls.Certificate().Raw}), 0o600)
-	out, code = runBinary(t, nil, "watch", "run", good, "--nagios", "--base", site.tls.URL, "--ca", caFile, "-c", "/nonexistent")
-	if l := parseNagios(t, out); code != 0 || l.state != "OK" {
+	os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: site.TLS.Certificate().Raw}), 0o600)
+	out, code = runBinary(t, nil, "watch", "run", good, "--nagios", "--base", site.TLS.URL, "--ca", caFile, "-c", "/nonexistent")
+	if l := watchtest.ParseNagios(t, out); code != 0 || l.State != "OK" {
 		t.Fatalf("--ca: exit %d %q", code, out)
 	}
 
@@ -96,7 +98,7 @@ func TestBinaryWatchRun(t *testing.T) {
 	out, code = runBinary(t, nil, append([]string{"watch", "run", good, "--json"}, base...)...)
 	var js struct {
 		Status  string
-		Results []Result
+		Results []scenario.Result
 	}
 	if err := json.Unmarshal([]byte(out), &js); err != nil || code != 0 || js.Status != "OK" || len(js.Results[0].Steps) != 7 {
 		t.Fatalf("json: exit %d %v\n%s", code, err, out)
@@ -107,7 +109,7 @@ func TestBinaryWatchRun(t *testing.T) {
 		t.Fatalf("collectd: exit %d\n%s", code, out)
 	}
 	for _, line := range lines {
-		m := putvalRe.FindStringSubmatch(line)
+		m := watchtest.PutvalRe.FindStringSubmatch(line)
 		if m == nil || m[1] != "mon-1" || m[6] != "20" {
 			t.Fatalf("collectd line %q", line)
 		}
@@ -118,11 +120,11 @@ func TestBinaryWatchRun(t *testing.T) {
 // plugin does: long-lived, reporting every COLLECTD_INTERVAL.
 func TestBinaryCollectdLoop(t *testing.T) {
 	t.Parallel()
-	site := newTestSite(t)
-	feature := writeFeature(t, "Feature: Loop\n Scenario: Home\n  Given I go to /\n")
+	site := watchtest.NewSite(t)
+	feature := watchtest.WriteFeature(t, "Feature: Loop\n Scenario: Home\n  Given I go to /\n")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, testutil.Binary(t), "watch", "run", feature, "--collectd", "--base", site.plain.URL, "-c", "/nonexistent")
+	cmd := exec.CommandContext(ctx, testutil.Binary(t), "watch", "run", feature, "--collectd", "--base", site.Plain.URL, "-c", "/nonexistent")
 	cmd.Env = append(os.Environ(), "COLLECTD_HOSTNAME=mon-1", "COLLECTD_INTERVAL=1")
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -137,7 +139,7 @@ func TestBinaryCollectdLoop(t *testing.T) {
 		if !sc.Scan() {
 			t.Fatalf("output ended after %d lines: %v", i, sc.Err())
 		}
-		if m := putvalRe.FindStringSubmatch(sc.Text()); m == nil || m[6] != "1" {
+		if m := watchtest.PutvalRe.FindStringSubmatch(sc.Text()); m == nil || m[6] != "1" {
 			t.Fatalf("line %q", sc.Text())
 		}
 	}
@@ -147,7 +149,7 @@ func TestBinaryCollectdLoop(t *testing.T) {
 // queries the responder, and finds the history in state_dir after a stop.
 func TestDaemonWatch(t *testing.T) {
 	t.Parallel()
-	site := newTestSite(t)
+	site := watchtest.NewSite(t)
 	dir := t.TempDir()
 	feature := filepath.Join(dir, "home.feature")
 	os.WriteFile(feature, []byte("Feature: Home\n Scenario: Home\n  Given I go to /\n  Then I should see \"Welcome\"\n"), 0o600)
@@ -159,7 +161,7 @@ base = %q
 every = "10s"
   [watch.ntp_server]
   listen = [%q]
-`, feature, site.plain.URL, udp))
+`, feature, site.Plain.URL, udp))
 	out, err := d.Run("status")
 	if err != nil || !strings.Contains(out, "udp/"+udp) {
 		t.Fatalf("status: %v\n%s", err, out)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"bartleby/internal/atomicfile"
+	"bartleby/internal/watch/scenario"
 )
 
 // Limits of the stored history.
@@ -86,7 +87,7 @@ func loadHistory(path string, max int) (*history, error) {
 }
 
 // add records a run of sc.
-func (h *history) add(sc *Scenario, r *Result, flap bool) {
+func (h *history) add(sc *scenario.Scenario, r *scenario.Result, flap bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	texts := make([]string, len(sc.Steps))
@@ -101,7 +102,7 @@ func (h *history) add(sc *Scenario, r *Result, flap bool) {
 	rec := record{T: r.Started.Unix(), OK: r.OK, Slow: r.Slow, Flap: flap, Total: float32(r.Duration.Seconds())}
 	for _, st := range r.Steps {
 		d := float32(-1)
-		if st.Status != Skipped {
+		if st.Status != scenario.Skipped {
 			d = float32(st.Duration.Seconds())
 		}
 		rec.Steps = append(rec.Steps, d)
@@ -111,7 +112,7 @@ func (h *history) add(sc *Scenario, r *Result, flap bool) {
 		t.Runs = slices.Delete(t.Runs, 0, over)
 	}
 	if f := r.Failed(); f != nil {
-		h.Failures = append(h.Failures, failure{Time: r.Started, Scenario: sc.Feature + " / " + sc.Name, Step: slices.IndexFunc(r.Steps, func(s StepResult) bool { return s.Status == Failed }) + 1,
+		h.Failures = append(h.Failures, failure{Time: r.Started, Scenario: sc.Feature + " / " + sc.Name, Step: slices.IndexFunc(r.Steps, func(s scenario.StepResult) bool { return s.Status == scenario.Failed }) + 1,
 			Text: f.Text, Error: f.Error, Excerpt: f.Excerpt})
 		if over := len(h.Failures) - maxFailures; over > 0 {
 			h.Failures = slices.Delete(h.Failures, 0, over)

@@ -6,6 +6,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"bartleby/internal/watch/clock"
+	"bartleby/internal/watch/scenario"
 )
 
 // metrics follow blackbox_exporter's names; labels are slugs of the
@@ -48,16 +49,13 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	return m, nil
 }
 
-// labels are a scenario's bounded label values.
-func labels(sc *Scenario) []string {
-	return []string{Slug(sc.Feature, 48), Slug(sc.Name, 64)}
+// stepLabel is "03_i_follow_contact": index first, so it is unique.
+func stepLabel(i int, st *scenario.Step) string {
+	return fmt.Sprintf("%02d_%s", i+1, scenario.Slug(st.Text, 48))
 }
 
-// stepLabel is "03_i_follow_contact": index first, so it is unique.
-func stepLabel(i int, st *Step) string { return fmt.Sprintf("%02d_%s", i+1, Slug(st.Text, 48)) }
-
-func (m *metrics) observe(sc *Scenario, r *Result, flap bool) {
-	l := labels(sc)
+func (m *metrics) observe(sc *scenario.Scenario, r *scenario.Result, flap bool) {
+	l := sc.Labels()
 	m.success.WithLabelValues(l...).Set(b2f(r.OK))
 	m.duration.WithLabelValues(l...).Set(r.Duration.Seconds())
 	m.lastRun.WithLabelValues(l...).Set(float64(r.Started.Unix()))
@@ -72,11 +70,11 @@ func (m *metrics) observe(sc *Scenario, r *Result, flap bool) {
 	for i, st := range sc.Steps {
 		sl := append(l[:2:2], stepLabel(i, st))
 		m.step.WithLabelValues(sl...).Set(r.Steps[i].Duration.Seconds())
-		if !st.def.request {
+		if !st.MakesRequest() {
 			continue
 		}
 		for j, d := range r.Steps[i].Phases.List() {
-			m.phase.WithLabelValues(append(sl, PhaseNames[j])...).Set(d.Seconds())
+			m.phase.WithLabelValues(append(sl, scenario.PhaseNames[j])...).Set(d.Seconds())
 		}
 	}
 }

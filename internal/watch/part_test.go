@@ -19,6 +19,8 @@ import (
 	"bartleby/internal/config"
 	"bartleby/internal/part"
 	"bartleby/internal/watch/clock"
+	"bartleby/internal/watch/scenario"
+	"bartleby/internal/watch/watchtest"
 )
 
 // startPart builds and starts the watch part on a config written in a
@@ -153,9 +155,9 @@ func TestPartRetryMetricsHistoryAdmin(t *testing.T) {
 
 func TestHistoryBounded(t *testing.T) {
 	h := &history{path: filepath.Join(t.TempDir(), "h.json"), max: 3, Tracks: map[string]*track{}}
-	sc := &Scenario{Feature: "F", Name: "S", File: "f.feature", Steps: []*Step{{Text: "I go to /"}}}
+	sc := &scenario.Scenario{Feature: "F", Name: "S", File: "f.feature", Steps: []*scenario.Step{{Text: "I go to /"}}}
 	for i := range 10 {
-		h.add(sc, &Result{Started: time.Unix(int64(i), 0), OK: i%2 == 0, Steps: []StepResult{{Status: Failed, Error: "x"}}}, false)
+		h.add(sc, &scenario.Result{Started: time.Unix(int64(i), 0), OK: i%2 == 0, Steps: []scenario.StepResult{{Status: scenario.Failed, Error: "x"}}}, false)
 	}
 	if err := h.save(); err != nil {
 		t.Fatal(err)
@@ -169,8 +171,8 @@ func TestHistoryBounded(t *testing.T) {
 		t.Fatalf("%+v %d", tr.Runs, len(h2.failures()))
 	}
 	// A changed scenario starts a new track.
-	sc.Steps = append(sc.Steps, &Step{Text: "I should see \"x\""})
-	h2.add(sc, &Result{Started: time.Unix(20, 0), OK: true, Steps: make([]StepResult, 2)}, false)
+	sc.Steps = append(sc.Steps, &scenario.Step{Text: "I should see \"x\""})
+	h2.add(sc, &scenario.Result{Started: time.Unix(20, 0), OK: true, Steps: make([]scenario.StepResult, 2)}, false)
 	if tr := h2.snapshot(sc.ID()); len(tr.Runs) != 1 {
 		t.Fatalf("changed scenario kept %d old runs", len(tr.Runs))
 	}
@@ -217,10 +219,10 @@ func value(m *dto.Metric) float64 {
 
 func TestPartReload(t *testing.T) {
 	t.Parallel()
-	site := newTestSite(t)
+	site := watchtest.NewSite(t)
 	dir := t.TempDir()
 	two := "Feature: R\n Scenario: A\n  Given I go to /\n Scenario: B\n  Given I go to /contact\n"
-	extra := fmt.Sprintf("base = %q\n", site.plain.URL)
+	extra := fmt.Sprintf("base = %q\n", site.Plain.URL)
 	w, reg := startPart(t, dir, two, extra)
 	defer stop(t, w)
 	waitRuns(t, w, 2)

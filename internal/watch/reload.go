@@ -9,8 +9,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"bartleby/internal/config"
 	"bartleby/internal/part"
+	"bartleby/internal/watch/scenario"
 )
 
 // Reload takes a new [watch] section and re-reads the feature files. A file
@@ -25,10 +25,10 @@ func (w *Watch) Reload(env *part.Env) error {
 	if !reflect.DeepEqual(wc.NTPServer, w.cfg.NTPServer) {
 		return fmt.Errorf("[watch.ntp_server] changed: restart bartleby to rebind it")
 	}
-	var feats []*Feature
+	var feats []*scenario.Feature
 	if wc.Features != "" {
 		var err error
-		if feats, err = Load(wc.Features); err != nil {
+		if feats, err = scenario.Load(wc.Features); err != nil {
 			return fmt.Errorf("watch.features: %w", err)
 		}
 	}
@@ -45,9 +45,9 @@ func (w *Watch) Reload(env *part.Env) error {
 	old := w.scenarios()
 	w.mu.Lock()
 	w.cfg, w.feats, w.log = wc, feats, env.Log
-	w.opt.Base, w.opt.Timeout = base, wc.Timeout.Or(config.DefaultWatchTimeout)
+	w.opt.Base, w.opt.Timeout = base, wc.Timeout.Duration
 	w.caLoaded = time.Time{}
-	w.spread = wc.Every.Or(config.DefaultWatchEvery)
+	w.spread = wc.Every.Duration
 	w.mu.Unlock()
 	w.hist.setMax(wc.History)
 	w.forget(old)
@@ -57,7 +57,7 @@ func (w *Watch) Reload(env *part.Env) error {
 
 // forget drops the metrics, history and last result of the scenarios of
 // old that are gone.
-func (w *Watch) forget(old []*Scenario) {
+func (w *Watch) forget(old []*scenario.Scenario) {
 	keep := map[string]bool{}
 	for _, sc := range w.scenarios() {
 		keep[sc.ID()] = true
@@ -67,7 +67,7 @@ func (w *Watch) forget(old []*Scenario) {
 		if keep[sc.ID()] {
 			continue
 		}
-		l := labels(sc)
+		l := sc.Labels()
 		match := prometheus.Labels{"feature": l[0], "scenario": l[1]}
 		for _, v := range []*prometheus.GaugeVec{w.metrics.success, w.metrics.duration, w.metrics.lastRun, w.metrics.step, w.metrics.phase} {
 			v.DeletePartialMatch(match)

@@ -1,9 +1,9 @@
-// Package watch runs production behaviour scenarios: Gherkin feature files
-// whose steps browse the live site as a visitor would, each step timed with
-// its HTTP phases. The command line prints the results for people, Nagios,
-// collectd or JSON; the daemon part runs them periodically, confirms a
-// failure with one retry, exports blackbox_exporter-style metrics, keeps a
-// history for the admin page's charts, checks the clock and may answer NTP.
+// Package watch is the daemon part that runs production behaviour
+// scenarios (package scenario) periodically: it spreads and schedules the
+// runs, confirms a failure with one retry, exports blackbox_exporter-style
+// metrics, keeps a history for the admin page's charts, answers `watch
+// status`, checks the clock and may answer NTP (package clock). The command
+// line runs scenarios once and prints them through package report.
 package watch
 
 import (
@@ -26,6 +26,7 @@ import (
 	"bartleby/internal/part"
 	"bartleby/internal/version"
 	"bartleby/internal/watch/clock"
+	"bartleby/internal/watch/scenario"
 )
 
 // concurrentRuns bounds the scenarios running at once, and so memory.
@@ -35,8 +36,8 @@ const concurrentRuns = 4
 type Watch struct {
 	cfg     *config.Watch
 	log     *slog.Logger
-	feats   []*Feature
-	opt     Options
+	feats   []*scenario.Feature
+	opt     scenario.Options
 	metrics *metrics
 	hist    *history
 	ntp     *clock.Server
@@ -50,7 +51,7 @@ type Watch struct {
 	wg     sync.WaitGroup
 
 	mu       sync.Mutex
-	last     map[string]*Result // by scenario ID, the last confirmed run
+	last     map[string]*scenario.Result // by scenario ID, the last confirmed run
 	clockR   *clock.Result
 	ca       *x509.CertPool
 	caLoaded time.Time
@@ -62,8 +63,8 @@ func New(env *part.Env) (part.Part, error) {
 	if wc == nil {
 		return nil, nil
 	}
-	w := &Watch{cfg: wc, log: env.Log, sem: make(chan struct{}, concurrentRuns), last: map[string]*Result{},
-		opt: Options{Timeout: wc.Timeout.Or(config.DefaultWatchTimeout), UserAgent: "bartleby-watch/" + version.String()}}
+	w := &Watch{cfg: wc, log: env.Log, sem: make(chan struct{}, concurrentRuns), last: map[string]*scenario.Result{},
+		opt: scenario.Options{Timeout: wc.Timeout.Duration, UserAgent: "bartleby-watch/" + version.String()}}
 	if wc.Base != "" {
 		u, err := url.Parse(wc.Base)
 		if err != nil {
@@ -72,7 +73,7 @@ func New(env *part.Env) (part.Part, error) {
 		w.opt.Base = u
 	}
 	if wc.Features != "" {
-		feats, err := Load(wc.Features)
+		feats, err := scenario.Load(wc.Features)
 		if err != nil {
 			return nil, fmt.Errorf("watch.features: %w", err)
 		}
@@ -83,7 +84,7 @@ func New(env *part.Env) (part.Part, error) {
 		return nil, err
 	}
 	w.metrics = m
-	w.spread = wc.Every.Or(config.DefaultWatchEvery)
+	w.spread = wc.Every.Duration
 	h, err := loadHistory(filepath.Join(env.Config.StateDir, "watch", "history.json"), wc.History)
 	if err != nil {
 		env.Log.Warn("watch history", "err", err)
@@ -118,10 +119,10 @@ func (w *Watch) Name() string { return "watch" }
 // Addrs lists the NTP listeners.
 func (w *Watch) Addrs() []string { return w.addrs }
 
-func (w *Watch) scenarios() []*Scenario {
+func (w *Watch) scenarios() []*scenario.Scenario {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	var out []*Scenario
+	var out []*scenario.Scenario
 	for _, f := range w.feats {
 		out = append(out, f.Scenarios...)
 	}
@@ -196,16 +197,16 @@ func sleep(ctx context.Context, d time.Duration) bool {
 
 // schedule runs one scenario every `every` ± jitter. A failure is retried
 // once after `retry`; only a second failure counts, so a blip does not page.
-func (w *Watch) schedule(ctx context.Context, sc *Scenario, first time.Duration) {
-	every := w.cfg.Every.Or(config.DefaultWatchEvery)
-	jitter := w.cfg.Jitter.Or(every / 10)
+func (w *Watch) schedule(ctx context.Context, sc *scenario.Scenario, first time.Duration) {
+	every := w.cfg.Every.Duration
+	jitter := w.cfg.Jitter.Duration
 	next := first
 	for sleep(ctx, next) {
 		r := w.run(ctx, sc)
 		flap := false
 		if !r.OK && ctx.Err() == nil {
 			w.log.Info("watch: scenario failed, retrying to confirm", "scenario", sc.ID(), "err", r.Failed().Error)
-			if !sleep(ctx, w.cfg.Retry.Or(config.DefaultWatchRetry)) {
+			if !sleep(ctx, w.cfg.Retry.Duration) {
 				return
 			}
 			r, flap = w.run(ctx, sc), true
@@ -221,16 +222,16 @@ func (w *Watch) schedule(ctx context.Context, sc *Scenario, first time.Duration)
 	}
 }
 
-func (w *Watch) run(ctx context.Context, sc *Scenario) *Result {
+func (w *Watch) run(ctx context.Context, sc *scenario.Scenario) *scenario.Result {
 	select {
 	case w.sem <- struct{}{}:
 	case <-ctx.Done():
-		return &Result{Scenario: sc.Name}
+		return &scenario.Result{Scenario: sc.Name}
 	}
 	defer func() { <-w.sem }()
 	opt := w.opt
 	opt.RootCAs = w.roots()
-	return Run(ctx, sc, opt)
+	return scenario.Run(ctx, sc, opt)
 }
 
 // roots loads watch.ca, again at most once a minute: the file may appear
@@ -255,7 +256,7 @@ func (w *Watch) roots() *x509.CertPool {
 	return pool
 }
 
-func (w *Watch) record(sc *Scenario, r *Result, flap bool) {
+func (w *Watch) record(sc *scenario.Scenario, r *scenario.Result, flap bool) {
 	if f := r.Failed(); f != nil {
 		w.log.Warn("watch: scenario failed", "scenario", sc.ID(), "line", f.Line, "step", f.Text, "err", f.Error)
 	}
@@ -279,7 +280,7 @@ func (w *Watch) saveLoop(ctx context.Context) {
 func (w *Watch) clockLoop(ctx context.Context) {
 	c := w.cfg.Clock
 	for {
-		r := clock.Check(ctx, c.Servers, clock.Options{Warn: c.Warn.Or(config.DefaultClockWarn), Crit: c.Crit.Or(config.DefaultClockCrit)})
+		r := clock.Check(ctx, c.Servers, clock.Options{Warn: c.Warn.Duration, Crit: c.Crit.Duration})
 		if ctx.Err() != nil {
 			return
 		}
@@ -290,7 +291,7 @@ func (w *Watch) clockLoop(ctx context.Context) {
 		w.mu.Lock()
 		w.clockR = &r
 		w.mu.Unlock()
-		if !sleep(ctx, c.Every.Or(config.DefaultClockEvery)) {
+		if !sleep(ctx, c.Every.Duration) {
 			return
 		}
 	}

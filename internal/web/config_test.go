@@ -26,7 +26,7 @@ func parseConfig(t *testing.T, text string) (*config.Config, error) {
 	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return config.Load(path)
+	return config.Load(path, Check)
 }
 
 func TestConfigErrors(t *testing.T) {
@@ -134,14 +134,14 @@ https = "off"
 		t.Fatal(err)
 	}
 	a, b := cfg.Sites[0], cfg.Sites[1]
-	if a.HSTS() != "max-age=31536000; includeSubDomains" || b.HSTS() != "" {
-		t.Errorf("HSTS %q, %q", a.HSTS(), b.HSTS())
+	if hsts(a) != "max-age=31536000; includeSubDomains" || hsts(b) != "" {
+		t.Errorf("HSTS %q, %q", hsts(a), hsts(b))
 	}
 	r := a.Routes
 	if strings.Join(r[0].Ext, ",") != "css,js" || strings.Join(r[0].Index, ",") != "index.html" {
 		t.Errorf("static route %+v", r[0])
 	}
-	if len(r[1].Upstreams) != 2 || r[1].ProxyHost != "pass" || r[2].Code != 308 {
+	if len(compileRoute(cfg.Checker(), "", r[1]).upstreams) != 2 || r[1].ProxyHost != "pass" || r[2].Code != 308 {
 		t.Errorf("routes %+v %+v", r[1], r[2])
 	}
 	if a.AccessLog != "off" || a.AccessLogFmt != "combined" {

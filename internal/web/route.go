@@ -18,8 +18,8 @@ type matcher struct {
 	re     *regexp.Regexp
 }
 
-func newMatcher(rc *config.Route) matcher {
-	m := matcher{prefix: rc.Path, re: rc.Re}
+func newMatcher(rc *config.Route, re *regexp.Regexp) matcher {
+	m := matcher{prefix: rc.Path, re: re}
 	if len(rc.Ext) > 0 {
 		m.ext = map[string]bool{}
 		for _, e := range rc.Ext {
@@ -86,15 +86,10 @@ func stripPath(p, prefix string) (string, bool) {
 // router tries a site's routes in order.
 type router []*route
 
+// ServeHTTP runs the first route matching the path, which cleanPaths has
+// made clean.
 func (rs router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	p, ok := cleanPath(r.URL.Path)
-	if !ok {
-		http.Error(w, "400 bad request: invalid path", http.StatusBadRequest)
-		return
-	}
-	if p != r.URL.Path {
-		r = withPath(r, p)
-	}
+	p := r.URL.Path
 	for _, rt := range rs {
 		if rt.match(p) {
 			rt.serve(w, r)
@@ -104,12 +99,32 @@ func (rs router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	http.NotFound(w, r)
 }
 
-// cleanPath refuses paths that are not absolute, hold a NUL or a ".."
-// segment (encoded or not: Go has decoded %2e%2e by now), and collapses
-// "//" and "/./" so that a route cannot be dodged by spelling its prefix
-// differently. A trailing slash is kept.
+// cleanPaths checks and cleans the request path before anything looks at
+// it: the maintenance exemptions, the routes and the upstream all see the
+// same clean path.
+func cleanPaths(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, ok := cleanPath(r.URL.Path)
+		if !ok {
+			http.Error(w, "400 bad request: invalid path", http.StatusBadRequest)
+			return
+		}
+		if p != r.URL.Path {
+			r = withPath(r, p)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// cleanPath refuses paths that are not absolute, hold a NUL, a backslash,
+// a ";" or a ".." segment (encoded or not: Go has decoded %2e%2e and %3b
+// by now), and collapses "//" and "/./" so that a route cannot be dodged
+// by spelling its prefix differently. A trailing slash is kept. ";" starts
+// a path parameter in Tomcat, Spring and Jetty, which read "/public/..;/x"
+// as "/x": a path that means one thing here and another upstream is
+// refused rather than guessed at.
 func cleanPath(p string) (string, bool) {
-	if !strings.HasPrefix(p, "/") || strings.ContainsRune(p, 0) || strings.ContainsRune(p, '\\') {
+	if !strings.HasPrefix(p, "/") || strings.ContainsAny(p, "\x00\\;") {
 		return "", false
 	}
 	for seg := range strings.SplitSeq(p, "/") {

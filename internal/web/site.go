@@ -58,13 +58,17 @@ type table struct {
 type wrapper func(sc *config.Site, next http.Handler, backendDown func() bool) http.Handler
 
 func buildTable(cfg *config.Config, cm *certs.Manager, wrap wrapper, requests *prometheus.CounterVec, log *slog.Logger) (*table, error) {
-	t := &table{exact: map[string]*site{}, wild: map[string]*site{}, trusted: cfg.Trusted, requests: requests}
+	t := &table{exact: map[string]*site{}, wild: map[string]*site{}, trusted: config.Prefixes(cfg.TrustedProxies), requests: requests}
 	if _, port, err := net.SplitHostPort(cfg.Web.HTTPS); err == nil && port != "443" {
 		t.httpsURL = ":" + port
 	}
 	var sources []certs.Source
-	for _, sc := range cfg.Sites {
-		s, err := t.buildSite(sc, wrap, log)
+	c := cfg.Checker()
+	for i, sc := range cfg.Sites {
+		s, err := t.buildSite(c, fmt.Sprintf("site[%d]", i+1), sc, wrap, log)
+		if err == nil {
+			err = c.Err()
+		}
 		if err != nil {
 			t.Close()
 			return nil, fmt.Errorf("site %s: %w", sc.Name(), err)
@@ -93,8 +97,8 @@ func buildTable(cfg *config.Config, cm *certs.Manager, wrap wrapper, requests *p
 	return t, nil
 }
 
-func (t *table) buildSite(sc *config.Site, wrap wrapper, log *slog.Logger) (*site, error) {
-	s := &site{name: sc.Name(), https: sc.HTTPS != "off", hsts: sc.HSTS()}
+func (t *table) buildSite(c *config.Checker, key string, sc *config.Site, wrap wrapper, log *slog.Logger) (*site, error) {
+	s := &site{name: sc.Name(), https: sc.HTTPS != "off", hsts: hsts(sc)}
 	for c := 1; c <= 5; c++ {
 		s.counts[c] = t.requests.WithLabelValues(s.name, fmt.Sprintf("%dxx", c))
 	}
@@ -108,21 +112,23 @@ func (t *table) buildSite(sc *config.Site, wrap wrapper, log *slog.Logger) (*sit
 	}
 	var rs router
 	for i, rc := range sc.Routes {
-		h, err := t.action(s, rc, log)
+		spec := compileRoute(c, fmt.Sprintf("%s.route[%d]", key, i+1), rc)
+		h, err := t.action(s, rc, spec, log)
 		if err != nil {
 			return nil, fmt.Errorf("route %d: %w", i+1, err)
 		}
-		rs = append(rs, &route{matcher: newMatcher(rc), strip: rc.StripPrefix, h: h})
+		rs = append(rs, &route{matcher: newMatcher(rc, spec.re), strip: rc.StripPrefix, h: h})
 	}
 	s.h = rs
 	if wrap != nil {
 		s.h = wrap(sc, rs, s.backendDown)
 	}
+	s.h = cleanPaths(s.h)
 	return s, nil
 }
 
 // action builds what a route does.
-func (t *table) action(s *site, rc *config.Route, log *slog.Logger) (http.Handler, error) {
+func (t *table) action(s *site, rc *config.Route, spec routeSpec, log *slog.Logger) (http.Handler, error) {
 	switch {
 	case rc.Root != "":
 		st, err := newStatic(rc)
@@ -131,8 +137,8 @@ func (t *table) action(s *site, rc *config.Route, log *slog.Logger) (http.Handle
 		}
 		t.closers = append(t.closers, st)
 		return st, nil
-	case len(rc.Upstreams) > 0:
-		p, err := newProxy(s.name, rc, t.trusted, log)
+	case len(spec.upstreams) > 0:
+		p, err := newProxy(s.name, rc, spec.upstreams, t.trusted, log)
 		if err != nil {
 			return nil, err
 		}

@@ -61,9 +61,9 @@ func New(env *part.Env) (part.Part, error) {
 			Name: "bartleby_web_requests_total", Help: "Requests answered, by site and status class.",
 		}, []string{"site", "code"})}
 	if err := env.Metrics.Register(w.requests); err != nil {
-		return nil, fmt.Errorf("web metrics: %w", err)
+		return nil, fmt.Errorf("metrics: %w", err)
 	}
-	m, err := maint.NewManager(cfg.StateDir, cfg.Sites, env.Log)
+	m, err := maint.NewManager(cfg, env.Log)
 	if err != nil {
 		return nil, err
 	}
@@ -90,12 +90,12 @@ func (w *Web) Addrs() []string {
 func (w *Web) Start() error {
 	httpLn, err := net.Listen("tcp", w.httpAddr)
 	if err != nil {
-		return fmt.Errorf("web http listener %s: %w", w.httpAddr, err)
+		return fmt.Errorf("http listener %s: %w", w.httpAddr, err)
 	}
 	httpsLn, err := net.Listen("tcp", w.httpsAddr)
 	if err != nil {
 		httpLn.Close()
-		return fmt.Errorf("web https listener %s: %w", w.httpsAddr, err)
+		return fmt.Errorf("https listener %s: %w", w.httpsAddr, err)
 	}
 	plain := w.server(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		w.table.Load().http.ServeHTTP(rw, r)
@@ -126,7 +126,7 @@ func (w *Web) Start() error {
 
 func (w *Web) server(h http.Handler) *http.Server {
 	return &http.Server{
-		Handler:           h,
+		Handler:           guard(h),
 		ReadHeaderTimeout: w.headerTimeout,
 		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,
@@ -166,7 +166,7 @@ func (w *Web) Reload(env *part.Env) error {
 	if err != nil {
 		return err
 	}
-	if err := w.maint.Reload(cfg.Sites); err != nil {
+	if err := w.maint.Reload(cfg); err != nil {
 		t.Close()
 		return err
 	}

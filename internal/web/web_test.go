@@ -156,16 +156,7 @@ respond = "hello"
 // raw sends bytes on a fresh plain connection and returns the status line.
 func raw(t *testing.T, addr, req string) string {
 	t.Helper()
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := io.WriteString(c, req); err != nil {
-		t.Fatal(err)
-	}
-	line, err := bufio.NewReader(c).ReadString('\n')
+	line, err := bufio.NewReader(send(t, addr, req)).ReadString('\n')
 	if err != nil {
 		t.Fatalf("%q: %v", req, err)
 	}
@@ -288,6 +279,7 @@ hosts = ["a.test"]
 https = "off"
 [[site.route]]
 proxy = "`+be.URL+`"
+websocket = true
 `)
 	c, err := net.Dial("tcp", rn.http)
 	if err != nil {

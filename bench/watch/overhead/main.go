@@ -17,7 +17,7 @@ import (
 	"strings"
 	"time"
 
-	"bartleby/internal/watch"
+	"bartleby/internal/watch/scenario"
 )
 
 func main() {
@@ -36,11 +36,11 @@ func main() {
 	for range *n {
 		fmt.Fprintf(&b, "  Given I go to %s\n  Then I should see %q\n", *url, *see)
 	}
-	feat, err := watch.Parse("bench.feature", []byte(b.String()))
+	feat, err := scenario.Parse("bench.feature", []byte(b.String()))
 	if err != nil {
 		log.Fatal(err)
 	}
-	one, err := watch.Parse("one.feature", []byte(fmt.Sprintf("Feature: One\n Scenario: One\n  Given I go to %s\n  Then I should see %q\n", *url, *see)))
+	one, err := scenario.Parse("one.feature", []byte(fmt.Sprintf("Feature: One\n Scenario: One\n  Given I go to %s\n  Then I should see %q\n", *url, *see)))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -55,7 +55,7 @@ func main() {
 		plainKA = append(plainKA, perReq(start, *n))
 
 		start = time.Now()
-		if r := watch.Run(ctx, feat.Scenarios[0], watch.Options{}); !r.OK {
+		if r := scenario.Run(ctx, feat.Scenarios[0], scenario.Options{}); !r.OK {
 			log.Fatalf("scenario failed: %s", r.Failed().Error)
 		}
 		watchKA = append(watchKA, perReq(start, *n))
@@ -70,7 +70,7 @@ func main() {
 
 		start = time.Now()
 		for range *n {
-			if r := watch.Run(ctx, one.Scenarios[0], watch.Options{}); !r.OK {
+			if r := scenario.Run(ctx, one.Scenarios[0], scenario.Options{}); !r.OK {
 				log.Fatalf("scenario failed: %s", r.Failed().Error)
 			}
 		}

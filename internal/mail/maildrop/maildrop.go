@@ -12,7 +12,6 @@ import (
 	"bufio"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -21,12 +20,11 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"bartleby/internal/mail/spoolfile"
 )
 
 const magic = "BARTLEBY-MAILDROP 1\n"
-
-// maxEnvelope bounds the envelope line of a drop.
-const maxEnvelope = 1 << 20
 
 // Envelope is who a dropped message is from and for.
 type Envelope struct {
@@ -53,15 +51,11 @@ func Write(dir string, env Envelope, data io.Reader) (name string, err error) {
 			os.Remove(tmp)
 		}
 	}()
-	js, err := json.Marshal(env)
-	if err != nil {
+	w := bufio.NewWriter(f)
+	if _, err = spoolfile.WriteHeader(w, magic, env); err != nil {
 		f.Close()
 		return "", err
 	}
-	w := bufio.NewWriter(f)
-	w.WriteString(magic)
-	w.Write(js)
-	w.WriteByte('\n')
 	if _, err = io.Copy(w, data); err == nil {
 		err = w.Flush()
 	}
@@ -125,7 +119,7 @@ func Open(dir, name string, maxSize int64) (*Drop, error) {
 		f.Close()
 		return nil, errors.New("not a regular file")
 	}
-	if st.Size() > maxSize+maxEnvelope+int64(len(magic)) {
+	if st.Size() > maxSize+spoolfile.MaxEnvelope+int64(len(magic)+1) {
 		f.Close()
 		return nil, fmt.Errorf("larger than the maximum message size (%d bytes)", maxSize)
 	}
@@ -134,21 +128,12 @@ func Open(dir, name string, maxSize int64) (*Drop, error) {
 		d.UID = sys.Uid
 	}
 	br := bufio.NewReader(f)
-	head := make([]byte, len(magic))
-	if _, err := io.ReadFull(br, head); err != nil || string(head) != magic {
+	n, err := spoolfile.ReadHeader(br, magic, &d.Envelope)
+	if err != nil {
 		f.Close()
-		return nil, errors.New("not a bartleby maildrop file")
+		return nil, err
 	}
-	line, err := br.ReadSlice('\n')
-	if err != nil || len(line) > maxEnvelope {
-		f.Close()
-		return nil, errors.New("bad envelope line")
-	}
-	if err := json.Unmarshal(line, &d.Envelope); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("bad envelope: %w", err)
-	}
-	if st.Size()-int64(len(magic)+len(line)) > maxSize {
+	if st.Size()-n > maxSize {
 		f.Close()
 		return nil, fmt.Errorf("larger than the maximum message size (%d bytes)", maxSize)
 	}

@@ -1,6 +1,7 @@
 package maildrop
 
 import (
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -50,5 +51,68 @@ func TestOpenRefusesTricks(t *testing.T) {
 	}
 	if names, _ := List(dir); len(names) != 1 || names[0] != "junk" {
 		t.Errorf("List = %v", names)
+	}
+}
+
+// TestManyRecipients: a drop for 1000 recipients (an envelope line of
+// about 25 KB) is read back whole; it used to be refused past 4 KiB.
+func TestManyRecipients(t *testing.T) {
+	dir := t.TempDir()
+	env := Envelope{From: "root@example.org"}
+	for i := range 1000 {
+		env.Rcpts = append(env.Rcpts, fmt.Sprintf("user%04d@example.net", i))
+	}
+	name, err := Write(dir, env, strings.NewReader("Subject: many\r\n\r\nhi\r\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := Open(dir, name, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	b, _ := io.ReadAll(d.Data)
+	if len(d.Rcpts) != 1000 || d.Rcpts[999] != "user0999@example.net" || string(b) != "Subject: many\r\n\r\nhi\r\n" {
+		t.Fatalf("drop: %d recipients, %q", len(d.Rcpts), b)
+	}
+}
+
+// TestSetAside: a drop set aside is listed with its reason and owner,
+// hidden from List, and can be released or deleted; nothing else can.
+func TestSetAside(t *testing.T) {
+	dir := t.TempDir()
+	a, _ := Write(dir, Envelope{From: "a@example.org"}, strings.NewReader("x\r\n"))
+	b, _ := Write(dir, Envelope{From: "b@example.org"}, strings.NewReader("y\r\n"))
+	for _, n := range []string{a, b} {
+		if err := SetAside(dir, n, "no recipients"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if names, _ := List(dir); len(names) != 0 {
+		t.Errorf("List shows drops set aside: %v", names)
+	}
+	list, err := ListAside(dir)
+	if err != nil || len(list) != 2 || list[0].Name != a || list[0].Reason != "no recipients" || list[0].UID != uint32(os.Getuid()) || list[0].Size == 0 {
+		t.Fatalf("ListAside = %+v, %v", list, err)
+	}
+	if err := Release(dir, a); err != nil {
+		t.Fatal(err)
+	}
+	if names, _ := List(dir); len(names) != 1 || names[0] != a {
+		t.Errorf("released drop not back: %v", names)
+	}
+	if err := Discard(dir, b); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{b, "../x", "1-A", "ABCDEF0123", a + "/x"} {
+		if Release(dir, bad) == nil || Discard(dir, bad) == nil {
+			t.Errorf("%q released or deleted", bad)
+		}
+	}
+	if list, _ := ListAside(dir); len(list) != 0 {
+		t.Errorf("left set aside: %+v", list)
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, ".bad-*")); len(left) != 0 {
+		t.Errorf("files left: %v", left)
 	}
 }

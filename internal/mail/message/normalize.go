@@ -13,7 +13,8 @@ import (
 const MaxLine = 998
 
 // Errors of Normalize. Long lines are rejected, not folded: folding a body
-// line would change the message, and the submitter can encode it instead.
+// line would change the message. Local submissions, whose senders often
+// cannot resend, use NormalizeLong and FixLongLines instead.
 var (
 	ErrLongLine = errors.New("a line is longer than 998 octets (RFC 5322 2.1.1); encode the body (quoted-printable or base64)")
 	ErrNUL      = errors.New("the message contains a NUL byte")
@@ -23,11 +24,17 @@ var (
 // CRLF (bare LF and bare CR become CRLF) and a final CRLF; it fails with
 // ErrLongLine or ErrNUL.
 func Normalize(r io.Reader) io.Reader {
+	return &normalizer{r: bufio.NewReaderSize(r, 32<<10), limit: true}
+}
+
+// NormalizeLong is Normalize without the line limit (ErrNUL remains).
+func NormalizeLong(r io.Reader) io.Reader {
 	return &normalizer{r: bufio.NewReaderSize(r, 32<<10)}
 }
 
 type normalizer struct {
 	r       *bufio.Reader
+	limit   bool // lines over MaxLine are an error
 	out     []byte
 	lineLen int
 	lastCR  bool
@@ -78,7 +85,7 @@ func (n *normalizer) fill() {
 		n.lastCR = b == '\r'
 		if !n.lastCR {
 			n.lineLen++
-			if n.lineLen > MaxLine {
+			if n.limit && n.lineLen > MaxLine {
 				n.err = ErrLongLine
 				n.out = out
 				return
@@ -104,3 +111,32 @@ func (n *normalizer) finish(err error) {
 		n.out = append(n.out[:0], '\r', '\n')
 	}
 }
+
+// LineWatch passes a CRLF text through and notes whether a line was longer
+// than MaxLine, so that the rare message needing FixLongLines can be told
+// apart without holding every message in memory.
+type LineWatch struct {
+	r       io.Reader
+	lineLen int
+	long    bool
+}
+
+// WatchLines wraps r.
+func WatchLines(r io.Reader) *LineWatch { return &LineWatch{r: r} }
+
+func (w *LineWatch) Read(p []byte) (int, error) {
+	n, err := w.r.Read(p)
+	for _, c := range p[:n] {
+		switch c {
+		case '\n', '\r':
+			w.lineLen = 0
+		default:
+			w.lineLen++
+			w.long = w.long || w.lineLen > MaxLine
+		}
+	}
+	return n, err
+}
+
+// Long reports whether a line longer than MaxLine went through.
+func (w *LineWatch) Long() bool { return w.long }

@@ -24,12 +24,11 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"bartleby/internal/mail/spoolfile"
 )
 
 const magic = "BARTLEBY-QUEUE 1\n"
-
-// maxEnvelope bounds one envelope line (10 000 recipients fit).
-const maxEnvelope = 4 << 20
 
 // ErrTooBig is returned by Add for a message over the size limit.
 var ErrTooBig = errors.New("message exceeds the maximum size")
@@ -150,35 +149,8 @@ func (q *Queue) quarantine(id string) {
 
 func readHeader(r *bufio.Reader) (Envelope, int64, error) {
 	var env Envelope
-	head := make([]byte, len(magic))
-	if _, err := io.ReadFull(r, head); err != nil || string(head) != magic {
-		return env, 0, errors.New("not a bartleby queue file")
-	}
-	line, err := readLine(r, maxEnvelope)
-	if err != nil {
-		return env, 0, fmt.Errorf("envelope: %w", err)
-	}
-	if err := json.Unmarshal(line, &env); err != nil {
-		return env, 0, fmt.Errorf("envelope: %w", err)
-	}
-	return env, int64(len(magic) + len(line) + 1), nil
-}
-
-func readLine(r *bufio.Reader, limit int) ([]byte, error) {
-	var out []byte
-	for {
-		chunk, err := r.ReadSlice('\n')
-		out = append(out, chunk...)
-		if len(out) > limit {
-			return nil, errors.New("line too long")
-		}
-		if err == nil {
-			return out[:len(out)-1], nil
-		}
-		if err != bufio.ErrBufferFull {
-			return nil, err
-		}
-	}
+	n, err := spoolfile.ReadHeader(r, magic, &env)
+	return env, n, err
 }
 
 func (q *Queue) path(id, ext string) string { return filepath.Join(q.dir, id+ext) }
@@ -207,6 +179,18 @@ func validID(id string) bool {
 // Received are filled in. data is read up to maxSize bytes; more is
 // ErrTooBig. Any failure of the spool is a *TempError.
 func (q *Queue) Add(env Envelope, data io.Reader, maxSize int64) (Envelope, error) {
+	env, err := q.Stage(env, data, maxSize)
+	if err == nil {
+		q.Commit(env)
+	}
+	return env, err
+}
+
+// Stage writes a message durably as Add does but keeps it out of the
+// queue's view (not listed, never due) until Commit, or Discard; so a
+// caller may still replace it before it can be attempted. A crash in
+// between leaves it queued, as Add would have: Open loads every message.
+func (q *Queue) Stage(env Envelope, data io.Reader, maxSize int64) (Envelope, error) {
 	env.ID = NewID()
 	if env.Received.IsZero() {
 		env.Received = time.Now().UTC()
@@ -221,6 +205,11 @@ func (q *Queue) Add(env Envelope, data io.Reader, maxSize int64) (Envelope, erro
 		return env, err
 	}
 	env.Size = size
+	return env, nil
+}
+
+// Commit makes a staged message part of the queue.
+func (q *Queue) Commit(env Envelope) {
 	q.mu.Lock()
 	q.msgs[env.ID] = &entry{env: env.Clone()}
 	q.mu.Unlock()
@@ -228,8 +217,10 @@ func (q *Queue) Add(env Envelope, data io.Reader, maxSize int64) (Envelope, erro
 	case q.Added <- struct{}{}:
 	default:
 	}
-	return env, nil
 }
+
+// Discard deletes a staged message.
+func (q *Queue) Discard(id string) error { return q.removeFiles(id) }
 
 func (q *Queue) write(env *Envelope, data io.Reader, maxSize int64) (int64, error) {
 	tmp := q.path(env.ID, ".tmp")
@@ -262,13 +253,9 @@ func (q *Queue) write(env *Envelope, data io.Reader, maxSize int64) (int64, erro
 // known only at the end, so the header does not record it: Open measures it.
 func writeMsg(f *os.File, env *Envelope, data io.Reader, maxSize int64) (int64, error) {
 	w := bufio.NewWriterSize(f, 64<<10)
-	js, err := env.marshal()
-	if err != nil {
+	if _, err := spoolfile.WriteHeader(w, magic, env); err != nil {
 		return 0, err
 	}
-	w.WriteString(magic)
-	w.Write(js)
-	w.WriteByte('\n')
 	n, err := io.Copy(w, io.LimitReader(data, maxSize+1))
 	if err != nil {
 		return 0, readErr(err)

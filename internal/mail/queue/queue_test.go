@@ -176,3 +176,42 @@ func TestDeferralSurvivesReopen(t *testing.T) {
 		t.Fatalf("due now %v, next %v; want none now and the next at %v", ids, due, next)
 	}
 }
+
+// TestStage: a staged message is durable but neither listed nor due until
+// committed; a discarded one is gone; one staged before a crash is loaded.
+func TestStage(t *testing.T) {
+	dir := t.TempDir()
+	q, _, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := Envelope{From: "a@example.org", Route: "smarthost", Rcpts: []*Rcpt{{Addr: "b@example.net"}}}
+	a, err := q.Stage(env.Clone(), strings.NewReader("a\r\n"), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := q.Stage(env.Clone(), strings.NewReader("b\r\n"), 100)
+	if ids, _, _ := q.Due(time.Now()); len(ids) != 0 || q.Len() != 0 {
+		t.Fatalf("staged messages visible: due %v, len %d", ids, q.Len())
+	}
+	q.Commit(a)
+	if ids, _, _ := q.Due(time.Now()); len(ids) != 1 || ids[0] != a.ID {
+		t.Fatalf("committed message not due: %v", ids)
+	}
+	c, _ := q.Stage(env.Clone(), strings.NewReader("c\r\n"), 100)
+	if err := q.Discard(b.ID); err != nil {
+		t.Fatal(err)
+	}
+	q.Close()
+	q, _, err = Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	if _, ok := q.Get(b.ID); ok || q.Len() != 2 {
+		t.Errorf("after reopen: %d messages, discarded one present: %v", q.Len(), ok)
+	}
+	if _, ok := q.Get(c.ID); !ok {
+		t.Error("a message staged before a crash is lost")
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"os/user"
 	"strings"
 	"time"
@@ -50,7 +51,9 @@ type Prepared struct {
 
 // Prepare reads the message from in and applies the options: recipients
 // from the header with -t (Bcc removed), a lone "." ends the input unless
-// -i, missing Date, Message-ID and From added.
+// -i, lines over 998 octets re-encoded, bare addresses in the header
+// qualified, missing Date, Message-ID and From added, and a Received field
+// naming the submitting uid.
 func Prepare(o *Options, s *Settings, in io.Reader, now time.Time) (*Prepared, error) {
 	from := o.Sender
 	if from == "" {
@@ -73,6 +76,7 @@ func Prepare(o *Options, s *Settings, in io.Reader, now time.Time) (*Prepared, e
 	if err != nil {
 		return nil, err
 	}
+	raw = message.FixLongLines(raw) // cron cannot resend: never refuse for them
 	br := bufio.NewReader(bytes.NewReader(raw))
 	h, err := message.ReadHeader(br)
 	if err != nil {
@@ -96,17 +100,20 @@ func Prepare(o *Options, s *Settings, in io.Reader, now time.Time) (*Prepared, e
 			return nil, fail(ExitDataErr, "recipient: %v", err)
 		}
 	}
+	h.QualifyAddresses(s.QualifyDomain)
 	h.Complete(from, o.FullName, s.Hostname, now)
+	// As Postfix's pickup records it: who ran sendmail.
+	h.Prepend("Received", fmt.Sprintf("by %s (bartleby, from userid %d);\r\n\t%s", s.Hostname, os.Getuid(), now.Format(time.RFC1123Z)))
 	var out bytes.Buffer
 	h.WriteTo(&out)
 	io.Copy(&out, br)
 	return &Prepared{From: from, Rcpts: rcpts, Data: out.Bytes()}, nil
 }
 
-// readInput reads stdin normalised to CRLF, up to the size limit and, when
-// dotEnds, up to a line holding a single ".".
+// readInput reads stdin normalised to CRLF (lines of any length), up to
+// the size limit and, when dotEnds, up to a line holding a single ".".
 func readInput(in io.Reader, dotEnds bool, maxSize int64) ([]byte, error) {
-	n := message.Normalize(io.LimitReader(in, maxSize+1))
+	n := message.NormalizeLong(io.LimitReader(in, maxSize+1))
 	var out bytes.Buffer
 	br := bufio.NewReader(n)
 	for {

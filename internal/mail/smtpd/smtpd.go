@@ -28,7 +28,7 @@ type Incoming struct {
 	Rcpts    []string
 	SMTPUTF8 bool
 	Origin   string    // "smtp 127.0.0.1:4242 (helo name)"
-	Data     io.Reader // normalised to CRLF, with our Received field first
+	Data     io.Reader // normalised to CRLF, with our Received field first; long lines only with Config.LongLines
 }
 
 // Handler decides on recipients and queues messages.
@@ -46,7 +46,11 @@ type Config struct {
 	MaxSize       int64
 	MaxRecipients int
 	TLS           *tls.Config // STARTTLS offered when set
-	Log           *slog.Logger
+	// LongLines accepts lines over 998 octets, for the handler to
+	// re-encode (message.FixLongLines): local software such as cron often
+	// cannot resend, so refusing would lose the message. Off, they get 554.
+	LongLines bool
+	Log       *slog.Logger
 }
 
 // RFC 5321 4.5.3.2 timeouts: 5 minutes for a command, 10 for the data.
@@ -64,6 +68,10 @@ func New(cfg Config, h Handler) *smtp.Server {
 	s.MaxMessageBytes = cfg.MaxSize
 	s.MaxRecipients = 0 // enforced in Rcpt with a 452, as RFC 5321 asks
 	s.MaxLineLength = 2000
+	if cfg.LongLines {
+		// go-smtp bounds DATA lines too: let one be as long as a message.
+		s.MaxLineLength = int(max(cfg.MaxSize, 2000))
+	}
 	s.ReadTimeout = commandTimeout
 	s.WriteTimeout = commandTimeout
 	s.TLSConfig = cfg.TLS
@@ -93,6 +101,7 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	}
 	s.from = &from
 	s.utf8 = opts != nil && opts.UTF8
+	mailStarted(s.conn.Conn())
 	return nil
 }
 
@@ -120,8 +129,12 @@ func (s *session) Data(r io.Reader) error {
 		return &smtp.SMTPError{Code: 503, EnhancedCode: smtp.EnhancedCode{5, 5, 1}, Message: "RCPT first"}
 	}
 	origin := s.origin()
+	normalize := message.Normalize
+	if s.cfg.LongLines {
+		normalize = message.NormalizeLong
+	}
 	m := &Incoming{From: *s.from, Rcpts: s.rcpts, SMTPUTF8: s.utf8, Origin: origin,
-		Data: io.MultiReader(strings.NewReader(s.received()), message.Normalize(r))}
+		Data: io.MultiReader(strings.NewReader(s.received()), normalize(r))}
 	id, err := s.h.Queue(m)
 	io.Copy(io.Discard, r) // go-smtp needs the data consumed, even on error
 	if err != nil {

@@ -53,12 +53,17 @@ func (s *sink) count() int {
 
 func serve(t testing.TB, h Handler, tlsCfg *tls.Config) string {
 	t.Helper()
+	return serveConfig(t, h, Config{TLS: tlsCfg})
+}
+
+func serveConfig(t testing.TB, h Handler, cfg Config) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := New(Config{Name: "test", Hostname: "mx.test", MaxSize: 1 << 16, MaxRecipients: 3, TLS: tlsCfg,
-		Log: slog.New(slog.DiscardHandler)}, h)
+	cfg.Name, cfg.Hostname, cfg.MaxSize, cfg.MaxRecipients, cfg.Log = "test", "mx.test", 1<<16, 3, slog.New(slog.DiscardHandler)
+	s := New(cfg, h)
 	go s.Serve(ln)
 	t.Cleanup(func() { s.Close() })
 	return ln.Addr().String()
@@ -199,4 +204,28 @@ func FuzzSession(f *testing.F) {
 			t.Fatalf("queued without end of data: %q", script)
 		}
 	})
+}
+
+// TestLongLines: the backup MX refuses a 5000-octet line (the sender can
+// resend it encoded); a listener for local software takes it for the
+// handler to re-encode.
+func TestLongLines(t *testing.T) {
+	script := func(n int) string {
+		return "EHLO c.test\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<u@mx.test>\r\nDATA\r\nSubject: l\r\n\r\n" + strings.Repeat("x", n) + "\r\n.\r\nQUIT\r\n"
+	}
+	mx := &sink{}
+	addr := serve(t, mx, nil)
+	if out := dialog(t, addr, script(1200)); !strings.Contains(out, "554 5.6.0") {
+		t.Errorf("backup MX took a 1200-octet line:\n%s", out)
+	}
+	// Past go-smtp's own line limit (2000) the answer is its 500.
+	if out := dialog(t, addr, script(5000)); !strings.Contains(out, "500 5.4.0") || mx.count() != 0 {
+		t.Errorf("backup MX took a 5000-octet line:\n%s", out)
+	}
+	long := strings.Repeat("x", 5000)
+	local := &sink{}
+	out := dialog(t, serveConfig(t, local, Config{LongLines: true}), script(5000))
+	if !strings.Contains(out, "250 2.0.0 queued as ID1") || local.count() != 1 || !strings.Contains(local.msgs[0], "\r\n"+long+"\r\n") {
+		t.Errorf("local listener refused a long line:\n%s", out)
+	}
 }

@@ -129,3 +129,20 @@ func FuzzCheck(f *testing.F) {
 		}
 	})
 }
+
+// TestParams: hashes of one kind and cost share their Params, so the SSH
+// server times one of each for its dummy hash; salts never count.
+func TestParams(t *testing.T) {
+	for hash, want := range map[string]string{
+		yescryptVector:                            "$y$j9T",
+		"$y$jFT$abc$def":                          "$y$jFT",
+		"$6$salt$sum":                             "$6",
+		"$6$rounds=5000$salt$sum":                 "$6$rounds=5000",
+		"$2y$12$abcdefghijklmnopqrstuv":           "$2y$12",
+		"$argon2id$v=19$m=65536,t=3,p=4$salt$sum": "$argon2id$v=19$m=65536,t=3,p=4",
+	} {
+		if got := Params(hash); got != want {
+			t.Errorf("Params(%q) = %q, want %q", hash, got, want)
+		}
+	}
+}

@@ -11,11 +11,12 @@ import (
 	"bartleby/internal/realip"
 )
 
-// Paths that maintenance never hides.
-const (
-	acmePrefix   = "/.well-known/acme-challenge/"
-	bypassPrefix = "/.well-known/bartleby/bypass/"
-)
+// bypassPrefix is the secret bypass URL's. ACME challenges need no
+// exemption: with [acme] bartleby's own solver answers them on the plain
+// listener before any site (certs.HTTPChallenge); without it a challenge
+// path is like any other, and a backend that answers challenges itself
+// gets it through maintenance only when listed in exempt.
+const bypassPrefix = "/.well-known/bartleby/bypass/"
 
 // BypassHeader marks responses that went past the maintenance page, so the
 // admin sees that they are bypassing.
@@ -25,7 +26,7 @@ var hdrBypass = []string{"bypass"}
 
 // Handler wraps a site's handler. When the site is in maintenance (or
 // when_backend_down is set and backendDown reports every upstream failing)
-// requests get the 503 page, except ACME challenges, exempt paths and
+// requests get the 503 page, except exempt paths and
 // bypassing clients, which go to next; bypassing responses carry
 // BypassHeader. The secret bypass URL is answered here. backendDown may be
 // nil.
@@ -42,7 +43,7 @@ func (m *Manager) Handler(cs *config.Site, next http.Handler, backendDown func()
 		if strings.HasPrefix(path, bypassPrefix) && st.cfg.cookieKey != nil && m.secretURL(st, w, r) {
 			return
 		}
-		if resp == nil || strings.HasPrefix(path, acmePrefix) || st.cfg.exempted(path) {
+		if resp == nil || st.cfg.exempted(path) {
 			next.ServeHTTP(w, r)
 			return
 		}
