@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"bartleby/internal/config"
 	"bartleby/internal/jail"
 	"bartleby/internal/sshd"
 )
@@ -70,16 +71,21 @@ func unblockCmd() *cobra.Command {
 // rsyncExecCmd is the confined rsync runner the ssh part re-executes; not
 // for people.
 func rsyncExecCmd() *cobra.Command {
-	var dir string
+	var dir, umask string
 	var writable bool
 	c := &cobra.Command{
-		Use:    "rsync-exec --dir DIR [--writable] -- rsync ARGS…",
+		Use:    "rsync-exec --dir DIR --umask 022 [--writable] -- rsync ARGS…",
 		Hidden: true,
 		Args:   cobra.MinimumNArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
-			return jail.RunConfined(dir, writable, args)
+			mask, err := config.ParseUmask(umask)
+			if err != nil {
+				return err
+			}
+			return jail.RunConfined(dir, writable, mask, args)
 		},
 	}
+	c.Flags().StringVar(&umask, "umask", "022", "the umask rsync runs with")
 	c.Flags().StringVar(&dir, "dir", "", "the jail directory rsync may use")
 	c.Flags().BoolVar(&writable, "writable", false, "allow writing in --dir")
 	c.MarkFlagRequired("dir")

@@ -79,7 +79,13 @@ func printFleet(w io.Writer, st control.FleetStatus, now time.Time) {
 func printStatus(w io.Writer, st control.Status, now time.Time) {
 	fmt.Fprintf(w, "bartleby %s, pid %d, up %s, config %s\n", st.Version, st.PID, ago(now, st.Started), st.Config)
 	if !st.Reload.IsZero() {
-		fmt.Fprintf(w, "last reload %s ago\n", ago(now, st.Reload))
+		fmt.Fprintf(w, "last successful reload %s ago\n", ago(now, st.Reload))
+	}
+	if a := st.Attempt; a != nil {
+		fmt.Fprintf(w, "last reload attempt %s ago by %s: %s\n", ago(now, a.At), a.By, a.Summary())
+		if !a.OK {
+			a.Write(w)
+		}
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "PART\tSTATE\tADDRESSES\tSINCE")

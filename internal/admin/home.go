@@ -59,15 +59,16 @@ func (v *view) home(w http.ResponseWriter, r *http.Request) {
 // reload went.
 func daemonCard(st control.Status, now time.Time) part.Card {
 	c := part.Card{Title: "bartleby " + st.Version, Facts: []part.Fact{{Label: "Up", Value: ago(now, st.Started)}}}
+	a := st.Attempt
 	switch {
-	case st.ReloadTried.IsZero():
+	case a == nil:
 		c.Facts = append(c.Facts, part.Fact{Label: "Last reload", Value: "none since the start"})
-	case st.ReloadError != "":
+	case !a.OK:
 		c.Level = part.Warning
-		c.Facts = append(c.Facts, part.Fact{Label: "Last reload", Value: fmt.Sprintf("failed %s ago", ago(now, st.ReloadTried)), Level: part.Warning})
-		c.Problems = append(c.Problems, st.ReloadError)
+		c.Facts = append(c.Facts, part.Fact{Label: "Last reload", Value: fmt.Sprintf("%s ago by %s: %s", ago(now, a.At), a.By, a.Summary()), Level: part.Warning})
+		c.Problems = append(c.Problems, a.Errors...)
 	default:
-		c.Facts = append(c.Facts, part.Fact{Label: "Last reload", Value: fmt.Sprintf("applied %s ago", ago(now, st.ReloadTried))})
+		c.Facts = append(c.Facts, part.Fact{Label: "Last reload", Value: fmt.Sprintf("%s ago by %s: applied", ago(now, a.At), a.By)})
 	}
 	return c
 }

@@ -32,7 +32,7 @@ func TestHomeCards(t *testing.T) {
 		{Title: "Web", Level: part.OK, Facts: []part.Fact{{Label: "Sites in maintenance", Value: "0"}}},
 	}
 	s := newTestServer(t, opts{cards: cards, status: func(st *control.Status) {
-		st.ReloadTried, st.ReloadError = testStarted.Add(30*time.Minute), "web.sites[0]: bad <addr>"
+		st.Attempt = &control.ReloadResult{At: testStarted.Add(30 * time.Minute), By: "SIGHUP", Unchanged: true, Errors: []string{"web.sites[0]: bad <addr>"}}
 	}})
 	res := s.client("127.0.0.1").get("/")
 	wantStatus(t, res, 200)
@@ -40,7 +40,7 @@ func TestHomeCards(t *testing.T) {
 		`<section class="card level-failing">`, `<h2><a href="/mail/">Mail</a> <span class="state">failing</span></h2>`,
 		`<dt>Queue</dt><dd class="level-warning">46 messages</dd>`, `<li>oldest &lt;3d&gt;</li>`,
 		`<h2>Web <span class="state">OK</span></h2>`,
-		`<section class="card level-warning">`, `<dd class="level-warning">failed 30m0s ago</dd>`, `<li>web.sites[0]: bad &lt;addr&gt;</li>`,
+		`<section class="card level-warning">`, `<dd class="level-warning">30m0s ago by SIGHUP: refused (1 problem(s)), the running config is unchanged</dd>`, `<li>web.sites[0]: bad &lt;addr&gt;</li>`,
 	} {
 		if !strings.Contains(res.body, want) {
 			t.Errorf("home lacks %q:\n%s", want, res.body)

@@ -23,6 +23,8 @@ type Config struct {
 	StateDir       string   `toml:"state_dir"`
 	Hostname       string   `toml:"hostname"`
 	TrustedProxies []string `toml:"trusted_proxies"`
+	// User is the account a root-started daemon drops to (internal/privdrop).
+	User string `toml:"user"`
 
 	ACME  *ACME   `toml:"acme"`
 	Admin *Admin  `toml:"admin"`

@@ -1,6 +1,11 @@
 package control
 
-import "time"
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+)
 
 // Status is the answer to the "status" command.
 type Status struct {
@@ -9,14 +14,34 @@ type Status struct {
 	Config  string    `json:"config"`
 	Started time.Time `json:"started"`
 	Reload  time.Time `json:"last_reload,omitzero"`
-	// ReloadTried and ReloadError are the last reload asked for, applied
-	// or not, and what went wrong ("" when nothing did).
-	ReloadTried time.Time    `json:"last_reload_tried,omitzero"`
-	ReloadError string       `json:"last_reload_error,omitempty"`
-	Parts       []PartStatus `json:"parts"`
+	// Attempt is the last reload tried, successful or not.
+	Attempt *ReloadResult `json:"last_reload_attempt,omitempty"`
+	Parts   []PartStatus  `json:"parts"`
 	// Notices are the parts' warnings, as on the admin home page
 	// ("mail: 1 message(s) from the maildrop set aside …").
 	Notices []string `json:"notices,omitempty"`
+}
+
+// ReloadResult is the outcome of one reload: the answer to `bartleby
+// reload` and the last attempt in `status`.
+type ReloadResult struct {
+	At time.Time `json:"at"`
+	// By says what asked: "SIGHUP" or "control socket (uid N)".
+	By string `json:"by"`
+	OK bool   `json:"ok"`
+	// Unchanged is true when the file was refused whole: nothing changed.
+	Unchanged bool          `json:"unchanged,omitempty"`
+	Parts     []PartOutcome `json:"parts,omitempty"`
+	// Errors lists every problem, config errors as FILE:LINE: KEY: message.
+	Errors []string `json:"errors,omitempty"`
+}
+
+// PartOutcome is what a reload did to one part.
+type PartOutcome struct {
+	Name string `json:"name"`
+	// Action is "reloaded in place", "restarted", "started", "stopped" or,
+	// when it failed, "kept the old config".
+	Action string `json:"action"`
 }
 
 // PartStatus is one running part.
@@ -46,4 +71,36 @@ type FleetNode struct {
 	Parts   []string  `json:"parts"`
 	Addrs   []string  `json:"addrs"`
 	Started time.Time `json:"started"`
+}
+
+// Summary is the outcome in a few words, for status lines.
+func (r *ReloadResult) Summary() string {
+	switch {
+	case r.OK:
+		return "applied"
+	case r.Unchanged:
+		return fmt.Sprintf("refused (%d problem(s)), the running config is unchanged", len(r.Errors))
+	}
+	return fmt.Sprintf("applied but for %d problem(s); those parts kept their old config", len(r.Errors))
+}
+
+// Write prints the outcome the way `bartleby reload` shows it: what each
+// part did, then every problem on its own line.
+func (r *ReloadResult) Write(w io.Writer) {
+	switch {
+	case r.OK:
+		fmt.Fprintln(w, "reload applied:")
+	case r.Unchanged:
+		fmt.Fprintln(w, "reload refused, the running config is unchanged:")
+	default:
+		fmt.Fprintln(w, "reload applied but for the problems below; those parts kept their old config:")
+	}
+	if !r.Unchanged {
+		for _, p := range r.Parts {
+			fmt.Fprintf(w, "  %-6s %s\n", p.Name, p.Action)
+		}
+	}
+	for _, e := range r.Errors {
+		fmt.Fprintf(w, "  %s\n", strings.ReplaceAll(e, "\n", "\n  "))
+	}
 }

@@ -84,15 +84,18 @@ type Daemon struct {
 	certs    *certs.Manager
 	parts    []*running
 	reloaded time.Time
-	// reloadTried and reloadErr are the last reload's time and outcome,
-	// refused ones included, for the admin home page.
-	reloadTried time.Time
-	reloadErr   string
+	attempt  *control.ReloadResult
+}
+
+// Options are the serve flags that override the config.
+type Options struct {
+	// User overrides the config's user: the account to drop to.
+	User string
 }
 
 // Run loads the config at path, starts every configured part and serves
 // until ctx is done or SIGTERM/SIGINT arrives; SIGHUP reloads.
-func Run(ctx context.Context, path string, log *slog.Logger) error {
+func Run(ctx context.Context, path string, opts Options, log *slog.Logger) error {
 	logs := logring.New(logsPerPart)
 	log = slog.New(logs.Handler(log.Handler()))
 	cfg, err := Load(path)
@@ -103,7 +106,7 @@ func Run(ctx context.Context, path string, log *slog.Logger) error {
 		log.Warn("config", "warning", w.String())
 	}
 	d := &Daemon{path: path, log: log, logs: logs, cfg: cfg, started: time.Now(), metrics: newMetrics()}
-	if err := prepareStateDir(cfg.StateDir, log); err != nil {
+	if err := becomeUser(cfg, opts, log); err != nil {
 		return err
 	}
 	if d.ctl, err = control.Listen(cfg.StateDir, log); err != nil {
@@ -128,48 +131,34 @@ func Run(ctx context.Context, path string, log *slog.Logger) error {
 		return err
 	}
 	log.Info("bartleby started", "version", version.String(), "config", cfg.File, "state_dir", cfg.StateDir, "pid", os.Getpid())
+	notify(sdReady)
 	d.wait(ctx)
+	notify(sdStopping)
 	return d.stop()
 }
 
-// prepareStateDir creates state_dir 0700, and narrows an existing one that
-// others can read: it holds keys, the queue and the control socket.
-func prepareStateDir(dir string, log *slog.Logger) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("state_dir: %w", err)
-	}
-	st, err := os.Stat(dir)
-	if err != nil {
-		return fmt.Errorf("state_dir: %w", err)
-	}
-	if st.Mode().Perm()&0o077 != 0 {
-		log.Warn("state_dir was open to others; setting mode 0700", "dir", dir, "mode", fmt.Sprintf("%04o", st.Mode().Perm()))
-		if err := os.Chmod(dir, 0o700); err != nil {
-			return fmt.Errorf("state_dir: %w", err)
-		}
-	}
-	return nil
-}
-
 // wait serves signals until the daemon should stop: SIGHUP reloads,
-// SIGTERM or SIGINT stop it. Signal handling stays on while the parts drain:
-// a second stop signal exits at once, a SIGHUP is ignored.
+// SIGUSR1 reopens log files, SIGTERM or SIGINT stop it. Signal handling
+// stays on while the parts drain: a second stop signal exits at once, a
+// SIGHUP or SIGUSR1 is ignored.
 func (d *Daemon) wait(ctx context.Context) {
 	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
+	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGTERM, syscall.SIGINT)
 	for {
 		select {
 		case <-ctx.Done():
 			go d.whileStopping(sigs)
 			return
 		case s := <-sigs:
-			if s != syscall.SIGHUP {
+			switch s {
+			case syscall.SIGHUP:
+				d.Reload("SIGHUP")
+			case syscall.SIGUSR1:
+				d.reopenLogs()
+			default:
 				d.log.Info("stopping", "signal", s.String(), "drain", DrainTimeout)
 				go d.whileStopping(sigs)
 				return
-			}
-			if err := d.Reload(); err != nil {
-				d.log.Error("reload", "err", err)
 			}
 		}
 	}
@@ -177,11 +166,25 @@ func (d *Daemon) wait(ctx context.Context) {
 
 func (d *Daemon) whileStopping(sigs <-chan os.Signal) {
 	for s := range sigs {
-		if s != syscall.SIGHUP {
+		if s != syscall.SIGHUP && s != syscall.SIGUSR1 {
 			d.log.Error("second signal, exiting now", "signal", s.String())
 			os.Exit(1)
 		}
-		d.log.Warn("stopping: SIGHUP ignored")
+		d.log.Warn("stopping: signal ignored", "signal", s.String())
+	}
+}
+
+// reopenLogs has every part reopen its log files, without a reload.
+func (d *Daemon) reopenLogs() {
+	_, parts := d.snapshot()
+	for _, r := range parts {
+		if lr, ok := r.Part.(part.LogReopener); ok {
+			if err := lr.ReopenLogs(); err != nil {
+				d.log.Error("reopening log files", "part", r.Name(), "err", err)
+				continue
+			}
+			d.log.Info("log files reopened", "part", r.Name())
+		}
 	}
 }
 
@@ -249,7 +252,7 @@ func (d *Daemon) build(name string, b part.Builder, cfg *config.Config, cm *cert
 	}
 	d.metrics.failing.WithLabelValues(name).Set(0) // a restart starts afresh
 	if err := p.Start(); err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+		return nil, fmt.Errorf("%s: %w%s", name, err, bindHint(err))
 	}
 	d.log.Info("part started", "part", name, "addrs", p.Addrs())
 	d.metrics.up(name, true)
@@ -301,6 +304,13 @@ func (d *Daemon) handlers(parts []*running) map[string]control.Handler {
 	h := map[string]control.Handler{
 		"status":       func(context.Context, json.RawMessage) (any, error) { return d.Status(), nil },
 		"fleet.status": d.fleetStatus,
+		"reload": func(ctx context.Context, _ json.RawMessage) (any, error) {
+			by := "control socket"
+			if p, ok := control.PeerFrom(ctx); ok {
+				by = fmt.Sprintf("control socket (uid %d)", p.UID)
+			}
+			return d.Reload(by), nil
+		},
 	}
 	for _, r := range parts {
 		if c, ok := r.Part.(part.Commander); ok {
@@ -328,10 +338,10 @@ func (d *Daemon) notices() []part.Notice {
 func (d *Daemon) Status() control.Status {
 	cfg, parts := d.snapshot()
 	d.state.RLock()
-	reloaded, tried, reloadErr := d.reloaded, d.reloadTried, d.reloadErr
+	reloaded, attempt := d.reloaded, d.attempt
 	d.state.RUnlock()
 	st := control.Status{Version: version.String(), PID: os.Getpid(), Config: cfg.File,
-		Started: d.started, Reload: reloaded, ReloadTried: tried, ReloadError: reloadErr, Parts: []control.PartStatus{}}
+		Started: d.started, Reload: reloaded, Attempt: attempt, Parts: []control.PartStatus{}}
 	for _, r := range parts {
 		state, why := r.health.state()
 		st.Parts = append(st.Parts, control.PartStatus{Name: r.Name(), Addrs: r.Addrs(), Since: r.since, State: state, Error: why})

@@ -27,7 +27,7 @@ var builders = []struct {
 // checks are the parts' own checks of their sections (files, keys,
 // templates, regular expressions), run on top of config's syntax checks.
 var checks = []config.Check{
-	checkStateDir, certs.Check, admin.Check, web.Check, mail.Check, sshd.Check, watch.Check, fleet.Check,
+	checkStateDir, checkUser, certs.Check, admin.Check, web.Check, mail.Check, sshd.Check, watch.Check, fleet.Check,
 }
 
 // Load reads the config at path and checks it whole, as `bartleby check`,

@@ -42,6 +42,13 @@ func (m *Mail) Commands() map[string]control.Handler {
 		"mail.delete":  m.each(m.deleteOne),
 		"mail.hold":    m.each(func(id string) Outcome { return m.setHold(id, true) }),
 		"mail.release": m.each(func(id string) Outcome { return m.setHold(id, false) }),
+		"mail.aliases": func(context.Context, json.RawMessage) (any, error) {
+			n, err := m.aliases.Reload()
+			if err != nil {
+				return nil, err
+			}
+			return n, nil
+		},
 	}
 }
 

@@ -72,6 +72,12 @@ type Commander interface {
 	Commands() map[string]control.Handler
 }
 
+// LogReopener is a part that writes log files of its own and reopens them
+// on SIGUSR1, after logrotate moved them.
+type LogReopener interface {
+	ReopenLogs() error
+}
+
 // AdminPage is a page a part adds to the admin UI. Its handler runs behind
 // the admin access rules (allowlist, login, CSRF on POST).
 type AdminPage struct {

@@ -65,7 +65,7 @@ func New(env *part.Env) (part.Part, error) {
 		return nil, nil
 	}
 	check := env.Config.Checker()
-	users := compile(c, check)
+	users := compile(env.Config, check)
 	if err := check.Err(); err != nil {
 		return nil, err
 	}
@@ -149,6 +149,16 @@ func (s *Server) Start() error {
 	for _, u := range s.cfg.Users {
 		if err := os.MkdirAll(u.Root, 0o755); err != nil {
 			return fmt.Errorf("root of %s: %w", u.Name, err)
+		}
+	}
+	for _, u := range s.users {
+		for _, m := range u.mounts {
+			if m.ReadOnly {
+				continue
+			}
+			if err := jail.PrepareDir(m.Dir, u.perms); err != nil {
+				return fmt.Errorf("user %s: %w", u.Name, err)
+			}
 		}
 	}
 	ln, err := net.Listen("tcp", s.cfg.Listen)

@@ -199,6 +199,21 @@ func (s *site) shareUpstreams(p *proxy) {
 }
 
 // Close releases the table's files and connections.
+// reopenLogs reopens every site's access log file.
+func (t *table) reopenLogs() error {
+	seen := map[*site]bool{}
+	var errs []error
+	for _, m := range []map[string]*site{t.exact, t.wild} {
+		for _, s := range m {
+			if !seen[s] {
+				seen[s] = true
+				errs = append(errs, s.log.reopen())
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
 func (t *table) Close() error {
 	var errs []error
 	for _, c := range t.closers {

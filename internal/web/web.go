@@ -182,3 +182,6 @@ func (w *Web) Reload(env *part.Env) error {
 	time.AfterFunc(retireAfter, func() { old.Close() })
 	return nil
 }
+
+// ReopenLogs reopens the access log files (SIGUSR1, after logrotate).
+func (w *Web) ReopenLogs() error { return w.table.Load().reopenLogs() }
