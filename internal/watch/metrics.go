@@ -35,7 +35,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		runs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "bartleby_watch_runs_total",
 			Help: "Scenario runs by result: ok, fail (confirmed by the retry) or flap (failed, then passed the retry)."}, append(sc, "result")),
 		clockOffset: prometheus.NewGauge(prometheus.GaugeOpts{Name: "bartleby_clock_offset_seconds",
-			Help: "Local clock minus NTP time at the last check (positive: ahead)."}),
+			Help: "NTP time minus the local clock at the last check, as check_ntp_time (positive: the local clock is behind)."}),
 		clockStatus: prometheus.NewGauge(prometheus.GaugeOpts{Name: "bartleby_clock_status",
 			Help: "Last clock check: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (no valid answer)."}),
 		clockValid: prometheus.NewGauge(prometheus.GaugeOpts{Name: "bartleby_clock_valid_servers",
