@@ -24,8 +24,9 @@ type Manager struct {
 	fileCheckEvery time.Duration // how often cert files are looked at
 
 	mu      sync.Mutex
-	tickets []*ticketKeys // rotated until Close
-	acme    *acmeState    // made by the first ACME source
+	tickets []*ticketKeys       // rotated until Close
+	acme    *acmeState          // made by the first ACME source
+	leaves  map[string]leafFunc // by served name, for Expiry
 	stop    chan struct{}
 	closed  bool
 	wg      sync.WaitGroup
@@ -74,6 +75,7 @@ func (m *Manager) TLSConfig(sources ...Source) (*tls.Config, error) {
 			return nil, fmt.Errorf("certificate %d (%s): %w", i+1, describe(s), err)
 		}
 		sel.add(s.Names, get)
+		m.track(s, get)
 		acme = acme || s.ACME
 	}
 	tk, err := m.newTicketKeys()

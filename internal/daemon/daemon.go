@@ -66,6 +66,7 @@ func Run(ctx context.Context, path string, log *slog.Logger) error {
 		log.Warn("config", "warning", w.String())
 	}
 	d := &Daemon{path: path, log: log, cfg: cfg, started: time.Now(), metrics: newMetrics()}
+	d.metrics.reg.MustRegister(certExpiry{d})
 	if err := prepareStateDir(cfg.StateDir, log); err != nil {
 		return err
 	}

@@ -58,6 +58,8 @@ func (s *Server) handle(c net.Conn) {
 		attrs = append(attrs, "key", k)
 	}
 	log.Info("login", attrs...)
+	s.metrics.active.Inc()
+	defer s.metrics.active.Dec()
 	go rejectGlobal(reqs, log)
 
 	j, err := jail.Open(u.Name, u.Jail, s.log.With("addr", addr.String()))
@@ -71,7 +73,7 @@ func (s *Server) handle(c net.Conn) {
 	open := 0
 	for nc := range chans {
 		if nc.ChannelType() != "session" {
-			s.metrics.sessions.WithLabelValues(nc.ChannelType(), "refused").Inc()
+			s.metrics.sessions.WithLabelValues(metricKind(nc.ChannelType()), "refused").Inc()
 			log.Warn("channel refused", "type", nc.ChannelType())
 			nc.Reject(ssh.Prohibited, "only sftp and rsync sessions are allowed here")
 			continue
@@ -141,7 +143,7 @@ func (s *Server) session(ch ssh.Channel, reqs <-chan *ssh.Request, u *config.SSH
 			s.metrics.sessions.WithLabelValues("rsync", "ok").Inc()
 			go func() { s.runRsync(ch, run, log); ch.Close() }()
 		default:
-			s.metrics.sessions.WithLabelValues(r.Type, "refused").Inc()
+			s.metrics.sessions.WithLabelValues(metricKind(r.Type), "refused").Inc()
 			log.Warn("session request refused", "type", r.Type)
 			if r.WantReply {
 				r.Reply(false, nil)

@@ -227,6 +227,7 @@ type metrics struct {
 	logins   *prometheus.CounterVec
 	refused  *prometheus.CounterVec
 	sessions *prometheus.CounterVec
+	active   prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -237,9 +238,11 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "SSH connections closed before the handshake, by reason."}, []string{"reason"}),
 		sessions: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "bartleby_ssh_sessions_total",
 			Help: "SSH session requests by kind and result."}, []string{"kind", "result"}),
+		active: prometheus.NewGauge(prometheus.GaugeOpts{Name: "bartleby_ssh_connections_active",
+			Help: "SSH connections logged in now."}),
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.logins, m.refused, m.sessions} {
+		for _, c := range []prometheus.Collector{m.logins, m.refused, m.sessions, m.active} {
 			if err := reg.Register(c); err != nil {
 				var are prometheus.AlreadyRegisteredError
 				if !errors.As(err, &are) {
@@ -249,4 +252,21 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}
 	}
 	return m, nil
+}
+
+// knownKinds are the channel and request types OpenSSH clients send; they
+// are metric labels as they are.
+var knownKinds = map[string]bool{
+	"direct-tcpip": true, "forwarded-tcpip": true, "x11": true, "auth-agent@openssh.com": true,
+	"shell": true, "pty-req": true, "env": true, "x11-req": true, "auth-agent-req@openssh.com": true,
+	"subsystem": true, "signal": true, "window-change": true, "break": true,
+}
+
+// metricKind is a client-chosen type as a metric label: any type outside
+// knownKinds is "other", so a client cannot grow the series without bound.
+func metricKind(t string) string {
+	if knownKinds[t] {
+		return t
+	}
+	return "other"
 }

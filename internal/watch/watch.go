@@ -84,6 +84,9 @@ func New(env *part.Env) (part.Part, error) {
 		return nil, err
 	}
 	w.metrics = m
+	if err := env.Metrics.Register(clockMetrics{w}); err != nil {
+		return nil, fmt.Errorf("clock metrics: %w", err)
+	}
 	w.spread = wc.Every.Or(config.DefaultWatchEvery)
 	h, err := loadHistory(filepath.Join(env.Config.StateDir, "watch", "history.json"), wc.History)
 	if err != nil {
@@ -287,7 +290,6 @@ func (w *Watch) clockLoop(ctx context.Context) {
 		if r.Status != clock.OK {
 			w.log.Warn("clock check", "status", r.Status.String(), "summary", r.Line())
 		}
-		w.metrics.observeClock(r)
 		w.mu.Lock()
 		w.clockR = &r
 		w.mu.Unlock()

@@ -155,8 +155,10 @@ func (p *proxy) RoundTrip(req *http.Request) (*http.Response, error) {
 		if p.rewrite {
 			req.Host = u.url.Host
 		}
+		start := time.Now()
 		resp, err := p.transport.RoundTrip(req)
 		if err == nil {
+			noteUpstream(req.Context(), u.url.Host, time.Since(start))
 			return resp, nil
 		}
 		if req.Context().Err() != nil {

@@ -16,8 +16,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"bartleby/internal/control"
 	"bartleby/internal/part"
 	"bartleby/internal/web/maint"
@@ -38,7 +36,7 @@ type Web struct {
 	log       *slog.Logger
 	httpAddr  string
 	httpsAddr string
-	requests  *prometheus.CounterVec
+	metrics   *metrics
 	maint     *maint.Manager
 	// headerTimeout is readHeaderTimeout; a test shortens it.
 	headerTimeout time.Duration
@@ -56,19 +54,17 @@ func New(env *part.Env) (part.Part, error) {
 	if len(cfg.Sites) == 0 {
 		return nil, nil
 	}
-	w := &Web{log: env.Log, httpAddr: cfg.Web.HTTP, httpsAddr: cfg.Web.HTTPS, headerTimeout: readHeaderTimeout,
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "bartleby_web_requests_total", Help: "Requests answered, by site and status class.",
-		}, []string{"site", "code"})}
-	if err := env.Metrics.Register(w.requests); err != nil {
-		return nil, fmt.Errorf("web metrics: %w", err)
+	w := &Web{log: env.Log, httpAddr: cfg.Web.HTTP, httpsAddr: cfg.Web.HTTPS, headerTimeout: readHeaderTimeout}
+	var err error
+	if w.metrics, err = newMetrics(env.Metrics); err != nil {
+		return nil, err
 	}
 	m, err := maint.NewManager(cfg.StateDir, cfg.Sites, env.Log)
 	if err != nil {
 		return nil, err
 	}
 	w.maint = m
-	t, err := buildTable(cfg, env.Certs, m.Handler, w.requests, env.Log)
+	t, err := buildTable(cfg, env.Certs, m.Handler, w.metrics, env.Log)
 	if err != nil {
 		return nil, err
 	}
@@ -162,7 +158,7 @@ func (w *Web) Reload(env *part.Env) error {
 	if cfg.Web == nil || cfg.Web.HTTP != w.httpAddr || cfg.Web.HTTPS != w.httpsAddr {
 		return fmt.Errorf("the web listeners changed (or every site was removed): restart bartleby to apply it")
 	}
-	t, err := buildTable(cfg, env.Certs, w.maint.Handler, w.requests, env.Log)
+	t, err := buildTable(cfg, env.Certs, w.maint.Handler, w.metrics, env.Log)
 	if err != nil {
 		return err
 	}
