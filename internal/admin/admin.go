@@ -231,7 +231,7 @@ func (s *Server) Start() error {
 	}
 	go func() {
 		if err := s.srv.ServeTLS(ln, "", ""); !errors.Is(err, http.ErrServerClosed) {
-			s.log.Error("admin listener failed", "addr", ln.Addr().String(), "err", err)
+			s.log.Error("admin listener failed", "event", "admin.listener_failed", "addr", ln.Addr().String(), "err", err)
 		}
 	}()
 	return nil

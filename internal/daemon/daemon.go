@@ -63,7 +63,7 @@ func Run(ctx context.Context, path string, log *slog.Logger) error {
 		return err
 	}
 	for _, w := range cfg.Warnings {
-		log.Warn("config", "warning", w.String())
+		log.Warn("config", "event", "config.warning", "warning", w.String())
 	}
 	d := &Daemon{path: path, log: log, cfg: cfg, started: time.Now(), metrics: newMetrics()}
 	d.metrics.reg.MustRegister(certExpiry{d})
@@ -78,7 +78,7 @@ func Run(ctx context.Context, path string, log *slog.Logger) error {
 	if err := d.start(); err != nil {
 		return err
 	}
-	log.Info("bartleby started", "version", version.String(), "config", cfg.File, "state_dir", cfg.StateDir, "pid", os.Getpid())
+	log.Info("bartleby started", "event", "daemon.started", "version", version.String(), "config", cfg.File, "state_dir", cfg.StateDir, "pid", os.Getpid())
 	d.wait(ctx)
 	return d.stop()
 }
@@ -94,7 +94,7 @@ func prepareStateDir(dir string, log *slog.Logger) error {
 		return fmt.Errorf("state_dir: %w", err)
 	}
 	if st.Mode().Perm()&0o077 != 0 {
-		log.Warn("state_dir was open to others; setting mode 0700", "dir", dir, "mode", fmt.Sprintf("%04o", st.Mode().Perm()))
+		log.Warn("state_dir was open to others; setting mode 0700", "event", "daemon.state_dir_fixed", "dir", dir, "mode", fmt.Sprintf("%04o", st.Mode().Perm()))
 		if err := os.Chmod(dir, 0o700); err != nil {
 			return fmt.Errorf("state_dir: %w", err)
 		}
@@ -115,12 +115,12 @@ func (d *Daemon) wait(ctx context.Context) {
 			return
 		case s := <-sigs:
 			if s != syscall.SIGHUP {
-				d.log.Info("stopping", "signal", s.String(), "drain", DrainTimeout)
+				d.log.Info("stopping", "event", "daemon.stopping", "signal", s.String(), "drain", DrainTimeout)
 				go d.whileStopping(sigs)
 				return
 			}
 			if err := d.Reload(); err != nil {
-				d.log.Error("reload", "err", err)
+				d.log.Error("reload", "event", "config.reload_failed", "err", err)
 			}
 		}
 	}
@@ -129,10 +129,10 @@ func (d *Daemon) wait(ctx context.Context) {
 func (d *Daemon) whileStopping(sigs <-chan os.Signal) {
 	for s := range sigs {
 		if s != syscall.SIGHUP {
-			d.log.Error("second signal, exiting now", "signal", s.String())
+			d.log.Error("second signal, exiting now", "event", "daemon.killed", "signal", s.String())
 			os.Exit(1)
 		}
-		d.log.Warn("stopping: SIGHUP ignored")
+		d.log.Warn("stopping: SIGHUP ignored", "event", "daemon.sighup_ignored")
 	}
 }
 
@@ -194,7 +194,7 @@ func (d *Daemon) build(name string, b part.Builder, cfg *config.Config, cm *cert
 	if err := p.Start(); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	d.log.Info("part started", "part", name, "addrs", p.Addrs())
+	d.log.Info("part started", "event", "daemon.part_started", "part", name, "addrs", p.Addrs())
 	d.metrics.up(name, true)
 	return &running{Part: p, since: time.Now(), reg: reg}, nil
 }
@@ -272,7 +272,7 @@ func (d *Daemon) stop() error {
 	d.parts = nil
 	d.certs.Close()
 	d.state.Unlock()
-	d.log.Info("bartleby stopped")
+	d.log.Info("bartleby stopped", "event", "daemon.stopped")
 	return err
 }
 
@@ -296,6 +296,6 @@ func (d *Daemon) stopPart(ctx context.Context, r *running) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", r.Name(), err)
 	}
-	d.log.Info("part stopped", "part", r.Name())
+	d.log.Info("part stopped", "event", "daemon.part_stopped", "part", r.Name())
 	return nil
 }

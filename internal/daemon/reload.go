@@ -29,7 +29,7 @@ func (d *Daemon) Reload() error {
 		return fmt.Errorf("reload refused, the running config stays: state_dir changed from %s to %s: restart bartleby to move its state", oldCfg.StateDir, cfg.StateDir)
 	}
 	for _, w := range cfg.Warnings {
-		d.log.Warn("config", "warning", w.String())
+		d.log.Warn("config", "event", "config.warning", "warning", w.String())
 	}
 	cm, err := certs.New(cfg, d.log)
 	if err != nil {
@@ -67,7 +67,7 @@ func (d *Daemon) Reload() error {
 		return fmt.Errorf("reload applied but for:\n%w", err)
 	}
 	oldCerts.Close()
-	d.log.Info("config reloaded", "config", cfg.File)
+	d.log.Info("config reloaded", "event", "config.reloaded", "config", cfg.File)
 	return nil
 }
 
@@ -84,7 +84,7 @@ func (d *Daemon) reloadPart(old *running, name string, build part.Builder, cfgs 
 	if old != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), DrainTimeout)
 		if err := d.stopPart(ctx, old); err != nil {
-			d.log.Warn("part did not drain in time", "err", err)
+			d.log.Warn("part did not drain in time", "event", "daemon.drain_timeout", "err", err)
 		}
 		cancel()
 	}
@@ -110,7 +110,7 @@ func (d *Daemon) reloadAdmin(old *running, parts []*running, cfgs [2]*config.Con
 		if err == nil {
 			return old, nil
 		}
-		d.log.Info("admin UI restarts, its logins are lost", "reason", err.Error())
+		d.log.Info("admin UI restarts, its logins are lost", "event", "admin.restart", "reason", err.Error())
 	}
 	return d.reloadPart(old, "admin", d.adminBuilder(deps), cfgs, cms)
 }

@@ -216,7 +216,7 @@ func (p *queuePage) flush(w http.ResponseWriter, r *http.Request) {
 	for _, o := range out {
 		count[o.Result]++
 	}
-	p.m.log.Info("queue flushed from the admin page", "user", adminui.User(r), "messages", len(out))
+	p.m.log.Info("queue flushed from the admin page", "event", "mail.flushed", "user", adminui.User(r), "messages", len(out))
 	http.Redirect(w, r, fmt.Sprintf("/mail/?done=flush&n=%d&delivered=%d&deferred=%d&bounced=%d&pending=%d",
 		len(out), count["delivered"]+count["partial"], count["deferred"], count["bounced"], count["pending"]), http.StatusSeeOther)
 }
@@ -239,7 +239,7 @@ func (p *queuePage) act(w http.ResponseWriter, r *http.Request) {
 	if o.Result != "error" {
 		ok = "1"
 	}
-	p.m.log.Info("queue action from the admin page", "user", adminui.User(r), "id", id, "op", op, "result", o.Result)
+	p.m.log.Info("queue action from the admin page", "event", "mail.admin_action", "user", adminui.User(r), "id", id, "op", op, "result", o.Result)
 	http.Redirect(w, r, "/mail/?done="+op+"&ok="+ok+"&id="+url.QueryEscape(safeID(id)), http.StatusSeeOther)
 }
 

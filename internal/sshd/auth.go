@@ -75,8 +75,8 @@ func (s *Server) authLog(c ssh.ConnMetadata, method string, err error) {
 		return
 	}
 	s.metrics.logins.WithLabelValues(method, "fail").Inc()
-	s.log.Warn("login failed", "user", c.User(), "addr", addr, "method", method, "err", err)
+	s.log.Warn("login failed", "event", "ssh.login_failed", "user", c.User(), "addr", addr, "method", method, "err", err)
 	if s.defender.Fail(addr) {
-		s.log.Warn("address blocked after repeated failed logins", "addr", addr, "for", s.defender.blockFor.String())
+		s.log.Warn("address blocked after repeated failed logins", "event", "ssh.blocked", "addr", addr, "for", s.defender.blockFor.String())
 	}
 }

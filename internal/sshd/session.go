@@ -38,7 +38,7 @@ func (s *Server) handle(c net.Conn) {
 	ic.touch()
 	sc, chans, reqs, err := ssh.NewServerConn(ic, s.sshCfg)
 	if err != nil {
-		s.log.Debug("handshake ended", "addr", addr, "err", err)
+		s.log.Debug("handshake ended", "event", "ssh.handshake_failed", "addr", addr, "err", err)
 		c.Close()
 		return
 	}
@@ -49,11 +49,11 @@ func (s *Server) handle(c net.Conn) {
 	name := sc.Permissions.Extensions[extUser]
 	u := s.users[name]
 	if u == nil || name != sc.User() {
-		s.log.Error("login without a known identity; closing", "addr", addr, "user", sc.User())
+		s.log.Error("login without a known identity; closing", "event", "ssh.identity_error", "addr", addr, "user", sc.User())
 		return
 	}
 	log := s.log.With("user", u.Name, "addr", addr.String())
-	attrs := []any{"method", sc.Permissions.Extensions[extMethod], "client", string(sc.ClientVersion())}
+	attrs := []any{"event", "ssh.login", "method", sc.Permissions.Extensions[extMethod], "client", string(sc.ClientVersion())}
 	if k := sc.Permissions.Extensions[extKey]; k != "" {
 		attrs = append(attrs, "key", k)
 	}
@@ -64,7 +64,7 @@ func (s *Server) handle(c net.Conn) {
 
 	j, err := jail.Open(u.Name, u.Jail, s.log.With("addr", addr.String()))
 	if err != nil {
-		log.Error("cannot open the user's jail", "err", err)
+		log.Error("cannot open the user's jail", "event", "ssh.jail_error", "err", err)
 		return
 	}
 	defer j.Close()
@@ -74,7 +74,7 @@ func (s *Server) handle(c net.Conn) {
 	for nc := range chans {
 		if nc.ChannelType() != "session" {
 			s.metrics.sessions.WithLabelValues(metricKind(nc.ChannelType()), "refused").Inc()
-			log.Warn("channel refused", "type", nc.ChannelType())
+			log.Warn("channel refused", "event", "ssh.channel_refused", "type", nc.ChannelType())
 			nc.Reject(ssh.Prohibited, "only sftp and rsync sessions are allowed here")
 			continue
 		}
@@ -94,7 +94,7 @@ func (s *Server) handle(c net.Conn) {
 		}()
 	}
 	wg.Wait()
-	log.Info("logout")
+	log.Info("logout", "event", "ssh.logout")
 }
 
 // rejectGlobal refuses every global request: tcpip-forward (ssh -R) and
@@ -105,7 +105,7 @@ func rejectGlobal(reqs <-chan *ssh.Request, log *slog.Logger) {
 			r.Reply(false, nil)
 		}
 		if r.Type != "keepalive@openssh.com" {
-			log.Warn("global request refused", "type", r.Type)
+			log.Warn("global request refused", "event", "ssh.global_refused", "type", r.Type)
 		}
 	}
 }
@@ -132,7 +132,7 @@ func (s *Server) session(ch ssh.Channel, reqs <-chan *ssh.Request, u *config.SSH
 			run, err := s.checkExec(cmd, u, j)
 			if err != nil {
 				s.metrics.sessions.WithLabelValues("exec", "refused").Inc()
-				log.Warn("exec refused", "command", truncate(cmd, 200), "err", err)
+				log.Warn("exec refused", "event", "ssh.exec_refused", "command", truncate(cmd, 200), "err", err)
 				r.Reply(true, nil) // so the client sees the reason and status
 				fmt.Fprintf(ch.Stderr(), "bartleby: %v\r\n", err)
 				exitStatus(ch, 1)
@@ -144,7 +144,13 @@ func (s *Server) session(ch ssh.Channel, reqs <-chan *ssh.Request, u *config.SSH
 			go func() { s.runRsync(ch, run, log); ch.Close() }()
 		default:
 			s.metrics.sessions.WithLabelValues(metricKind(r.Type), "refused").Inc()
-			log.Warn("session request refused", "type", r.Type)
+			// OpenSSH sends env (SendEnv LANG LC_*) and keepalives on every
+			// session: refusing them is routine, not a warning.
+			level := slog.LevelWarn
+			if r.Type == "env" || r.Type == "keepalive@openssh.com" {
+				level = slog.LevelDebug
+			}
+			log.Log(context.Background(), level, "session request refused", "event", "ssh.request_refused", "type", truncate(r.Type, 64))
 			if r.WantReply {
 				r.Reply(false, nil)
 			}
@@ -160,7 +166,7 @@ func (s *Server) session(ch ssh.Channel, reqs <-chan *ssh.Request, u *config.SSH
 func (s *Server) serveSFTP(ch ssh.Channel, j *jail.Jail, log *slog.Logger) {
 	srv := sftp.NewRequestServer(ch, j.Handlers(), sftp.WithRSMaxTxPacket(maxTxPacket), sftp.WithStartDirectory("/"), sftp.WithRSAllocator())
 	if err := srv.Serve(); err != nil && !errors.Is(err, io.EOF) {
-		log.Debug("sftp session ended", "err", err)
+		log.Debug("sftp session ended", "event", "ssh.sftp_end", "err", err)
 	}
 	srv.Close()
 }
@@ -187,7 +193,7 @@ func (s *Server) runRsync(ch ssh.Channel, plan *jail.RsyncPlan, log *slog.Logger
 	defer cancel()
 	cmd, err := plan.Command(ctx)
 	if err != nil {
-		log.Error("rsync", "err", err)
+		log.Error("rsync", "event", "ssh.rsync_error", "err", err)
 		exitStatus(ch, 1)
 		return
 	}
@@ -200,11 +206,11 @@ func (s *Server) runRsync(ch ssh.Channel, plan *jail.RsyncPlan, log *slog.Logger
 	cmd.Stderr = ch.Stderr()
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
-		log.Error("rsync start", "err", err)
+		log.Error("rsync start", "event", "ssh.rsync_error", "err", err)
 		exitStatus(ch, 1)
 		return
 	}
-	log.Info("rsync", "op", map[bool]string{true: "pull", false: "push"}[plan.Sender], "dir", plan.Dir, "args", strings.Join(plan.Args[1:], " "))
+	log.Info("rsync", "event", "ssh.rsync_start", "op", map[bool]string{true: "pull", false: "push"}[plan.Sender], "dir", plan.Dir, "args", strings.Join(plan.Args[1:], " "))
 	go func() {
 		io.Copy(stdin, ch)
 		stdin.Close()
@@ -218,7 +224,7 @@ func (s *Server) runRsync(ch ssh.Channel, plan *jail.RsyncPlan, log *slog.Logger
 			code = ee.ExitCode()
 		}
 	}
-	log.Info("rsync done", "exit", code, "seconds", time.Since(start).Round(time.Millisecond).Seconds())
+	log.Info("rsync done", "event", "ssh.rsync_end", "exit", code, "seconds", time.Since(start).Round(time.Millisecond).Seconds())
 	ch.CloseWrite()
 	exitStatus(ch, code)
 }

@@ -67,7 +67,7 @@ func New(env *part.Env) (part.Part, error) {
 	for _, u := range c.Users {
 		s.users[u.Name] = u
 		if u.Rsync && s.rsyncErr != nil {
-			s.log.Error("rsync is refused for this user", "user", u.Name, "err", s.rsyncErr)
+			s.log.Error("rsync is refused for this user", "event", "ssh.rsync_unavailable", "user", u.Name, "err", s.rsyncErr)
 		}
 	}
 	var err error
@@ -84,7 +84,7 @@ func New(env *part.Env) (part.Part, error) {
 	s.sshCfg = s.serverConfig()
 	for _, k := range keys {
 		s.sshCfg.AddHostKey(k)
-		s.log.Info("host key", "type", k.PublicKey().Type(), "fingerprint", ssh.FingerprintSHA256(k.PublicKey()))
+		s.log.Info("host key", "event", "ssh.host_key", "type", k.PublicKey().Type(), "fingerprint", ssh.FingerprintSHA256(k.PublicKey()))
 	}
 	return s, nil
 }
@@ -138,7 +138,7 @@ func (s *Server) Start() error {
 		return fmt.Errorf("ssh: listen on %s: %w", s.cfg.Listen, err)
 	}
 	s.ln = ln
-	s.log.Info("listening", "addr", ln.Addr().String(), "users", len(s.users))
+	s.log.Info("listening", "event", "ssh.listening", "addr", ln.Addr().String(), "users", len(s.users))
 	s.wg.Add(1)
 	go s.serve()
 	return nil
@@ -152,14 +152,14 @@ func (s *Server) serve() {
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}
-			s.log.Warn("accept", "err", err)
+			s.log.Warn("accept", "event", "ssh.accept_error", "err", err)
 			time.Sleep(100 * time.Millisecond)
 			continue
 		}
 		addr := remoteAddr(c.RemoteAddr())
 		if s.defender.Blocked(addr) {
 			s.metrics.refused.WithLabelValues("blocked").Inc()
-			s.log.Warn("connection refused: address blocked after failed logins", "addr", addr)
+			s.log.Warn("connection refused: address blocked after failed logins", "event", "ssh.refused_blocked", "addr", addr)
 			c.Close()
 			continue
 		}
@@ -167,7 +167,7 @@ func (s *Server) serve() {
 		case s.slots <- struct{}{}:
 		default:
 			s.metrics.refused.WithLabelValues("too_many").Inc()
-			s.log.Warn("connection refused: max_connections reached", "addr", addr)
+			s.log.Warn("connection refused: max_connections reached", "event", "ssh.refused_busy", "addr", addr)
 			c.Close()
 			continue
 		}

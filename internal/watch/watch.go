@@ -90,7 +90,7 @@ func New(env *part.Env) (part.Part, error) {
 	w.spread = wc.Every.Or(config.DefaultWatchEvery)
 	h, err := loadHistory(filepath.Join(env.Config.StateDir, "watch", "history.json"), wc.History)
 	if err != nil {
-		env.Log.Warn("watch history", "err", err)
+		env.Log.Warn("watch history", "event", "watch.history_error", "err", err)
 	}
 	keep := map[string]bool{}
 	for _, sc := range w.scenarios() {
@@ -208,7 +208,7 @@ func (w *Watch) schedule(ctx context.Context, sc *scenario.Scenario, first time.
 		r := w.run(ctx, sc)
 		flap := false
 		if !r.OK && ctx.Err() == nil {
-			w.log.Info("watch: scenario failed, retrying to confirm", "scenario", sc.ID(), "err", r.Failed().Error)
+			w.log.Info("watch: scenario failed, retrying to confirm", "event", "watch.retry", "scenario", sc.ID(), "err", r.Failed().Error)
 			if !sleep(ctx, w.cfg.Retry.Or(config.DefaultWatchRetry)) {
 				return
 			}
@@ -252,7 +252,7 @@ func (w *Watch) roots() *x509.CertPool {
 	w.caLoaded = time.Now()
 	pool, err := capool.Load(w.cfg.CA)
 	if err != nil {
-		w.log.Warn("watch.ca", "err", err)
+		w.log.Warn("watch.ca", "event", "watch.ca_error", "err", err)
 		return w.ca
 	}
 	w.ca = pool
@@ -261,7 +261,7 @@ func (w *Watch) roots() *x509.CertPool {
 
 func (w *Watch) record(sc *scenario.Scenario, r *scenario.Result, flap bool) {
 	if f := r.Failed(); f != nil {
-		w.log.Warn("watch: scenario failed", "scenario", sc.ID(), "line", f.Line, "step", f.Text, "err", f.Error)
+		w.log.Warn("watch: scenario failed", "event", "watch.failed", "scenario", sc.ID(), "line", f.Line, "step", f.Text, "err", f.Error)
 	}
 	w.metrics.observe(sc, r, flap)
 	w.hist.add(sc, r, flap)
@@ -274,7 +274,7 @@ func (w *Watch) record(sc *scenario.Scenario, r *scenario.Result, flap bool) {
 func (w *Watch) saveLoop(ctx context.Context) {
 	for sleep(ctx, time.Minute) {
 		if err := w.hist.save(); err != nil {
-			w.log.Warn("watch: saving history", "err", err)
+			w.log.Warn("watch: saving history", "event", "watch.history_error", "err", err)
 		}
 	}
 }
@@ -288,7 +288,7 @@ func (w *Watch) clockLoop(ctx context.Context) {
 			return
 		}
 		if r.Status != clock.OK {
-			w.log.Warn("clock check", "status", r.Status.String(), "summary", r.Line())
+			w.log.Warn("clock check", "event", "clock.check", "status", r.Status.String(), "summary", r.Line())
 		}
 		w.mu.Lock()
 		w.clockR = &r

@@ -168,7 +168,7 @@ func (p *proxy) RoundTrip(req *http.Request) (*http.Response, error) {
 		// finds it down.
 		now := time.Now()
 		if u.healthy(now.UnixNano()) {
-			p.log.Warn("upstream failed; skipping it", "site", p.site, "upstream", u.url.Host, "for", p.failFor, "err", err)
+			p.log.Warn("upstream failed; skipping it", "event", "web.upstream_down", "site", p.site, "upstream", u.url.Host, "for", p.failFor, "err", err)
 		}
 		u.downUntil.Store(now.Add(p.failFor).UnixNano())
 		if !dialError(err) || (req.Body != nil && req.Body != http.NoBody) || len(tried) == len(p.ups) {

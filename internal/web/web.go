@@ -116,7 +116,7 @@ func (w *Web) Start() error {
 	w.mu.Unlock()
 	go w.serve(plain, func() error { return plain.Serve(httpLn) })
 	go w.serve(secure, func() error { return secure.ServeTLS(httpsLn, "", "") })
-	w.log.Info("web listening", "http", httpLn.Addr().String(), "https", httpsLn.Addr().String())
+	w.log.Info("web listening", "event", "web.listening", "http", httpLn.Addr().String(), "https", httpsLn.Addr().String())
 	return nil
 }
 
@@ -134,7 +134,7 @@ func (w *Web) server(h http.Handler) *http.Server {
 
 func (w *Web) serve(srv *http.Server, run func() error) {
 	if err := run(); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		w.log.Error("web server stopped", "err", err)
+		w.log.Error("web server stopped", "event", "web.server_failed", "err", err)
 	}
 }
 
@@ -168,6 +168,7 @@ func (w *Web) Reload(env *part.Env) error {
 	}
 	old := w.table.Swap(t)
 	time.AfterFunc(retireAfter, func() { old.Close() })
+	env.Log.Info("sites reloaded", "event", "web.reload", "sites", len(cfg.Sites))
 	return nil
 }
 

@@ -25,6 +25,7 @@ import (
 	"sync"
 	"time"
 
+	"bartleby/internal/mail/message"
 	"bartleby/internal/mail/spoolfile"
 )
 
@@ -200,11 +201,12 @@ func (q *Queue) Stage(env Envelope, data io.Reader, maxSize int64) (Envelope, er
 			r.State = Pending
 		}
 	}
-	size, err := q.write(&env, data, maxSize)
+	head := message.WatchHeader(data)
+	size, err := q.write(&env, head, maxSize)
 	if err != nil {
 		return env, err
 	}
-	env.Size = size
+	env.Size, env.MessageID = size, head.MessageID()
 	return env, nil
 }
 

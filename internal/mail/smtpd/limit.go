@@ -68,7 +68,7 @@ func (l *limitListener) admit(c net.Conn) {
 		c.SetDeadline(time.Now().Add(5 * time.Second))
 		c.Write([]byte("421 4.7.0 too many connections, try again later\r\n"))
 		c.Close()
-		l.log.Warn("smtp connection refused: too many", "client", ip)
+		l.log.Warn("smtp connection refused: too many", "event", "mail.connection_refused", "client", ip)
 		return
 	}
 	lc := &countedConn{Conn: c, release: func() { l.give(ip) }}
@@ -79,7 +79,7 @@ func (l *limitListener) admit(c net.Conn) {
 			c.SetDeadline(time.Now().Add(5 * time.Second))
 			c.Write([]byte("554 5.5.1 protocol error: talking before the greeting\r\n"))
 			lc.Close()
-			l.log.Warn("smtp early talker dropped", "client", ip)
+			l.log.Warn("smtp early talker dropped", "event", "mail.early_talker", "client", ip)
 			return
 		}
 		c.SetReadDeadline(time.Time{})

@@ -90,7 +90,7 @@ func (s *Server) serve(c *net.UDPConn) {
 			if s.closed.Load() || errors.Is(err, net.ErrClosed) {
 				return
 			}
-			s.opt.Log.Warn("ntp read", "err", err)
+			s.opt.Log.Warn("ntp read", "event", "ntp.read_error", "err", err)
 			time.Sleep(10 * time.Millisecond)
 			continue
 		}
@@ -105,7 +105,7 @@ func (s *Server) serve(c *net.UDPConn) {
 		// the send, so it excludes our processing time.
 		Transmit(reply, time.Now())
 		if _, err := c.WriteToUDPAddrPort(reply, from); err != nil {
-			s.opt.Log.Debug("ntp write", "client", from, "err", err)
+			s.opt.Log.Debug("ntp write", "event", "ntp.write_error", "client", from, "err", err)
 		}
 	}
 }
