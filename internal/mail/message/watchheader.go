@@ -48,6 +48,19 @@ func headerEnd(b []byte) int {
 	return -1
 }
 
+// ReadMessageID reads a message's header from r, and at most 4 KiB past
+// it, and returns its Message-ID.
+func ReadMessageID(r io.Reader) string {
+	h := WatchHeader(r)
+	buf := make([]byte, 4096)
+	for !h.done {
+		if _, err := h.Read(buf); err != nil {
+			break
+		}
+	}
+	return h.MessageID()
+}
+
 // MessageID is the Message-ID field seen, "" when there was none (or the
 // header could not be parsed), unfolded and at most 998 octets.
 func (h *HeaderWatcher) MessageID() string {

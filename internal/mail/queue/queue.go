@@ -119,7 +119,8 @@ func (q *Queue) loadOne(id string) error {
 		return fmt.Errorf("queue: %s: %w", id, err)
 	}
 	defer f.Close()
-	env, off, err := readHeader(bufio.NewReader(f))
+	br := bufio.NewReader(f)
+	env, off, err := readHeader(br)
 	if err != nil {
 		return fmt.Errorf("queue: %s.msg: %w", id, err)
 	}
@@ -134,6 +135,10 @@ func (q *Queue) loadOne(id string) error {
 	}
 	if env.ID != id {
 		return fmt.Errorf("queue: %s.msg: envelope names %q", id, env.ID)
+	}
+	if env.MessageID == "" {
+		// Stage learns it after writing the envelope: read it again.
+		env.MessageID = message.ReadMessageID(br)
 	}
 	q.msgs[id] = &entry{env: env}
 	return nil
