@@ -50,10 +50,10 @@ servers of [watch.clock] in the config file are used.`,
 				}
 				servers = cfg.Watch.Clock.Servers
 				if !cmd.Flags().Changed("warn") {
-					warn = cfg.Watch.Clock.Warn.Or(config.DefaultClockWarn)
+					warn = cfg.Watch.Clock.Warn.Duration
 				}
 				if !cmd.Flags().Changed("crit") {
-					crit = cfg.Watch.Clock.Crit.Or(config.DefaultClockCrit)
+					crit = cfg.Watch.Clock.Crit.Duration
 				}
 			}
 			if warn > crit {
@@ -76,9 +76,10 @@ servers of [watch.clock] in the config file are used.`,
 		},
 	}
 	fl := cmd.Flags()
+	def := config.Defaults().Watch.Clock
 	fl.StringArrayVar(&servers, "server", nil, "NTP server, repeatable (default: [watch.clock] servers)")
-	fl.DurationVar(&warn, "warn", config.DefaultClockWarn, "WARNING at this offset")
-	fl.DurationVar(&crit, "crit", config.DefaultClockCrit, "CRITICAL at this offset")
+	fl.DurationVar(&warn, "warn", def.Warn.Duration, "WARNING at this offset")
+	fl.DurationVar(&crit, "crit", def.Crit.Duration, "CRITICAL at this offset")
 	fl.BoolVar(&nagios, "nagios", false, "print a Nagios plugin line")
 	fl.BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd

@@ -10,7 +10,6 @@ import (
 	"bartleby/internal/config"
 	"bartleby/internal/control"
 	"bartleby/internal/daemon"
-	"bartleby/internal/watch/scenario"
 )
 
 func serveCmd() *cobra.Command {
@@ -34,11 +33,8 @@ func checkCmd() *cobra.Command {
 		Short: "Check the config file without starting anything (exit 1 on errors)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := config.Load(g.config)
+			cfg, err := daemon.Load(g.config)
 			if err != nil {
-				return err
-			}
-			if err := checkContent(cfg); err != nil {
 				return err
 			}
 			out := cmd.OutOrStdout()
@@ -49,17 +45,6 @@ func checkCmd() *cobra.Command {
 			return nil
 		},
 	}
-}
-
-// checkContent checks the files the config points at whose syntax only a
-// part knows, as the daemon would at start.
-func checkContent(cfg *config.Config) error {
-	if cfg.Watch != nil && cfg.Watch.Features != "" {
-		if _, err := scenario.Load(cfg.Watch.Features); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // dial loads the config to find state_dir and connects to the daemon there.

@@ -34,10 +34,6 @@ import (
 	"bartleby/internal/part"
 )
 
-// DefaultSessionTTL is how long a login lasts without use when
-// admin.session_ttl is absent.
-const DefaultSessionTTL = 12 * time.Hour
-
 // Deps is what the daemon hands the admin UI besides the Env: the other
 // parts' pages, their status and their metrics.
 type Deps struct {
@@ -117,7 +113,7 @@ func (s *Server) Reload(env *part.Env, deps Deps) error {
 	if err != nil {
 		return err
 	}
-	s.sessions.setTTL(a.SessionTTL.Or(DefaultSessionTTL))
+	s.sessions.setTTL(a.SessionTTL.Duration)
 	s.view.Store(v)
 	return nil
 }
@@ -146,7 +142,7 @@ func newServer(cfg *config.Config, log *slog.Logger, reg prometheus.Registerer, 
 	a := cfg.Admin
 	s := &Server{
 		log: log, listen: a.Listen,
-		sessions: newSessions(a.SessionTTL.Or(DefaultSessionTTL)),
+		sessions: newSessions(a.SessionTTL.Duration),
 		limit:    newLimiter(),
 		csrfKey:  randomKey(),
 		now:      time.Now,
@@ -171,7 +167,7 @@ func newServer(cfg *config.Config, log *slog.Logger, reg prometheus.Registerer, 
 
 // newView builds the part of the admin UI a reload replaces.
 func (s *Server) newView(cfg *config.Config, deps Deps, tc *tls.Config) (*view, error) {
-	v := &view{Server: s, allow: cfg.Admin.AllowNets, trusted: cfg.Trusted, deps: deps, tls: tc}
+	v := &view{Server: s, allow: config.Prefixes(cfg.Admin.Allow), trusted: config.Prefixes(cfg.TrustedProxies), deps: deps, tls: tc}
 	if err := v.setUsers(cfg.Admin.Users); err != nil {
 		return nil, err
 	}
@@ -227,7 +223,7 @@ func (s *Server) Start() error {
 		WriteTimeout:      time.Minute,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+		ErrorLog:          slog.NewLogLogger(s.log.With("event", "admin.http_error").Handler(), slog.LevelDebug),
 	}
 	go func() {
 		if err := s.srv.ServeTLS(ln, "", ""); !errors.Is(err, http.ErrServerClosed) {

@@ -42,18 +42,6 @@ type testServer struct {
 	reg   *prometheus.Registry
 }
 
-func prefixes(t *testing.T, list []string) []netip.Prefix {
-	var out []netip.Prefix
-	for _, s := range list {
-		p, err := config.ParsePrefix(s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, p)
-	}
-	return out
-}
-
 // hashes keeps one bcrypt hash per password, so that equal opts make equal
 // configs (a reload to the same users keeps their sessions).
 var hashes sync.Map
@@ -77,7 +65,7 @@ func (o opts) config(t *testing.T) *config.Config {
 	if o.allow == nil {
 		o.allow = []string{"127.0.0.0/8", "::1/128"}
 	}
-	a := &config.Admin{Listen: "127.0.0.1:0", AllowNets: prefixes(t, o.allow)}
+	a := &config.Admin{Listen: "127.0.0.1:0", Allow: o.allow, SessionTTL: config.Defaults().Admin.SessionTTL}
 	if o.ttl != "" {
 		if err := a.SessionTTL.UnmarshalText([]byte(o.ttl)); err != nil {
 			t.Fatal(err)
@@ -89,7 +77,7 @@ func (o opts) config(t *testing.T) *config.Config {
 			a.Users[name] = hashOf(t, pw)
 		}
 	}
-	return &config.Config{Admin: a, Trusted: prefixes(t, o.trusted), Hostname: "test.example"}
+	return &config.Config{Admin: a, TrustedProxies: o.trusted, Hostname: "test.example"}
 }
 
 func (o opts) deps(metrics prometheus.Gatherer) Deps {

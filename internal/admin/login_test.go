@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"bartleby/internal/config"
 )
 
 var ops = map[string]string{"ops": "correct horse battery staple"}
@@ -161,9 +163,9 @@ func TestDefaultSessionTTL(t *testing.T) {
 	s := newTestServer(t, opts{users: ops})
 	c := s.client("127.0.0.1")
 	c.login("ops", ops["ops"])
-	s.clock = s.clock.Add(DefaultSessionTTL - time.Minute)
+	s.clock = s.clock.Add(config.Defaults().Admin.SessionTTL.Duration - time.Minute)
 	wantStatus(t, c.get("/"), http.StatusOK)
-	s.clock = s.clock.Add(DefaultSessionTTL)
+	s.clock = s.clock.Add(config.Defaults().Admin.SessionTTL.Duration)
 	wantStatus(t, c.get("/"), http.StatusSeeOther)
 }
 

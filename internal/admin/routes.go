@@ -164,5 +164,5 @@ func notFound(w http.ResponseWriter, r *http.Request) {
 
 // promLog passes promhttp's errors to the part's log.
 func (v *view) promLog() *log.Logger {
-	return slog.NewLogLogger(v.log.Handler(), slog.LevelError)
+	return slog.NewLogLogger(v.log.With("event", "admin.metrics_error").Handler(), slog.LevelError)
 }

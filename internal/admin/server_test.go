@@ -22,7 +22,7 @@ import (
 
 func testEnv(t *testing.T, listen string) *part.Env {
 	cfg := &config.Config{StateDir: t.TempDir(), Hostname: "localhost",
-		Admin: &config.Admin{Listen: listen, AllowNets: prefixes(t, []string{"127.0.0.1"})}}
+		Admin: &config.Admin{Listen: listen, Allow: []string{"127.0.0.1"}}}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	cm, err := certs.New(cfg, log)
 	if err != nil {

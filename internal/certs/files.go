@@ -7,6 +7,8 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"bartleby/internal/config"
 )
 
 // fileCheckEvery bounds how often a handshake looks at the cert files.
@@ -35,7 +37,7 @@ func (m *Manager) fileGetter(certFile, keyFile string) (getCert, error) {
 	if err != nil {
 		return nil, err
 	}
-	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	cert, err := loadKeyPair(certFile, keyFile)
 	if err != nil {
 		return nil, err
 	}
@@ -76,7 +78,7 @@ func (kp *keyPair) reload() {
 		return
 	}
 	kp.stamp = stamp
-	cert, err := tls.LoadX509KeyPair(kp.certFile, kp.keyFile)
+	cert, err := loadKeyPair(kp.certFile, kp.keyFile)
 	if err != nil {
 		kp.log.Error("new certificate files do not load, keeping the old certificate", "event", "cert.error", "cert", kp.certFile, "key", kp.keyFile, "err", err)
 		return
@@ -88,4 +90,19 @@ func (kp *keyPair) reload() {
 // same says whether a file looks unchanged: same inode, size and mtime.
 func same(a, b os.FileInfo) bool {
 	return os.SameFile(a, b) && a.Size() == b.Size() && a.ModTime().Equal(b.ModTime())
+}
+
+// loadKeyPair is tls.LoadX509KeyPair through config.ReadFile: files the
+// config names are regular files of bounded size, never a FIFO that hangs
+// a reload.
+func loadKeyPair(certFile, keyFile string) (tls.Certificate, error) {
+	certPEM, err := config.ReadFile(certFile, config.MaxCertFile)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	keyPEM, err := config.ReadFile(keyFile, config.MaxCertFile)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	return tls.X509KeyPair(certPEM, keyPEM)
 }

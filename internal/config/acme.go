@@ -18,36 +18,27 @@ const (
 // certificate (sites, the backup MX).
 type ACME struct {
 	Email     string `toml:"email"`
-	Directory string `toml:"directory"` // ACME directory URL; Let's Encrypt by default
+	Directory string `toml:"directory"` // ACME directory URL
 	// CARoot is a PEM file or directory trusted for talking to Directory,
 	// for a private CA such as Pebble in tests.
 	CARoot string `toml:"ca_root"`
-	// Challenges the CA may use; both by default. Only http-01 behind a
-	// proxy that terminates TLS, only tls-alpn-01 when port 80 is closed.
+	// Challenges the CA may use. Only http-01 behind a proxy that
+	// terminates TLS, only tls-alpn-01 when port 80 is closed.
 	Challenges []string `toml:"challenges"`
 }
 
-func (a *ACME) check(c *checker, cfg *Config) {
-	if a.Directory == "" {
-		a.Directory = LetsEncrypt
-	}
-	c.httpURL("acme.directory", a.Directory)
-	if a.CARoot != "" {
-		a.CARoot = cfg.Path(a.CARoot)
-		c.caPath("acme.ca_root", a.CARoot)
-	}
+func (a *ACME) check(c *Checker) {
+	c.HTTPURL("acme.directory", a.Directory)
+	a.CARoot = c.Path(a.CARoot)
 	if a.Email != "" && (strings.Count(a.Email, "@") != 1 || strings.ContainsAny(a.Email, " \t<>,")) {
-		c.errorf("acme.email", "%q is not an e-mail address (like \"ops@example.org\")", a.Email)
-	}
-	if a.Challenges == nil {
-		a.Challenges = []string{ChallengeHTTP01, ChallengeTLSALPN01}
+		c.Errorf("acme.email", "%q is not an e-mail address (like \"ops@example.org\")", a.Email)
 	}
 	if len(a.Challenges) == 0 {
-		c.errorf("acme.challenges", "needs at least one of %s, %s", ChallengeHTTP01, ChallengeTLSALPN01)
+		c.Errorf("acme.challenges", "needs at least one of %s, %s", ChallengeHTTP01, ChallengeTLSALPN01)
 	}
 	for i, ch := range a.Challenges {
 		if ch != ChallengeHTTP01 && ch != ChallengeTLSALPN01 {
-			c.errorf(fmt.Sprintf("acme.challenges[%d]", i+1), "must be %s or %s, got %q", ChallengeHTTP01, ChallengeTLSALPN01, ch)
+			c.Errorf(fmt.Sprintf("acme.challenges[%d]", i+1), "must be %s or %s, got %q", ChallengeHTTP01, ChallengeTLSALPN01, ch)
 		}
 	}
 }

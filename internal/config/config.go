@@ -1,27 +1,22 @@
-// Package config reads bartleby's one config file: a strict TOML schema with
-// defaults, checked as a whole so that every problem is reported at once with
-// its file, line and key.
+// Package config reads bartleby's one config file: a strict TOML schema,
+// its defaults (all in defaults.go) and the checks that need nothing but the
+// file. It is a leaf: each part compiles its own section into what it runs
+// and reports what is wrong with it through a Checker, which locates every
+// problem as file:line: key.
 package config
 
 import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
-	"net/netip"
-	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/pelletier/go-toml/v2"
-	"golang.org/x/sys/unix"
 )
 
 // DefaultPath is where bartleby looks for its config without -c.
 const DefaultPath = "/etc/bartleby/bartleby.toml"
-
-// maxFileSize bounds the config file; a larger one is surely a mistake.
-const maxFileSize = 4 << 20
 
 // Config is the whole file. A part is on when its section is present.
 type Config struct {
@@ -42,67 +37,66 @@ type Config struct {
 	// Warnings are problems that do not stop bartleby, shown by `check`
 	// and logged at start.
 	Warnings Errors `toml:"-"`
-	// Trusted is TrustedProxies parsed: peers whose X-Forwarded-For is
-	// believed.
-	Trusted []netip.Prefix `toml:"-"`
+
+	lines map[string]int // key -> line, for Checkers
 }
 
-// Load reads, decodes and checks the file at path. On failure the error is
-// an Errors listing every problem found.
-func Load(path string) (*Config, error) {
+// Check is a part's check of its own section: what the file names (keys,
+// pages, secrets), compiled as the part will, its problems reported to c.
+type Check func(cfg *Config, c *Checker)
+
+// Load reads, decodes and checks the file at path, then runs the parts'
+// checks given. On failure the error is an Errors listing every problem
+// found, the parts' with config's.
+func Load(path string, checks ...Check) (*Config, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
-	f, err := os.Open(abs)
+	data, err := ReadFile(abs, MaxConfigFile)
 	if err != nil {
-		return nil, Errors{{File: path, Msg: fmt.Sprintf("cannot read config: %v", unwrapPath(err))}}
+		return nil, Errors{{File: path, Msg: fmt.Sprintf("cannot read config: %v", Reason(err))}}
 	}
-	defer f.Close()
-	data, err := readLimited(f)
-	if err != nil {
-		return nil, Errors{{File: path, Msg: err.Error()}}
-	}
-	return Parse(abs, data)
+	return Parse(abs, data, checks...)
 }
 
-func readLimited(f *os.File) ([]byte, error) {
-	var buf bytes.Buffer
-	n, err := buf.ReadFrom(io.LimitReader(f, maxFileSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("cannot read config: %v", unwrapPath(err))
+// Parse decodes and checks a config held in memory, as Load; file names it
+// in messages and anchors relative paths.
+func Parse(file string, data []byte, checks ...Check) (*Config, error) {
+	doc, syntax := scan(data)
+	if syntax != nil {
+		syntax.File = file
+		return nil, Errors{*syntax}
 	}
-	if n > maxFileSize {
-		return nil, fmt.Errorf("config is larger than %d bytes", maxFileSize)
+	if errs := doc.checkSchema(file); len(errs) > 0 {
+		return nil, errs
 	}
-	return buf.Bytes(), nil
-}
-
-// Parse decodes and checks a config held in memory; file names it in
-// messages and anchors relative paths.
-func Parse(file string, data []byte) (*Config, error) {
-	cfg := &Config{File: file}
+	cfg := &Config{File: file, lines: doc.lines}
 	dec := toml.NewDecoder(bytes.NewReader(data)).DisallowUnknownFields()
 	if err := dec.Decode(cfg); err != nil {
 		return nil, decodeErrors(file, err)
 	}
-	c := &checker{file: file, lines: keyLines(data)}
+	c := cfg.Checker()
+	cfg.applyDefaults(c)
 	cfg.check(c)
-	if len(c.errs) > 0 {
-		return nil, c.errs
+	for _, check := range checks {
+		check(cfg, c)
 	}
-	cfg.Warnings = c.warns
+	if err := c.Err(); err != nil {
+		return nil, err
+	}
+	cfg.Warnings = c.Warnings()
 	return cfg, nil
 }
 
-// decodeErrors turns go-toml's errors into located problems: every unknown
-// key at once, or the one syntax or type error that stopped the decoder.
+// decodeErrors locates what the decoder still finds after checkSchema
+// (a key defined twice, a number out of range), without Go type names.
 func decodeErrors(file string, err error) Errors {
 	var strict *toml.StrictMissingError
 	if errors.As(err, &strict) {
-		out := make(Errors, 0, len(strict.Errors))
-		for _, e := range strict.Errors {
-			row, _ := e.Position()
+		out := make(Errors, 0, min(len(strict.Errors), MaxReported))
+		for _, e := range strict.Errors[:min(len(strict.Errors), MaxReported)] {
+			row, _ := e.Position() // scans the file: done for the reported few only
 			out = append(out, Problem{File: file, Line: row, Key: strings.Join(e.Key(), "."),
 				Msg: "unknown key (see the config reference in README.md)"})
 		}
@@ -111,7 +105,11 @@ func decodeErrors(file string, err error) Errors {
 	var de *toml.DecodeError
 	if errors.As(err, &de) {
 		row, _ := de.Position()
-		return Errors{{File: file, Line: row, Key: strings.Join(de.Key(), "."), Msg: de.Error()}}
+		msg := strings.TrimPrefix(de.Error(), "toml: ")
+		if strings.Contains(msg, "cannot decode") || strings.Contains(msg, "cannot store") {
+			msg = "has a value of the wrong type"
+		}
+		return Errors{{File: file, Line: row, Key: strings.Join(de.Key(), "."), Msg: msg}}
 	}
 	return Errors{{File: file, Msg: err.Error()}}
 }
@@ -125,57 +123,23 @@ func (cfg *Config) Path(p string) string {
 	return filepath.Join(filepath.Dir(cfg.File), p)
 }
 
-func (cfg *Config) check(c *checker) {
-	if cfg.StateDir == "" {
-		cfg.StateDir = "/var/lib/bartleby"
-	}
-	cfg.StateDir = cfg.Path(cfg.StateDir)
-	checkStateDir(c, cfg.StateDir)
-	if cfg.Hostname == "" {
-		cfg.Hostname, _ = os.Hostname()
-	}
-	cfg.Trusted = c.prefixes("trusted_proxies", cfg.TrustedProxies)
+// check runs the syntax checks of every section present.
+func (cfg *Config) check(c *Checker) {
+	c.prefixes("trusted_proxies", cfg.TrustedProxies)
 	if cfg.ACME != nil {
-		cfg.ACME.check(c, cfg)
+		cfg.ACME.check(c)
 	}
 	if cfg.Admin != nil {
-		cfg.Admin.check(c, cfg)
+		cfg.Admin.check(c)
 	}
 	cfg.checkWeb(c)
 	if cfg.Mail != nil {
-		cfg.Mail.check(c, cfg)
+		cfg.Mail.check(c)
 	}
 	if cfg.SSH != nil {
-		cfg.SSH.check(c, cfg)
+		cfg.SSH.check(c)
 	}
 	if cfg.Watch != nil {
-		cfg.Watch.check(c, cfg)
-	}
-}
-
-// checkStateDir makes sure bartleby will be able to keep its state: the
-// directory exists and is writable, or can be created.
-func checkStateDir(c *checker, dir string) {
-	st, err := os.Stat(dir)
-	switch {
-	case err == nil && !st.IsDir():
-		c.errorf("state_dir", "%s is not a directory", dir)
-	case err == nil:
-		if unix.Access(dir, unix.W_OK|unix.X_OK) != nil {
-			c.errorf("state_dir", "%s is not writable by this user (uid %d)", dir, os.Getuid())
-		}
-	case errors.Is(err, os.ErrNotExist):
-		parent := filepath.Dir(dir)
-		for {
-			if _, err := os.Stat(parent); err == nil {
-				break
-			}
-			parent = filepath.Dir(parent)
-		}
-		if unix.Access(parent, unix.W_OK|unix.X_OK) != nil {
-			c.errorf("state_dir", "%s does not exist and %s is not writable by this user (uid %d)", dir, parent, os.Getuid())
-		}
-	default:
-		c.errorf("state_dir", "%v", err)
+		cfg.Watch.check(c)
 	}
 }

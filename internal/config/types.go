@@ -29,14 +29,6 @@ func (d Duration) MarshalText() ([]byte, error) { return []byte(d.raw), nil }
 // Set reports whether the key was present in the file.
 func (d Duration) Set() bool { return d.raw != "" }
 
-// Or returns the duration, or def when the key was absent.
-func (d Duration) Or(def time.Duration) time.Duration {
-	if !d.Set() || d.err != nil {
-		return def
-	}
-	return d.Duration
-}
-
 // ParseDuration accepts Go durations and a whole number of days ("5d").
 func ParseDuration(s string) (time.Duration, error) {
 	if days, ok := strings.CutSuffix(s, "d"); ok {
@@ -69,14 +61,6 @@ func (s *Size) UnmarshalText(b []byte) error {
 
 // MarshalText writes the size back as given.
 func (s Size) MarshalText() ([]byte, error) { return []byte(s.raw), nil }
-
-// Or returns the size in bytes, or def when the key was absent.
-func (s Size) Or(def int64) int64 {
-	if s.raw == "" || s.err != nil {
-		return def
-	}
-	return s.Bytes
-}
 
 var sizeUnits = []struct {
 	suffix string

@@ -1,11 +1,9 @@
 package config
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"net/netip"
-	"os"
 	"strconv"
 	"time"
 )
@@ -15,17 +13,17 @@ import (
 type Watch struct {
 	// Features is a .feature file or a directory of them.
 	Features string   `toml:"features"`
-	Every    Duration `toml:"every"`   // default 5m
+	Every    Duration `toml:"every"`
 	Jitter   Duration `toml:"jitter"`  // default every/10
-	Retry    Duration `toml:"retry"`   // pause before the confirming re-run, default 30s
-	Timeout  Duration `toml:"timeout"` // per step, default 30s
+	Retry    Duration `toml:"retry"`   // pause before the confirming re-run
+	Timeout  Duration `toml:"timeout"` // per step
 	// Base is the URL relative `I go to` steps resolve against.
 	Base string `toml:"base"`
 	// CA is a PEM file or directory of the CAs trusted instead of the
 	// system's, for sites with a private or self-signed certificate.
 	CA string `toml:"ca"`
 	// History is how many runs per scenario are kept in state_dir.
-	History int `toml:"history"` // default 288
+	History int `toml:"history"`
 
 	Clock     *Clock     `toml:"clock"`
 	NTPServer *NTPServer `toml:"ntp_server"`
@@ -34,9 +32,9 @@ type Watch struct {
 // Clock is the periodic clock-offset check against NTP servers.
 type Clock struct {
 	Servers []string `toml:"servers"`
-	Warn    Duration `toml:"warn"`  // default 100ms
-	Crit    Duration `toml:"crit"`  // default 1s
-	Every   Duration `toml:"every"` // default 15m
+	Warn    Duration `toml:"warn"`
+	Crit    Duration `toml:"crit"`
+	Every   Duration `toml:"every"`
 }
 
 // NTPServer answers NTP clients with the host clock while it is
@@ -44,65 +42,35 @@ type Clock struct {
 type NTPServer struct {
 	Listen []string `toml:"listen"`
 	// Stratum of the host's own upstream when [watch.clock] has no answer
-	// to tell it; bartleby answers with Stratum+1. Default 2.
+	// to tell it; bartleby answers with Stratum+1.
 	Stratum int     `toml:"stratum"`
-	Rate    float64 `toml:"rate"`    // queries per second per client, default 1
-	Burst   int     `toml:"burst"`   // default 8
-	Clients int     `toml:"clients"` // clients tracked at once, default 10000
-	Leak    int     `toml:"leak"`    // answer 1 in Leak queries over the rate, default 16
+	Rate    float64 `toml:"rate"`    // queries per second per client
+	Burst   int     `toml:"burst"`   //
+	Clients int     `toml:"clients"` // clients tracked at once
+	Leak    int     `toml:"leak"`    // answer 1 in Leak queries over the rate
 }
 
-// Watch defaults, applied by check.
-const (
-	DefaultWatchEvery   = 5 * time.Minute
-	DefaultWatchRetry   = 30 * time.Second
-	DefaultWatchTimeout = 30 * time.Second
-	DefaultWatchHistory = 288
-	DefaultClockWarn    = 100 * time.Millisecond
-	DefaultClockCrit    = time.Second
-	DefaultClockEvery   = 15 * time.Minute
-)
-
-func (w *Watch) check(c *checker, cfg *Config) {
+func (w *Watch) check(c *Checker) {
 	if w.Features == "" && w.Clock == nil && w.NTPServer == nil {
-		c.errorf("watch.features", "set features (a .feature file or a directory), [watch.clock] or [watch.ntp_server]")
+		c.Errorf("watch.features", "set features (a .feature file or a directory), [watch.clock] or [watch.ntp_server]")
 	}
-	if w.Features != "" {
-		w.Features = cfg.Path(w.Features)
-		if _, err := os.Stat(w.Features); err != nil {
-			c.errorf("watch.features", "cannot read %s: %v", w.Features, unwrapPath(err))
-		}
+	w.Features = c.Path(w.Features)
+	every := c.duration("watch.every", w.Every)
+	jitter := c.duration("watch.jitter", w.Jitter)
+	c.duration("watch.retry", w.Retry)
+	c.duration("watch.timeout", w.Timeout)
+	if every && w.Every.Duration < 10*time.Second {
+		c.Errorf("watch.every", "must be at least 10s, got %s", w.Every.Duration)
 	}
-	for _, k := range []struct {
-		key string
-		d   Duration
-	}{{"watch.every", w.Every}, {"watch.jitter", w.Jitter}, {"watch.retry", w.Retry}, {"watch.timeout", w.Timeout}} {
-		c.duration(k.key, k.d)
-	}
-	if w.Every.Set() && w.Every.Duration < 10*time.Second {
-		c.errorf("watch.every", "must be at least 10s, got %s", w.Every.Duration)
-	}
-	if w.Jitter.Set() && w.Jitter.Duration >= w.Every.Or(DefaultWatchEvery) {
-		c.errorf("watch.jitter", "must be shorter than every (%s)", w.Every.Or(DefaultWatchEvery))
+	if every && jitter && c.Has("watch.jitter") && w.Jitter.Duration >= w.Every.Duration {
+		c.Errorf("watch.jitter", "must be shorter than every (%s)", w.Every.Duration)
 	}
 	if w.Base != "" {
-		c.httpURL("watch.base", w.Base)
+		c.HTTPURL("watch.base", w.Base)
 	}
-	if w.CA != "" {
-		w.CA = cfg.Path(w.CA)
-		if _, err := os.Stat(w.CA); errors.Is(err, os.ErrNotExist) {
-			// The quickstart's self-signed certificate is made on first
-			// start, after this check.
-			c.warnf("watch.ca", "%s does not exist (yet); HTTPS steps fail until it does", w.CA)
-		} else {
-			c.caPath("watch.ca", w.CA)
-		}
-	}
-	if w.History < 0 || w.History > 100000 {
-		c.errorf("watch.history", "must be from 1 to 100000, got %d", w.History)
-	}
-	if w.History == 0 {
-		w.History = DefaultWatchHistory
+	w.CA = c.Path(w.CA)
+	if w.History < 1 || w.History > 100000 {
+		c.Errorf("watch.history", "must be from 1 to 100000, got %d", w.History)
 	}
 	if w.Clock != nil {
 		w.Clock.check(c)
@@ -112,65 +80,47 @@ func (w *Watch) check(c *checker, cfg *Config) {
 	}
 }
 
-func (k *Clock) check(c *checker) {
+func (k *Clock) check(c *Checker) {
 	if len(k.Servers) == 0 {
-		c.errorf("watch.clock.servers", "list at least one NTP server (like \"pool.ntp.org\"); remove [watch.clock] to turn the check off")
+		c.Errorf("watch.clock.servers", "list at least one NTP server (like \"pool.ntp.org\"); remove [watch.clock] to turn the check off")
 	}
 	if len(k.Servers) > 16 {
-		c.errorf("watch.clock.servers", "at most 16 servers, got %d", len(k.Servers))
+		c.Errorf("watch.clock.servers", "at most 16 servers, got %d", len(k.Servers))
 	}
-	c.duration("watch.clock.warn", k.Warn)
-	c.duration("watch.clock.crit", k.Crit)
-	c.duration("watch.clock.every", k.Every)
-	if k.Warn.Or(DefaultClockWarn) > k.Crit.Or(DefaultClockCrit) {
-		c.errorf("watch.clock.warn", "warn (%s) is above crit (%s)", k.Warn.Or(DefaultClockWarn), k.Crit.Or(DefaultClockCrit))
+	warn, crit := c.duration("watch.clock.warn", k.Warn), c.duration("watch.clock.crit", k.Crit)
+	if warn && crit && k.Warn.Duration > k.Crit.Duration {
+		c.Errorf("watch.clock.warn", "warn (%s) is above crit (%s)", k.Warn.Duration, k.Crit.Duration)
 	}
-	if k.Every.Set() && k.Every.Duration < time.Minute {
-		c.errorf("watch.clock.every", "must be at least 1m (public servers rate-limit), got %s", k.Every.Duration)
+	if c.duration("watch.clock.every", k.Every) && k.Every.Duration < time.Minute {
+		c.Errorf("watch.clock.every", "must be at least 1m (public servers rate-limit), got %s", k.Every.Duration)
 	}
 }
 
-func (n *NTPServer) check(c *checker) {
+func (n *NTPServer) check(c *Checker) {
 	if len(n.Listen) == 0 {
-		c.errorf("watch.ntp_server.listen", "give at least one address (like \"127.0.0.1:12300\" or \":123\")")
+		c.Errorf("watch.ntp_server.listen", "give at least one address (like \"127.0.0.1:12300\" or \":123\")")
 	}
 	for i, a := range n.Listen {
 		udpListen(c, fmt.Sprintf("watch.ntp_server.listen[%d]", i+1), a)
 	}
-	if n.Stratum == 0 {
-		n.Stratum = 2
-	}
 	if n.Stratum < 1 || n.Stratum > 14 {
-		c.errorf("watch.ntp_server.stratum", "must be from 1 to 14, got %d", n.Stratum)
-	}
-	if n.Rate == 0 {
-		n.Rate = 1
+		c.Errorf("watch.ntp_server.stratum", "must be from 1 to 14, got %d", n.Stratum)
 	}
 	if n.Rate < 0 || n.Rate > 1000 {
-		c.errorf("watch.ntp_server.rate", "must be from 0 to 1000 queries per second, got %g", n.Rate)
+		c.Errorf("watch.ntp_server.rate", "must be from 0 to 1000 queries per second, got %g", n.Rate)
 	}
-	watchCount(c, "watch.ntp_server.burst", &n.Burst, 8, 1000)
-	watchCount(c, "watch.ntp_server.clients", &n.Clients, 10000, 10000000)
-	watchCount(c, "watch.ntp_server.leak", &n.Leak, 16, 1000000)
-}
-
-// watchCount defaults a count to def when absent and checks it is in 1..max.
-func watchCount(c *checker, key string, v *int, def, max int) {
-	if *v == 0 {
-		*v = def
-	}
-	if *v < 1 || *v > max {
-		c.errorf(key, "must be from 1 to %d, got %d", max, *v)
-	}
+	c.count("watch.ntp_server.burst", n.Burst, 1000)
+	c.count("watch.ntp_server.clients", n.Clients, 10000000)
+	c.count("watch.ntp_server.leak", n.Leak, 1000000)
 }
 
 // udpListen checks a UDP listen address. UDP ports do not clash with the
 // TCP listeners the checker tracks, so it is not claimed.
-func udpListen(c *checker, key, addr string) {
+func udpListen(c *Checker, key, addr string) {
 	host, port, err := net.SplitHostPort(addr)
 	n, perr := strconv.Atoi(port)
 	_, herr := netip.ParseAddr(host)
 	if err != nil || perr != nil || n < 1 || n > 65535 || (host != "" && herr != nil) {
-		c.errorf(key, "%q is not a listen address (like \"127.0.0.1:12300\" or \":123\")", addr)
+		c.Errorf(key, "%q is not a listen address (like \"127.0.0.1:12300\" or \":123\")", addr)
 	}
 }

@@ -25,8 +25,8 @@ every = "1m"
 		t.Fatal(err)
 	}
 	w := cfg.Watch
-	if w.Features != filepath.Join(dir, "site.feature") || w.History != DefaultWatchHistory || w.Every.Or(0) != time.Minute ||
-		w.NTPServer.Stratum != 2 || w.NTPServer.Rate != 1 || w.NTPServer.Burst != 8 || w.NTPServer.Leak != 16 || w.Clock.Warn.Or(DefaultClockWarn) != DefaultClockWarn {
+	if w.Features != filepath.Join(dir, "site.feature") || w.History != 288 || w.Every.Duration != time.Minute ||
+		w.NTPServer.Stratum != 2 || w.NTPServer.Rate != 1 || w.NTPServer.Burst != 8 || w.NTPServer.Leak != 16 || w.Clock.Warn.Duration != 100*time.Millisecond {
 		t.Fatalf("defaults: %+v %+v", w, w.NTPServer)
 	}
 
@@ -46,7 +46,7 @@ history = -1
   stratum = 15
 `))
 	for _, want := range []string{
-		"bartleby.toml:3: watch.features: cannot read ", "watch.every: must be at least 10s", "watch.jitter: must be shorter",
+		"watch.every: must be at least 10s", "watch.jitter: must be shorter",
 		"watch.base: must be an http(s) URL", "watch.history:", "watch.clock.servers: list at least one",
 		"watch.clock.warn: warn (2s) is above crit (1s)", "watch.clock.every: must be at least 1m",
 		"bartleby.toml:13: watch.ntp_server.listen[1]", "watch.ntp_server.listen[2]", "watch.ntp_server.stratum",

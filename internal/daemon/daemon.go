@@ -58,7 +58,7 @@ type Daemon struct {
 // Run loads the config at path, starts every configured part and serves
 // until ctx is done or SIGTERM/SIGINT arrives; SIGHUP reloads.
 func Run(ctx context.Context, path string, log *slog.Logger) error {
-	cfg, err := config.Load(path)
+	cfg, err := Load(path)
 	if err != nil {
 		return err
 	}

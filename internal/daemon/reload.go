@@ -21,7 +21,7 @@ func (d *Daemon) Reload() error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	oldCfg, oldParts := d.snapshot()
-	cfg, err := config.Load(d.path)
+	cfg, err := Load(d.path)
 	if err != nil {
 		return fmt.Errorf("reload refused, the running config stays:\n%w", err)
 	}

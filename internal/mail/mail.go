@@ -28,6 +28,7 @@ type Mail struct {
 	log      *slog.Logger
 	env      *part.Env
 	aliases  *aliases.File
+	set      settings
 	met      *metrics
 	dsnLimit dsnLimiter
 
@@ -45,12 +46,17 @@ func New(env *part.Env) (part.Part, error) {
 	if cfg == nil {
 		return nil, nil
 	}
+	c := env.Config.Checker()
+	set := compile(cfg, c)
+	if err := c.Err(); err != nil {
+		return nil, err
+	}
 	al, err := aliases.Open(cfg.Aliases)
 	if err != nil {
 		env.Log.Warn("aliases", "event", "mail.aliases_error", "error", err)
 	}
 	m := &Mail{cfg: cfg, hostname: env.Config.Hostname, stateDir: env.Config.StateDir,
-		log: env.Log, env: env, aliases: al, stop: make(chan struct{})}
+		log: env.Log, env: env, aliases: al, set: set, stop: make(chan struct{})}
 	m.met = newMetrics(env.Metrics, m)
 	return m, nil
 }
@@ -113,7 +119,7 @@ func (m *Mail) listen() error {
 func (m *Mail) serve(s *smtp.Server, addr string) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return fmt.Errorf("mail: listen %s: %w", addr, err)
+		return fmt.Errorf("listen %s: %w", addr, err)
 	}
 	m.addrs = append(m.addrs, "smtp://"+ln.Addr().String())
 	go func() {
@@ -124,7 +130,7 @@ func (m *Mail) serve(s *smtp.Server, addr string) error {
 	return nil
 }
 
-func (m *Mail) maxSize() int64 { return m.cfg.MaxSize.Or(config.DefaultMailMaxSize) }
+func (m *Mail) maxSize() int64 { return m.cfg.MaxSize.Bytes }
 
 // Shutdown stops the listeners (waiting for sessions in DATA) and the
 // deliveries in flight, until ctx ends.

@@ -33,9 +33,9 @@ func (m *Mail) listenMX() error {
 	for _, a := range b.Listen {
 		ln, err := net.Listen("tcp", a)
 		if err != nil {
-			return fmt.Errorf("mail: listen %s: %w", a, err)
+			return fmt.Errorf("listen %s: %w", a, err)
 		}
-		lim := smtpd.Limit(ln, b.MaxConnections, b.MaxPerIP, b.GreetPause.Or(config.DefaultMXGreetPause), m.log)
+		lim := smtpd.Limit(ln, b.MaxConnections, b.MaxPerIP, b.GreetPause.Duration, m.log)
 		m.addrs = append(m.addrs, "smtp://"+ln.Addr().String())
 		go s.Serve(lim)
 	}
@@ -141,7 +141,7 @@ func byDomain(rcpts []string) [][]string {
 func (m *Mail) primaryRoute() (*route, error) {
 	b := m.cfg.BackupMX
 	base := deliver.Target{Role: "primary", TLS: deliver.Opportunistic, HelloName: m.hostname,
-		Timeout: config.DefaultSmarthostTimeout}
+		Timeout: config.Defaults().Mail.Smarthost.Timeout.Duration}
 	if b.PrimaryTLS == "required" {
 		base.TLS = deliver.StartTLS
 		if b.CA != "" {
@@ -153,7 +153,7 @@ func (m *Mail) primaryRoute() (*route, error) {
 		}
 	}
 	rt := &route{name: routePrimary, workers: 8,
-		retryEvery: b.RetryEvery.Or(m.retryEvery()), giveUp: b.GiveUpAfter.Or(m.giveUp())}
+		retryEvery: b.RetryEvery.Duration, giveUp: b.GiveUpAfter.Duration}
 	rt.target = func(env *queue.Envelope) (*deliver.Target, error) {
 		t := base
 		if b.Primary != "mx" {
@@ -214,7 +214,7 @@ func (m *Mail) primaryMX(domain string) (string, error) {
 func (m *Mail) probeLoop() {
 	defer m.wg.Done()
 	b := m.cfg.BackupMX
-	t := time.NewTicker(b.ProbeEvery.Or(config.DefaultMXProbeEvery))
+	t := time.NewTicker(b.ProbeEvery.Duration)
 	defer t.Stop()
 	wasDown := true
 	for {

@@ -61,7 +61,7 @@ func newRunner(m *Mail) (*runner, error) {
 	r := &runner{m: m, routes: map[string]*route{}, kick: make(chan struct{}, 1),
 		ctx: ctx, cancel: cancel, inflight: map[string][]chan Outcome{}}
 	if sh := m.cfg.Smarthost; sh != nil {
-		t, err := smarthostTarget(sh, m.hostname)
+		t, err := smarthostTarget(sh, m.set.password, m.hostname)
 		if err != nil {
 			cancel()
 			return nil, err

@@ -12,10 +12,10 @@ import (
 )
 
 // smarthostTarget turns [mail.smarthost] into a delivery target.
-func smarthostTarget(sh *config.Smarthost, hostname string) (*deliver.Target, error) {
+func smarthostTarget(sh *config.Smarthost, password, hostname string) (*deliver.Target, error) {
 	t := &deliver.Target{Role: "smarthost", Addr: sh.Host, TLS: deliver.StartTLS, ServerName: sh.TLSServerName,
-		Username: sh.Username, Password: sh.Password, HelloName: hostname,
-		Timeout: sh.Timeout.Or(config.DefaultSmarthostTimeout)}
+		Username: sh.Username, Password: password, HelloName: hostname,
+		Timeout: sh.Timeout.Duration}
 	if sh.TLS == "implicit" {
 		t.TLS = deliver.Implicit
 	}
@@ -29,8 +29,8 @@ func smarthostTarget(sh *config.Smarthost, hostname string) (*deliver.Target, er
 	return t, nil
 }
 
-func (m *Mail) retryEvery() time.Duration { return m.cfg.RetryEvery.Or(config.DefaultMailRetryEvery) }
-func (m *Mail) giveUp() time.Duration     { return m.cfg.GiveUpAfter.Or(config.DefaultMailGiveUpAfter) }
+func (m *Mail) retryEvery() time.Duration { return m.cfg.RetryEvery.Duration }
+func (m *Mail) giveUp() time.Duration     { return m.cfg.GiveUpAfter.Duration }
 
 // logAttempt logs an attempt's result per recipient with what Postfix
 // logs (so a log summary can be rebuilt), counts it, and sums it up for

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"net"
+	"net/netip"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -27,12 +29,21 @@ func (s *Server) password(c ssh.ConnMetadata, pw []byte) (*ssh.Permissions, erro
 	if d := s.defender.Delay(remoteAddr(c.RemoteAddr())); d > 0 {
 		time.Sleep(d)
 	}
-	u := s.users[c.User()]
-	if u == nil || u.Hash == "" {
-		passwd.Verify(s.dummyHash, string(pw)) // as slow as a known user
+	start := time.Now()
+	perms, err := s.checkPassword(c.User(), pw)
+	s.failTimer.settle(start, err != nil)
+	return perms, err
+}
+
+// checkPassword checks pw for user; an unknown user or one without a
+// password costs a check against the dummy hash (see timing.go).
+func (s *Server) checkPassword(user string, pw []byte) (*ssh.Permissions, error) {
+	u := s.users[user]
+	if u == nil || u.hash == "" {
+		passwd.Verify(s.dummyHash, string(pw))
 		return nil, errAuth
 	}
-	if !passwd.Verify(u.Hash, string(pw)) {
+	if !passwd.Verify(u.hash, string(pw)) {
 		return nil, errAuth
 	}
 	return &ssh.Permissions{Extensions: map[string]string{extUser: u.Name, extMethod: "password"}}, nil
@@ -44,7 +55,7 @@ func (s *Server) publicKey(c ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permissi
 		return nil, errAuth
 	}
 	wire := key.Marshal()
-	for _, k := range u.PublicKeys {
+	for _, k := range u.keys {
 		if !bytes.Equal(k.Pub.Marshal(), wire) {
 			continue
 		}
@@ -76,7 +87,30 @@ func (s *Server) authLog(c ssh.ConnMetadata, method string, err error) {
 	}
 	s.metrics.logins.WithLabelValues(method, "fail").Inc()
 	s.log.Warn("login failed", "event", "ssh.login_failed", "user", c.User(), "addr", addr, "method", method, "err", err)
+	s.mu.Lock()
+	s.failedConns[c.RemoteAddr().String()] = true
+	s.mu.Unlock()
+	s.fail(addr, "", "")
+}
+
+// fail counts a failure against addr for the defender; why, when not
+// "", is logged with event as its key.
+func (s *Server) fail(addr netip.Addr, event, why string) {
+	if why != "" {
+		s.log.Info(why, "event", event, "addr", addr)
+	}
 	if s.defender.Fail(addr) {
 		s.log.Warn("address blocked after repeated failed logins", "event", "ssh.blocked", "addr", addr, "for", s.defender.blockFor.String())
 	}
+}
+
+// takeFailed reports, and forgets, whether the connection from remote
+// has failed a login.
+func (s *Server) takeFailed(remote net.Addr) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := remote.String()
+	failed := s.failedConns[k]
+	delete(s.failedConns, k)
+	return failed
 }

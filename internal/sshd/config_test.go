@@ -27,7 +27,7 @@ func parse(t *testing.T, body string) (*config.Config, error) {
 	os.WriteFile(filepath.Join(dir, "keys"), []byte("from=\"10.0.0.0/8\" "+testKey+"\n"), 0o600)
 	os.WriteFile(filepath.Join(dir, "badkeys"), []byte("command=\"/bin/sh\" "+testKey+"\n"), 0o600)
 	body = strings.ReplaceAll(body, "{{dir}}", dir)
-	return config.Parse(filepath.Join(dir, "b.toml"), []byte("state_dir = \""+dir+"/state\"\n"+body))
+	return config.Parse(filepath.Join(dir, "b.toml"), []byte("state_dir = \""+dir+"/state\"\n"+body), Check)
 }
 
 func TestConfigGood(t *testing.T) {
@@ -44,8 +44,8 @@ listen = "127.0.0.1:2222"
 	if err != nil {
 		t.Fatal(err)
 	}
-	u := cfg.SSH.Users[0]
-	if len(u.PublicKeys) != 1 || len(u.Jail) != 2 || !u.Jail[1].ReadOnly || u.Jail[1].Path != "/www" {
+	u := compile(cfg.SSH, cfg.Checker())["alice"]
+	if len(u.keys) != 1 || len(u.mounts) != 2 || !u.mounts[1].ReadOnly || u.mounts[1].Path != "/www" {
 		t.Errorf("user = %+v", u)
 	}
 	if cfg.SSH.MaxAuthTries != 3 || cfg.SSH.Ciphers[0] != "aes128-gcm@openssh.com" {
@@ -147,8 +147,8 @@ func (f *fakeAddr) String() string  { return f.s }
 // where rsync cannot be confined.
 func TestExecPolicy(t *testing.T) {
 	dir := t.TempDir()
-	u := &config.SSHUser{Name: "alice", Rsync: true, Jail: []jail.Mount{{Path: "/", Dir: dir}}}
-	j, err := jail.Open("alice", u.Jail, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	u := &user{SSHUser: &config.SSHUser{Name: "alice", Rsync: true}, mounts: []jail.Mount{{Path: "/", Dir: dir}}}
+	j, err := jail.Open("alice", u.mounts, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,8 @@ import (
 	"net/netip"
 	"sync"
 	"time"
+
+	"bartleby/internal/connlimit"
 )
 
 // defender counts failed logins per address: each failure slows the next
@@ -24,15 +26,9 @@ type record struct {
 	blocked  time.Time // blocked until
 }
 
-// key is what failures are counted against: an IPv4 address, or an IPv6
-// /64, since one client usually holds a whole /64.
-func key(a netip.Addr) netip.Addr {
-	if a.Is6() && !a.Is4In6() {
-		p, _ := a.Prefix(64)
-		return p.Addr()
-	}
-	return a.Unmap()
-}
+// key is what failures are counted against: an IPv4 address or an IPv6
+// /64, as for connection slots.
+func key(a netip.Addr) netip.Addr { return connlimit.Key(a) }
 
 // maxTracked bounds the table: beyond it, stale entries are dropped and
 // then new addresses are not tracked (they are still limited per

@@ -15,6 +15,8 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"bartleby/internal/config"
+
 	"bartleby/internal/atomicfile"
 )
 
@@ -62,7 +64,7 @@ func loadHostKeys(files []string, dir string) ([]ssh.Signer, error) {
 }
 
 func readHostKey(path string) (ssh.Signer, error) {
-	data, err := os.ReadFile(path)
+	data, err := config.ReadFile(path, config.MaxCertFile)
 	if err != nil {
 		return nil, fmt.Errorf("ssh host key: %w", err)
 	}

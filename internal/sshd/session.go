@@ -17,7 +17,6 @@ import (
 	"github.com/pkg/sftp"
 	"golang.org/x/crypto/ssh"
 
-	"bartleby/internal/config"
 	"bartleby/internal/jail"
 )
 
@@ -37,9 +36,14 @@ func (s *Server) handle(c net.Conn) {
 	ic := &idleConn{Conn: c, idle: s.idle}
 	ic.touch()
 	sc, chans, reqs, err := ssh.NewServerConn(ic, s.sshCfg)
+	s.startups.Give(addr)
+	failed := s.takeFailed(c.RemoteAddr())
 	if err != nil {
 		s.log.Debug("handshake ended", "event", "ssh.handshake_failed", "addr", addr, "err", err)
 		c.Close()
+		if !failed {
+			s.fail(addr, "ssh.no_login", "connection ended without logging in")
+		}
 		return
 	}
 	defer sc.Close()
@@ -62,7 +66,7 @@ func (s *Server) handle(c net.Conn) {
 	defer s.metrics.active.Dec()
 	go rejectGlobal(reqs, log)
 
-	j, err := jail.Open(u.Name, u.Jail, s.log.With("addr", addr.String()))
+	j, err := jail.Open(u.Name, u.mounts, s.log.With("addr", addr.String()))
 	if err != nil {
 		log.Error("cannot open the user's jail", "event", "ssh.jail_error", "err", err)
 		return
@@ -113,7 +117,7 @@ func rejectGlobal(reqs <-chan *ssh.Request, log *slog.Logger) {
 // session answers a session's requests: one sftp subsystem or one rsync
 // exec; everything else (shell, pty, env, x11, agent, other commands) is
 // refused.
-func (s *Server) session(ch ssh.Channel, reqs <-chan *ssh.Request, u *config.SSHUser, j *jail.Jail, log *slog.Logger) {
+func (s *Server) session(ch ssh.Channel, reqs <-chan *ssh.Request, u *user, j *jail.Jail, log *slog.Logger) {
 	defer ch.Close()
 	started := false
 	for r := range reqs {
@@ -173,7 +177,7 @@ func (s *Server) serveSFTP(ch ssh.Channel, j *jail.Jail, log *slog.Logger) {
 
 // checkExec allows only `rsync --server …`, for users with rsync = true,
 // where rsync can be confined.
-func (s *Server) checkExec(cmd string, u *config.SSHUser, j *jail.Jail) (*jail.RsyncPlan, error) {
+func (s *Server) checkExec(cmd string, u *user, j *jail.Jail) (*jail.RsyncPlan, error) {
 	if !strings.HasPrefix(cmd, "rsync ") {
 		return nil, errors.New("no commands here; use sftp, or rsync for users allowed it")
 	}

@@ -7,7 +7,6 @@ package sshd
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -22,31 +21,38 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"bartleby/internal/config"
+	"bartleby/internal/connlimit"
 	"bartleby/internal/jail"
 	"bartleby/internal/part"
-	"bartleby/internal/sshd/passwd"
 )
 
 // Server is the ssh part.
 type Server struct {
 	cfg      *config.SSH
 	log      *slog.Logger
-	users    map[string]*config.SSHUser
+	users    map[string]*user
 	sshCfg   *ssh.ServerConfig
 	defender *defender
 	metrics  *metrics
 	grace    time.Duration
 	idle     time.Duration
 	rsyncErr error // why rsync cannot run here, nil when it can
-	// dummyHash is checked for unknown users so that their answers take
-	// as long as a known user's.
+	// dummyHash is checked for unknown users and failTimer pads every
+	// failure, so that failures take the same time for everyone.
 	dummyHash string
+	failTimer failTimer
 
 	ln    net.Listener
 	wg    sync.WaitGroup
 	mu    sync.Mutex
 	conns map[net.Conn]struct{}
 	slots chan struct{}
+	// startups counts connections not yet logged in, per address.
+	startups *connlimit.Limiter
+	// failedConns are the connections (by remote address) that have
+	// failed a login; one that ends unauthenticated without failing is
+	// counted as a failure when it ends.
+	failedConns map[string]bool
 }
 
 // New builds the ssh part, or returns nil when its section is absent.
@@ -55,17 +61,23 @@ func New(env *part.Env) (part.Part, error) {
 	if c == nil {
 		return nil, nil
 	}
-	s := &Server{
-		cfg: c, log: env.Log, users: map[string]*config.SSHUser{},
-		defender: newDefender(c.Defender.Failures, c.Defender.Window.Or(10*time.Minute), c.Defender.BlockFor.Or(15*time.Minute)),
-		grace:    c.LoginGraceTime.Or(30 * time.Second),
-		idle:     c.IdleTimeout.Or(15 * time.Minute),
-		conns:    map[net.Conn]struct{}{},
-		slots:    make(chan struct{}, c.MaxConnections),
-		rsyncErr: jail.RsyncSupport(),
+	check := env.Config.Checker()
+	users := compile(c, check)
+	if err := check.Err(); err != nil {
+		return nil, err
 	}
-	for _, u := range c.Users {
-		s.users[u.Name] = u
+	s := &Server{
+		cfg: c, log: env.Log, users: users,
+		defender:    newDefender(c.Defender.Failures, c.Defender.Window.Duration, c.Defender.BlockFor.Duration),
+		grace:       c.LoginGraceTime.Duration,
+		idle:        c.IdleTimeout.Duration,
+		conns:       map[net.Conn]struct{}{},
+		slots:       make(chan struct{}, c.MaxConnections),
+		startups:    connlimit.New(c.MaxStartups, c.PerSourceMaxStartups),
+		failedConns: map[string]bool{},
+		rsyncErr:    jail.RsyncSupport(),
+	}
+	for _, u := range users {
 		if u.Rsync && s.rsyncErr != nil {
 			s.log.Error("rsync is refused for this user", "event", "ssh.rsync_unavailable", "user", u.Name, "err", s.rsyncErr)
 		}
@@ -74,7 +86,7 @@ func New(env *part.Env) (part.Part, error) {
 	if s.metrics, err = newMetrics(env.Metrics); err != nil {
 		return nil, err
 	}
-	if s.dummyHash, err = passwd.Hash(rand.Text()); err != nil {
+	if s.dummyHash, err = slowestHash(users, &s.failTimer); err != nil {
 		return nil, err
 	}
 	keys, err := loadHostKeys(c.HostKeys, filepath.Join(env.Config.StateDir, "ssh"))
@@ -130,12 +142,12 @@ func (s *Server) Addrs() []string {
 func (s *Server) Start() error {
 	for _, u := range s.cfg.Users {
 		if err := os.MkdirAll(u.Root, 0o755); err != nil {
-			return fmt.Errorf("ssh: root of %s: %w", u.Name, err)
+			return fmt.Errorf("root of %s: %w", u.Name, err)
 		}
 	}
 	ln, err := net.Listen("tcp", s.cfg.Listen)
 	if err != nil {
-		return fmt.Errorf("ssh: listen on %s: %w", s.cfg.Listen, err)
+		return fmt.Errorf("listen on %s: %w", s.cfg.Listen, err)
 	}
 	s.ln = ln
 	s.log.Info("listening", "event", "ssh.listening", "addr", ln.Addr().String(), "users", len(s.users))
@@ -169,6 +181,20 @@ func (s *Server) serve() {
 			s.metrics.refused.WithLabelValues("too_many").Inc()
 			s.log.Warn("connection refused: max_connections reached", "event", "ssh.refused_busy", "addr", addr)
 			c.Close()
+			continue
+		}
+		if !s.startups.Take(addr) {
+			<-s.slots
+			s.metrics.refused.WithLabelValues("startups").Inc()
+			c.Close()
+			const why = "connection refused: too many connections not logged in (max_startups, per_source_max_startups)"
+			if s.startups.Holds(addr) {
+				// A flood from one address is an attack the defender
+				// must see, though no login failed.
+				s.fail(addr, "ssh.refused_startups", why)
+			} else {
+				s.log.Warn(why, "event", "ssh.refused_startups", "addr", addr)
+			}
 			continue
 		}
 		s.track(c, true)
@@ -214,14 +240,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return nil
 }
 
-func remoteAddr(a net.Addr) netip.Addr {
-	if ta, ok := a.(*net.TCPAddr); ok {
-		ip, _ := netip.AddrFromSlice(ta.IP)
-		return ip.Unmap()
-	}
-	ap, _ := netip.ParseAddrPort(a.String())
-	return ap.Addr().Unmap()
-}
+func remoteAddr(a net.Addr) netip.Addr { return connlimit.AddrOf(a) }
 
 type metrics struct {
 	logins   *prometheus.CounterVec
@@ -246,7 +265,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			if err := reg.Register(c); err != nil {
 				var are prometheus.AlreadyRegisteredError
 				if !errors.As(err, &are) {
-					return nil, fmt.Errorf("ssh metrics: %w", err)
+					return nil, fmt.Errorf("metrics: %w", err)
 				}
 			}
 		}

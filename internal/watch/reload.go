@@ -9,7 +9,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"bartleby/internal/config"
 	"bartleby/internal/part"
 	"bartleby/internal/watch/scenario"
 )
@@ -49,9 +48,9 @@ func (w *Watch) Reload(env *part.Env) error {
 	if wc.Clock == nil {
 		w.clockR = nil // no stale check on the home page or in /metrics
 	}
-	w.opt.Base, w.opt.Timeout = base, wc.Timeout.Or(config.DefaultWatchTimeout)
+	w.opt.Base, w.opt.Timeout = base, wc.Timeout.Duration
 	w.caLoaded = time.Time{}
-	w.spread = wc.Every.Or(config.DefaultWatchEvery)
+	w.spread = wc.Every.Duration
 	w.mu.Unlock()
 	w.hist.setMax(wc.History)
 	w.forget(old)

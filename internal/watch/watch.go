@@ -64,7 +64,7 @@ func New(env *part.Env) (part.Part, error) {
 		return nil, nil
 	}
 	w := &Watch{cfg: wc, log: env.Log, sem: make(chan struct{}, concurrentRuns), last: map[string]*scenario.Result{},
-		opt: scenario.Options{Timeout: wc.Timeout.Or(config.DefaultWatchTimeout), UserAgent: "bartleby-watch/" + version.String()}}
+		opt: scenario.Options{Timeout: wc.Timeout.Duration, UserAgent: "bartleby-watch/" + version.String()}}
 	if wc.Base != "" {
 		u, err := url.Parse(wc.Base)
 		if err != nil {
@@ -87,7 +87,7 @@ func New(env *part.Env) (part.Part, error) {
 	if err := env.Metrics.Register(clockMetrics{w}); err != nil {
 		return nil, fmt.Errorf("clock metrics: %w", err)
 	}
-	w.spread = wc.Every.Or(config.DefaultWatchEvery)
+	w.spread = wc.Every.Duration
 	h, err := loadHistory(filepath.Join(env.Config.StateDir, "watch", "history.json"), wc.History)
 	if err != nil {
 		env.Log.Warn("watch history", "event", "watch.history_error", "err", err)
@@ -201,15 +201,15 @@ func sleep(ctx context.Context, d time.Duration) bool {
 // schedule runs one scenario every `every` ± jitter. A failure is retried
 // once after `retry`; only a second failure counts, so a blip does not page.
 func (w *Watch) schedule(ctx context.Context, sc *scenario.Scenario, first time.Duration) {
-	every := w.cfg.Every.Or(config.DefaultWatchEvery)
-	jitter := w.cfg.Jitter.Or(every / 10)
+	every := w.cfg.Every.Duration
+	jitter := w.cfg.Jitter.Duration
 	next := first
 	for sleep(ctx, next) {
 		r := w.run(ctx, sc)
 		flap := false
 		if !r.OK && ctx.Err() == nil {
 			w.log.Info("watch: scenario failed, retrying to confirm", "event", "watch.retry", "scenario", sc.ID(), "err", r.Failed().Error)
-			if !sleep(ctx, w.cfg.Retry.Or(config.DefaultWatchRetry)) {
+			if !sleep(ctx, w.cfg.Retry.Duration) {
 				return
 			}
 			r, flap = w.run(ctx, sc), true
@@ -283,7 +283,7 @@ func (w *Watch) saveLoop(ctx context.Context) {
 func (w *Watch) clockLoop(ctx context.Context) {
 	c := w.cfg.Clock
 	for {
-		r := clock.Check(ctx, c.Servers, clock.Options{Warn: c.Warn.Or(config.DefaultClockWarn), Crit: c.Crit.Or(config.DefaultClockCrit)})
+		r := clock.Check(ctx, c.Servers, clock.Options{Warn: c.Warn.Duration, Crit: c.Crit.Duration})
 		if ctx.Err() != nil {
 			return
 		}
@@ -293,7 +293,7 @@ func (w *Watch) clockLoop(ctx context.Context) {
 		w.mu.Lock()
 		w.clockR = &r
 		w.mu.Unlock()
-		if !sleep(ctx, c.Every.Or(config.DefaultClockEvery)) {
+		if !sleep(ctx, c.Every.Duration) {
 			return
 		}
 	}

@@ -26,7 +26,7 @@ func parseConfig(t *testing.T, text string) (*config.Config, error) {
 	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return config.Load(path)
+	return config.Load(path, Check)
 }
 
 func TestConfigErrors(t *testing.T) {
@@ -83,6 +83,34 @@ fail_duration = "soon"
 			`:10: site[1].route[3].proxy: "http://127.0.0.1:1/app": give only scheme, host and port`,
 			`:11: site[1].route[3].proxy_host: must be one of pass, rewrite, got "keep"`,
 			`:12: site[1].route[3].fail_duration: "soon" is not a duration`}},
+		{"access, limits and cache", `[[site]]
+hosts = ["a.test"]
+[[site.route]]
+root = "{{dir}}/www"
+allow = ["10.0.0.0/33"]
+basic_auth = { ann = "plain" }
+rate_limit = "10/week"
+max_body = "lots"
+headers = { set = { "Bad Name" = "x" }, add = { X-Ok = "a\nb" } }
+cache = "5m"
+[[site.route]]
+proxy = "http://127.0.0.1:1"
+rate_burst = 3
+  [site.route.cache]
+  ttl = "soon"
+  max_size = "1KB"
+  bypass_cookies = ["[wp"]
+`, []string{`:6: site[1].route[1].allow[1]: "10.0.0.0/33" is not an IP address or CIDR`,
+			`site[1].route[1].basic_auth.ann: must be a bcrypt hash`,
+			`:8: site[1].route[1].rate_limit: "10/week" is not a rate`,
+			`:9: site[1].route[1].max_body: "lots" is not a size`,
+			`site[1].route[1].headers: "Bad Name" is not a header name`,
+			`site[1].route[1].headers.X-Ok: a header value cannot hold a line break`,
+			`:11: site[1].route[1].cache: cache goes with proxy`,
+			`:14: site[1].route[2].rate_burst: goes with rate_limit`,
+			`:16: site[1].route[2].cache.ttl: "soon" is not a duration`,
+			`:17: site[1].route[2].cache.max_size: must be at least 1MiB`,
+			`:18: site[1].route[2].cache.bypass_cookies[1]: "[wp" is not a cookie name glob`}},
 		{"wildcard with ACME", `[acme]
 email = "ops@b.test"
 [[site]]
@@ -134,14 +162,14 @@ https = "off"
 		t.Fatal(err)
 	}
 	a, b := cfg.Sites[0], cfg.Sites[1]
-	if a.HSTS() != "max-age=31536000; includeSubDomains" || b.HSTS() != "" {
-		t.Errorf("HSTS %q, %q", a.HSTS(), b.HSTS())
+	if hsts(a) != "max-age=31536000; includeSubDomains" || hsts(b) != "" {
+		t.Errorf("HSTS %q, %q", hsts(a), hsts(b))
 	}
 	r := a.Routes
 	if strings.Join(r[0].Ext, ",") != "css,js" || strings.Join(r[0].Index, ",") != "index.html" {
 		t.Errorf("static route %+v", r[0])
 	}
-	if len(r[1].Upstreams) != 2 || r[1].ProxyHost != "pass" || r[2].Code != 308 {
+	if len(compileRoute(cfg.Checker(), "", r[1]).upstreams) != 2 || r[1].ProxyHost != "pass" || r[2].Code != 308 {
 		t.Errorf("routes %+v %+v", r[1], r[2])
 	}
 	if a.AccessLog != "off" || a.AccessLogFmt != "combined" {

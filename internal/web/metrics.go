@@ -4,12 +4,17 @@ import (
 	"fmt"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"bartleby/internal/web/proxycache"
 )
 
-// metrics count and time the requests of every site by status class.
+// metrics are the web part's collectors, registered once and shared by
+// the tables of every config it loads: requests counted and timed by site
+// and status class, and the proxy caches'.
 type metrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	cache    *proxycache.Metrics
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -24,9 +29,14 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	}
 	for _, c := range []prometheus.Collector{m.requests, m.duration} {
 		if err := reg.Register(c); err != nil {
-			return nil, fmt.Errorf("web metrics: %w", err)
+			return nil, fmt.Errorf("metrics: %w", err)
 		}
 	}
+	cm, err := proxycache.NewMetrics(reg)
+	if err != nil {
+		return nil, fmt.Errorf("cache metrics: %w", err)
+	}
+	m.cache = cm
 	return m, nil
 }
 

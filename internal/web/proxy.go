@@ -37,6 +37,7 @@ type proxy struct {
 	next      atomic.Uint64
 	failFor   time.Duration
 	rewrite   bool // Host becomes the upstream's
+	websocket bool // WebSocket upgrades pass
 	trusted   []netip.Prefix
 	transport *http.Transport
 	rp        *httputil.ReverseProxy
@@ -51,10 +52,10 @@ func (b *bufPool) Put(v []byte) { b.p.Put(&v) }
 
 var buffers = &bufPool{p: sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}}
 
-func newProxy(site string, rc *config.Route, trusted []netip.Prefix, log *slog.Logger) (*proxy, error) {
-	p := &proxy{site: site, failFor: rc.FailDuration.Or(config.DefaultFailDuration),
-		rewrite: rc.ProxyHost == "rewrite", trusted: trusted, log: log}
-	for _, u := range rc.Upstreams {
+func newProxy(site string, rc *config.Route, ups []*url.URL, trusted []netip.Prefix, log *slog.Logger) (*proxy, error) {
+	p := &proxy{site: site, failFor: rc.FailDuration.Duration,
+		rewrite: rc.ProxyHost == "rewrite", websocket: rc.WebSocket, trusted: trusted, log: log}
+	for _, u := range ups {
 		p.ups = append(p.ups, &upstream{url: u})
 	}
 	// ServerName is left empty: the transport verifies each upstream's
@@ -63,13 +64,13 @@ func newProxy(site string, rc *config.Route, trusted []netip.Prefix, log *slog.L
 	if err != nil {
 		return nil, fmt.Errorf("proxy_ca: %w", err)
 	}
-	dial := rc.DialTimeout.Or(config.DefaultDialTimeout)
+	dial := rc.DialTimeout.Duration
 	p.transport = &http.Transport{
 		DialContext:            (&net.Dialer{Timeout: dial, KeepAlive: 30 * time.Second}).DialContext,
 		TLSClientConfig:        tlsCfg,
 		TLSHandshakeTimeout:    dial,
-		ResponseHeaderTimeout:  rc.ResponseTimeout.Or(config.DefaultResponseTimeout),
-		IdleConnTimeout:        rc.IdleTimeout.Or(config.DefaultIdleTimeout),
+		ResponseHeaderTimeout:  rc.ResponseTimeout.Duration,
+		IdleConnTimeout:        rc.IdleTimeout.Duration,
 		MaxIdleConnsPerHost:    256,
 		ExpectContinueTimeout:  time.Second,
 		MaxResponseHeaderBytes: maxHeaderBytes,
@@ -79,11 +80,12 @@ func newProxy(site string, rc *config.Route, trusted []netip.Prefix, log *slog.L
 		DisableCompression: true,
 	}
 	p.rp = &httputil.ReverseProxy{
-		Rewrite:      p.rewriteRequest,
-		Transport:    p,
-		BufferPool:   buffers,
-		ErrorHandler: p.fail,
-		ErrorLog:     slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+		Rewrite:        p.rewriteRequest,
+		ModifyResponse: refuseUnaskedSwitch,
+		Transport:      p,
+		BufferPool:     buffers,
+		ErrorHandler:   p.fail,
+		ErrorLog:       slog.NewLogLogger(log.With("event", "web.proxy_error").Handler(), slog.LevelDebug),
 	}
 	return p, nil
 }
@@ -197,19 +199,38 @@ func (p *proxy) fail(w http.ResponseWriter, r *http.Request, err error) {
 	maint.ErrorPage(w, r, status, p.site, msg)
 }
 
+// refuseUnaskedSwitch turns a 101 to a request that asked for no upgrade
+// into an error (502): httputil.ReverseProxy would otherwise make it a raw
+// tunnel, since "no upgrade" asked and "no upgrade" named look alike to it.
+func refuseUnaskedSwitch(resp *http.Response) error {
+	if resp.StatusCode == http.StatusSwitchingProtocols && resp.Request.Header.Get("Upgrade") == "" {
+		return errors.New("upstream switched protocols without an Upgrade asked for")
+	}
+	return nil
+}
+
 // rewriteRequest sets the forwarding headers. The client's own
 // X-Forwarded-* and X-Real-IP are believed only from a trusted proxy;
-// otherwise they are replaced, so an upstream can rely on them.
+// otherwise they are replaced, so an upstream can rely on them. Headers
+// that name the client in another dialect, or whose names only some
+// software reads as a forwarding header, are dropped (stripSpoofable); an
+// upgrade passes only to a websocket route (stripUpgrade).
 func (p *proxy) rewriteRequest(pr *httputil.ProxyRequest) {
 	in, h := pr.In, pr.Out.Header
 	peer := realip.Peer(in)
+	trusted := realip.Contains(p.trusted, peer)
+	stripSpoofable(h, trusted)
+	if !p.websocket || !strings.EqualFold(h.Get("Upgrade"), "websocket") {
+		h.Del("Upgrade")
+		h.Del("Connection")
+	}
 	proto := "http"
 	if in.TLS != nil {
 		proto = "https"
 	}
 	xff, host := peer.String(), in.Host
 	realIP := []string{xff}
-	if realip.Contains(p.trusted, peer) {
+	if trusted {
 		if prior := in.Header.Values("X-Forwarded-For"); len(prior) > 0 {
 			xff = strings.Join(prior, ", ") + ", " + xff
 		}
@@ -220,8 +241,6 @@ func (p *proxy) rewriteRequest(pr *httputil.ProxyRequest) {
 			host = v
 		}
 		realIP = []string{clientAddr(in, p.trusted).String()}
-	} else {
-		h.Del("Forwarded")
 	}
 	h.Set("X-Forwarded-For", xff)
 	h["X-Forwarded-Proto"] = protoValues[proto]
@@ -232,3 +251,43 @@ func (p *proxy) rewriteRequest(pr *httputil.ProxyRequest) {
 // protoValues are the X-Forwarded-Proto values, shared by every request
 // and never modified.
 var protoValues = map[string][]string{"http": {"http"}, "https": {"https"}}
+
+// clientIPHeaders name the client in the dialect of some CDN or proxy.
+// bartleby sets none of them, so whatever they hold came from the client;
+// an upstream that reads one (many PHP apps try them before REMOTE_ADDR)
+// would believe it. Forwarded is dropped too: X-Forwarded-For is the one
+// chain bartleby keeps.
+var clientIPHeaders = []string{"Forwarded", "X-Client-Ip", "True-Client-Ip", "Cf-Connecting-Ip",
+	"Fastly-Client-Ip", "X-Cluster-Client-Ip", "X-Originating-Ip", "X-Remote-Ip", "X-Remote-Addr",
+	"X-Proxyuser-Ip", "Client-Ip", "X-Real-Ip"}
+
+// stripSpoofable drops, before the forwarding headers are set:
+//   - clientIPHeaders;
+//   - every header whose name holds anything but letters, digits and "-":
+//     CGI, PHP and WSGI turn both "X-Forwarded-For" and "X_Forwarded_For"
+//     into HTTP_X_FORWARDED_FOR, so a name with "_" (or ".") can pose as a
+//     header set here (nginx drops them by default for this reason);
+//   - from a peer that is not a trusted proxy, every X-Forwarded-* header
+//     (Port, Server, Ssl, Scheme…): bartleby sets the ones it knows.
+func stripSpoofable(h http.Header, trusted bool) {
+	for _, k := range clientIPHeaders {
+		delete(h, k)
+	}
+	for k := range h {
+		if !plainName(k) || !trusted && strings.HasPrefix(k, "X-Forwarded-") {
+			delete(h, k)
+		}
+	}
+}
+
+// plainName reports whether a header name is only ASCII letters, digits
+// and "-".
+func plainName(k string) bool {
+	for i := 0; i < len(k); i++ {
+		c := k[i] | 0x20
+		if !('a' <= c && c <= 'z' || '0' <= k[i] && k[i] <= '9' || k[i] == '-') {
+			return false
+		}
+	}
+	return true
+}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"bartleby/internal/config"
+	"bartleby/internal/web/proxycache"
 )
 
 // matcher is the condition of one route: a path prefix, a set of file
@@ -18,8 +19,8 @@ type matcher struct {
 	re     *regexp.Regexp
 }
 
-func newMatcher(rc *config.Route) matcher {
-	m := matcher{prefix: rc.Path, re: rc.Re}
+func newMatcher(rc *config.Route, re *regexp.Regexp) matcher {
+	m := matcher{prefix: rc.Path, re: re}
 	if len(rc.Ext) > 0 {
 		m.ext = map[string]bool{}
 		for _, e := range rc.Ext {
@@ -58,19 +59,31 @@ type route struct {
 	matcher
 	strip string
 	h     http.Handler
+	cache *proxycache.Cache // nil without one
 }
 
 // serve runs the route's action, with strip_prefix applied to the path.
 func (rt *route) serve(w http.ResponseWriter, r *http.Request) {
-	if p, ok := stripPath(r.URL.Path, rt.strip); !ok {
+	if r = rt.request(r); r == nil {
 		http.Error(w, "400 bad request: invalid path", http.StatusBadRequest)
 		return
-	} else if p != r.URL.Path {
-		orig := r.URL.Path
-		r = withPath(r, p)
-		r = r.WithContext(context.WithValue(r.Context(), origPathKey{}, orig))
 	}
 	rt.h.ServeHTTP(w, r)
+}
+
+// request is r as the route's action sees it, strip_prefix applied; nil
+// when stripping leaves an invalid path.
+func (rt *route) request(r *http.Request) *http.Request {
+	p, ok := stripPath(r.URL.Path, rt.strip)
+	if !ok {
+		return nil
+	}
+	if p == r.URL.Path {
+		return r
+	}
+	orig := r.URL.Path
+	r = withPath(r, p)
+	return r.WithContext(context.WithValue(r.Context(), origPathKey{}, orig))
 }
 
 // stripPath removes prefix from the clean path p and checks the rest again:
@@ -86,30 +99,52 @@ func stripPath(p, prefix string) (string, bool) {
 // router tries a site's routes in order.
 type router []*route
 
+// ServeHTTP runs the first route matching the path, which cleanPaths has
+// made clean.
 func (rs router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	p, ok := cleanPath(r.URL.Path)
-	if !ok {
-		http.Error(w, "400 bad request: invalid path", http.StatusBadRequest)
+	if rt := rs.match(r.URL.Path); rt != nil {
+		rt.serve(w, r)
 		return
-	}
-	if p != r.URL.Path {
-		r = withPath(r, p)
-	}
-	for _, rt := range rs {
-		if rt.match(p) {
-			rt.serve(w, r)
-			return
-		}
 	}
 	http.NotFound(w, r)
 }
 
-// cleanPath refuses paths that are not absolute, hold a NUL or a ".."
-// segment (encoded or not: Go has decoded %2e%2e by now), and collapses
-// "//" and "/./" so that a route cannot be dodged by spelling its prefix
-// differently. A trailing slash is kept.
+// match is the first route of the clean path p, nil for none.
+func (rs router) match(p string) *route {
+	for _, rt := range rs {
+		if rt.match(p) {
+			return rt
+		}
+	}
+	return nil
+}
+
+// cleanPaths checks and cleans the request path before anything looks at
+// it: the maintenance exemptions, the routes and the upstream all see the
+// same clean path.
+func cleanPaths(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, ok := cleanPath(r.URL.Path)
+		if !ok {
+			http.Error(w, "400 bad request: invalid path", http.StatusBadRequest)
+			return
+		}
+		if p != r.URL.Path {
+			r = withPath(r, p)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// cleanPath refuses paths that are not absolute, hold a NUL, a backslash,
+// a ";" or a ".." segment (encoded or not: Go has decoded %2e%2e and %3b
+// by now), and collapses "//" and "/./" so that a route cannot be dodged
+// by spelling its prefix differently. A trailing slash is kept. ";" starts
+// a path parameter in Tomcat, Spring and Jetty, which read "/public/..;/x"
+// as "/x": a path that means one thing here and another upstream is
+// refused rather than guessed at.
 func cleanPath(p string) (string, bool) {
-	if !strings.HasPrefix(p, "/") || strings.ContainsRune(p, 0) || strings.ContainsRune(p, '\\') {
+	if !strings.HasPrefix(p, "/") || strings.ContainsAny(p, "\x00\\;") {
 		return "", false
 	}
 	for seg := range strings.SplitSeq(p, "/") {

@@ -17,7 +17,7 @@ func TestCleanPath(t *testing.T) {
 			t.Errorf("cleanPath(%q) = %q, %v; want %q", in, got, ok, want)
 		}
 	}
-	for _, bad := range []string{"", "a", "*", "/../etc/passwd", "/a/../b", "/a/..", "/a\x00b", `/a\..\b`} {
+	for _, bad := range []string{"", "a", "*", "/../etc/passwd", "/a/../b", "/a/..", "/a\x00b", `/a\..\b`, "/public/..;/admin", "/a;jsessionid=1"} {
 		if got, ok := cleanPath(bad); ok {
 			t.Errorf("cleanPath(%q) = %q, accepted", bad, got)
 		}

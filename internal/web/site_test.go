@@ -303,6 +303,49 @@ proxy = "`+be.URL+`"
 	}
 }
 
+// TestProxySpoofableHeaders: no header that some upstream reads as the
+// client's address passes unless bartleby set it, from a trusted proxy or
+// not; a trusted proxy's X-Forwarded-* pass.
+func TestProxySpoofableHeaders(t *testing.T) {
+	t.Parallel()
+	be := echo(t)
+	tb, _ := newTable(t, `trusted_proxies = ["192.0.2.7/32"]
+[[site]]
+hosts = ["a.test", "b.test"]
+https = "off"
+[[site.route]]
+proxy = "`+be.URL+`"
+`)
+	spoof := []string{"X-Client-IP", "6.6.6.6", "True-Client-IP", "6.6.6.6", "CF-Connecting-IP", "6.6.6.6",
+		"Fastly-Client-IP", "6.6.6.6", "X-Cluster-Client-IP", "6.6.6.6", "Client-IP", "6.6.6.6",
+		"X_Forwarded_For", "6.6.6.6", "X_Real_IP", "6.6.6.6", "X.Forwarded.For", "6.6.6.6",
+		"Forwarded", "for=6.6.6.6", "X-Forwarded-Port", "1", "X-Forwarded-Ssl", "on", "X-Trace", "kept"}
+	h := headers(t, do(tb, "GET", "http://a.test/", "", spoof...))
+	r := httptest.NewRequest("GET", "http://a.test/", nil)
+	r.RemoteAddr = "198.51.100.1:5555" // untrusted
+	for i := 0; i < len(spoof); i += 2 {
+		r.Header.Set(spoof[i], spoof[i+1])
+	}
+	w := httptest.NewRecorder()
+	tb.http.ServeHTTP(w, r)
+	untrusted := headers(t, w.Result())
+	for _, k := range []string{"X-Client-Ip", "True-Client-Ip", "Cf-Connecting-Ip", "Fastly-Client-Ip", "X-Cluster-Client-Ip",
+		"Client-Ip", "X_forwarded_for", "X_real_ip", "X.forwarded.for", "Forwarded"} {
+		if v, ok := h[k]; ok {
+			t.Errorf("trusted peer: %s = %q passed", k, v)
+		}
+		if v, ok := untrusted[k]; ok {
+			t.Errorf("untrusted peer: %s = %q passed", k, v)
+		}
+	}
+	if h["X-Forwarded-Port"] != "1" || h["X-Forwarded-Ssl"] != "on" || h["X-Trace"] != "kept" {
+		t.Errorf("trusted peer: its X-Forwarded-* or an ordinary header was dropped: %v", h)
+	}
+	if _, ok := untrusted["X-Forwarded-Port"]; ok || untrusted["X-Forwarded-For"] != "198.51.100.1" || untrusted["X-Trace"] != "kept" {
+		t.Errorf("untrusted peer: %v", untrusted)
+	}
+}
+
 func TestProxyDown(t *testing.T) {
 	t.Parallel()
 	be := echo(t)
@@ -422,5 +465,25 @@ status = 202
 	re := regexp.MustCompile(`^192\.0\.2\.7 - - \[\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}\] "GET (https://a\.test)?/x\?y=1 HTTP/1\.1" 202 5 "https://r\.test/" "evil\\"\\x0a1\.2\.3\.4 - - \[forged\]"\n$`)
 	if !re.MatchString(line) {
 		t.Errorf("access log line:\n%q", line)
+	}
+}
+
+func TestRoutesShareUpstreamHealth(t *testing.T) {
+	t.Parallel()
+	tb, _ := newTable(t, `[[site]]
+hosts = ["a.test"]
+[[site.route]]
+path = "/wp-admin/"
+proxy = "http://127.0.0.1:1"
+[[site.route]]
+proxy = "http://127.0.0.1:1"
+fail_duration = "1h"
+`)
+	s := tb.lookup("a.test")
+	if resp := do(tb, "GET", "https://a.test/", "a.test"); resp.StatusCode != 502 {
+		t.Fatalf("dead backend: %d", resp.StatusCode)
+	}
+	if !s.proxies[0].down() || !s.backendDown() {
+		t.Error("the backend failed on one route but another route still counts it up")
 	}
 }

@@ -16,7 +16,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"bartleby/internal/control"
 	"bartleby/internal/part"
 	"bartleby/internal/web/maint"
 )
@@ -59,7 +58,7 @@ func New(env *part.Env) (part.Part, error) {
 	if w.metrics, err = newMetrics(env.Metrics); err != nil {
 		return nil, err
 	}
-	m, err := maint.NewManager(cfg.StateDir, cfg.Sites, env.Log)
+	m, err := maint.NewManager(cfg, env.Log)
 	if err != nil {
 		return nil, err
 	}
@@ -86,12 +85,12 @@ func (w *Web) Addrs() []string {
 func (w *Web) Start() error {
 	httpLn, err := net.Listen("tcp", w.httpAddr)
 	if err != nil {
-		return fmt.Errorf("web http listener %s: %w", w.httpAddr, err)
+		return fmt.Errorf("http listener %s: %w", w.httpAddr, err)
 	}
 	httpsLn, err := net.Listen("tcp", w.httpsAddr)
 	if err != nil {
 		httpLn.Close()
-		return fmt.Errorf("web https listener %s: %w", w.httpsAddr, err)
+		return fmt.Errorf("https listener %s: %w", w.httpsAddr, err)
 	}
 	plain := w.server(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		w.table.Load().http.ServeHTTP(rw, r)
@@ -122,13 +121,13 @@ func (w *Web) Start() error {
 
 func (w *Web) server(h http.Handler) *http.Server {
 	return &http.Server{
-		Handler:           h,
+		Handler:           guard(h),
 		ReadHeaderTimeout: w.headerTimeout,
 		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,
 		// Handshake failures and bad requests from the internet are
 		// noise at the default level.
-		ErrorLog: slog.NewLogLogger(w.log.Handler(), slog.LevelDebug),
+		ErrorLog: slog.NewLogLogger(w.log.With("event", "web.http_error").Handler(), slog.LevelDebug),
 	}
 }
 
@@ -162,7 +161,7 @@ func (w *Web) Reload(env *part.Env) error {
 	if err != nil {
 		return err
 	}
-	if err := w.maint.Reload(cfg.Sites); err != nil {
+	if err := w.maint.Reload(cfg); err != nil {
 		t.Close()
 		return err
 	}
@@ -171,9 +170,3 @@ func (w *Web) Reload(env *part.Env) error {
 	env.Log.Info("sites reloaded", "event", "web.reload", "sites", len(cfg.Sites))
 	return nil
 }
-
-// Commands are the maintenance commands ("maint.on", …).
-func (w *Web) Commands() map[string]control.Handler { return w.maint.Commands() }
-
-// AdminPages is the maintenance page of the admin UI.
-func (w *Web) AdminPages() []part.AdminPage { return w.maint.AdminPages() }

@@ -13,16 +13,16 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
+
+	"bartleby/internal/config"
 )
 
 // Limits keep a mistaken path (a whole /usr) from being slurped.
 const (
-	maxFileSize = 4 << 20
-	maxFiles    = 1000
+	maxFiles = 1000
 )
 
 // Load returns a pool of the certificates found at path, a PEM file or a
@@ -87,17 +87,9 @@ func loadDir(pool *x509.CertPool, dir string) (*x509.CertPool, error) {
 // addFile adds every certificate in one PEM file and counts them. Blocks
 // that are not certificates (keys, CRLs) are skipped.
 func addFile(pool *x509.CertPool, path string) (int, error) {
-	f, err := os.Open(path)
+	data, err := config.ReadFile(path, config.MaxCAFile)
 	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
-	if err != nil {
-		return 0, err
-	}
-	if len(data) > maxFileSize {
-		return 0, fmt.Errorf("larger than %d bytes", maxFileSize)
+		return 0, config.Reason(err)
 	}
 	n := 0
 	for {
@@ -115,5 +107,16 @@ func addFile(pool *x509.CertPool, path string) (int, error) {
 		}
 		pool.AddCert(cert)
 		n++
+	}
+}
+
+// Check reports, under key, a CA file or directory the config names that
+// would not load; "" is the system roots and always fine.
+func Check(c *config.Checker, key, path string) {
+	if path == "" {
+		return
+	}
+	if _, err := Load(path); err != nil {
+		c.Errorf(key, "%v", err)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"bartleby/internal/certs/testca"
+	"bartleby/internal/config"
 )
 
 // ca is a test CA and one server certificate it signed.
@@ -143,7 +144,7 @@ func TestMissingAndTooBig(t *testing.T) {
 	wantErr(t, err, missing, "no such file")
 
 	big := filepath.Join(dir, "big.pem")
-	testca.WriteFile(t, big, make([]byte, maxFileSize+1))
+	testca.WriteFile(t, big, make([]byte, config.MaxCAFile+1))
 	_, err = Load(big)
 	wantErr(t, err, big, "larger than")
 }

@@ -5,6 +5,8 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"bartleby/internal/config"
 )
 
 // File is an aliases file re-read when it changes (mtime or size), checked
@@ -54,7 +56,7 @@ func (f *File) reload() error {
 }
 
 func (f *File) reloadLocked() error {
-	fh, err := os.Open(f.path)
+	fh, err := config.OpenFile(f.path, config.MaxAliasesFile)
 	if err != nil {
 		return fmt.Errorf("aliases %s: %w", f.path, err)
 	}

@@ -33,18 +33,12 @@ type fileShape struct {
 	} `toml:"mail"`
 }
 
-// Defaults that match internal/config's.
-const (
-	defaultStateDir = "/var/lib/bartleby"
-	defaultSubmit   = "127.0.0.1:25"
-	defaultMaxSize  = 25 * 1000 * 1000
-)
-
 // LoadSettings reads path; a missing file gives the defaults.
 func LoadSettings(path string) (*Settings, error) {
-	s := &Settings{Submit: defaultSubmit, MaxSize: defaultMaxSize}
+	def := config.Defaults()
+	s := &Settings{Submit: config.DefaultSubmit, MaxSize: def.Mail.MaxSize.Bytes}
 	var shape fileShape
-	data, err := os.ReadFile(path)
+	data, err := config.ReadFile(path, config.MaxConfigFile)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
 	case err != nil:
@@ -63,7 +57,7 @@ func LoadSettings(path string) (*Settings, error) {
 	}
 	state := abs(shape.StateDir)
 	if state == "" {
-		state = defaultStateDir
+		state = def.StateDir
 	}
 	s.Hostname = shape.Hostname
 	if s.Hostname == "" {

@@ -1,36 +1,50 @@
 package smtpd
 
 import (
+	"crypto/tls"
+	"errors"
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"bartleby/internal/connlimit"
 )
 
+// PreMailTimeout is how long a client may stay silent before its first
+// MAIL command: a session that has not started a transaction holds a slot
+// for nothing, and RFC 5321's 5-minute server timeout (4.5.3.2.7) is for
+// a client waiting on its own work mid-transaction. After MAIL the RFC's
+// timeouts apply.
+const PreMailTimeout = 60 * time.Second
+
 // Limit wraps ln: at most total connections at once and perIP from one
-// address; an excess connection gets 421 and is closed. A client must stay
+// address (an IPv6 /64 counting as one), the last quarter of total kept
+// for addresses holding none, so that a few addresses cannot take every
+// slot; an excess connection gets 421 and is closed. A client must stay
 // silent for pause before the greeting: one that talks first is not a real
-// MTA (RFC 5321 4.3.1) and is dropped. A zero pause skips that test.
+// MTA (RFC 5321 4.3.1) and is dropped. A zero pause skips that test. A
+// client idle for PreMailTimeout before its first MAIL is cut off.
 func Limit(ln net.Listener, total, perIP int, pause time.Duration, log *slog.Logger) net.Listener {
-	l := &limitListener{Listener: ln, total: total, perIP: perIP, pause: pause, log: log,
-		byIP: map[string]int{}, ready: make(chan net.Conn), done: make(chan struct{})}
+	return limit(ln, total, perIP, pause, PreMailTimeout, log)
+}
+
+func limit(ln net.Listener, total, perIP int, pause, preMail time.Duration, log *slog.Logger) net.Listener {
+	l := &limitListener{Listener: ln, slots: connlimit.New(total, perIP), pause: pause, preMail: preMail, log: log,
+		ready: make(chan net.Conn), done: make(chan struct{})}
 	go l.acceptLoop()
 	return l
 }
 
 type limitListener struct {
 	net.Listener
-	total, perIP int
-	pause        time.Duration
-	log          *slog.Logger
-	ready        chan net.Conn
-	done         chan struct{}
-	closeOnce    sync.Once
-	err          error
-
-	mu   sync.Mutex
-	n    int
-	byIP map[string]int
+	slots          *connlimit.Limiter
+	pause, preMail time.Duration
+	log            *slog.Logger
+	ready          chan net.Conn
+	done           chan struct{}
+	closeOnce      sync.Once
 }
 
 func (l *limitListener) Accept() (net.Conn, error) {
@@ -38,7 +52,8 @@ func (l *limitListener) Accept() (net.Conn, error) {
 	case c := <-l.ready:
 		return c, nil
 	case <-l.done:
-		return nil, l.err
+		// Never (nil, nil): go-smtp would serve a nil connection.
+		return nil, net.ErrClosed
 	}
 }
 
@@ -52,7 +67,9 @@ func (l *limitListener) acceptLoop() {
 	for {
 		c, err := l.Listener.Accept()
 		if err != nil {
-			l.err = err
+			if !errors.Is(err, net.ErrClosed) {
+				l.log.Error("smtp listener stopped", "event", "mail.listener_failed", "err", err)
+			}
 			l.closeOnce.Do(func() { close(l.done) })
 			return
 		}
@@ -63,15 +80,15 @@ func (l *limitListener) acceptLoop() {
 // admit counts the connection, refuses it over the limits, and holds the
 // greeting back to catch early talkers.
 func (l *limitListener) admit(c net.Conn) {
-	ip := hostOf(c.RemoteAddr())
-	if !l.take(ip) {
+	ip := connlimit.AddrOf(c.RemoteAddr())
+	if !l.slots.Take(ip) {
 		c.SetDeadline(time.Now().Add(5 * time.Second))
 		c.Write([]byte("421 4.7.0 too many connections, try again later\r\n"))
 		c.Close()
 		l.log.Warn("smtp connection refused: too many", "event", "mail.connection_refused", "client", ip)
 		return
 	}
-	lc := &countedConn{Conn: c, release: func() { l.give(ip) }}
+	lc := &slotConn{Conn: c, preMail: l.preMail, release: func() { l.slots.Give(ip) }}
 	if l.pause > 0 {
 		c.SetReadDeadline(time.Now().Add(l.pause))
 		var b [1]byte
@@ -91,41 +108,40 @@ func (l *limitListener) admit(c net.Conn) {
 	}
 }
 
-func (l *limitListener) take(ip string) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.n >= l.total || l.byIP[ip] >= l.perIP {
-		return false
-	}
-	l.n++
-	l.byIP[ip]++
-	return true
-}
-
-func (l *limitListener) give(ip string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.n--
-	if l.byIP[ip]--; l.byIP[ip] <= 0 {
-		delete(l.byIP, ip)
-	}
-}
-
-func hostOf(a net.Addr) string {
-	h, _, err := net.SplitHostPort(a.String())
-	if err != nil {
-		return a.String()
-	}
-	return h
-}
-
-type countedConn struct {
+// slotConn holds a slot until closed, and caps every read deadline at
+// preMail from now until the client has sent MAIL.
+type slotConn struct {
 	net.Conn
-	once    sync.Once
-	release func()
+	preMail  time.Duration
+	mailSeen atomic.Bool
+	once     sync.Once
+	release  func()
 }
 
-func (c *countedConn) Close() error {
+func (c *slotConn) Close() error {
 	c.once.Do(c.release)
 	return c.Conn.Close()
+}
+
+// SetReadDeadline is how go-smtp sets its command timeout before each
+// read; before MAIL it is shortened to preMail.
+func (c *slotConn) SetReadDeadline(t time.Time) error {
+	if !c.mailSeen.Load() {
+		if limit := time.Now().Add(c.preMail); t.IsZero() || t.After(limit) {
+			t = limit
+		}
+	}
+	return c.Conn.SetReadDeadline(t)
+}
+
+// mailStarted lifts the pre-MAIL timeout of a session's connection, as
+// go-smtp hands it (inside TLS after STARTTLS); a connection that did not
+// come through Limit is left alone.
+func mailStarted(c net.Conn) {
+	if tc, ok := c.(*tls.Conn); ok {
+		c = tc.NetConn()
+	}
+	if sc, ok := c.(*slotConn); ok {
+		sc.mailSeen.Store(true)
+	}
 }

@@ -101,6 +101,7 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	}
 	s.from = &from
 	s.utf8 = opts != nil && opts.UTF8
+	mailStarted(s.conn.Conn())
 	return nil
 }
 
@@ -191,5 +192,7 @@ func (s *session) received() string {
 // slogLogger routes go-smtp's own messages to slog at debug level.
 type slogLogger struct{ log *slog.Logger }
 
-func (l slogLogger) Printf(format string, v ...any) { l.log.Debug(fmt.Sprintf(format, v...)) }
-func (l slogLogger) Println(v ...any)               { l.log.Debug(fmt.Sprint(v...)) }
+func (l slogLogger) Printf(format string, v ...any) {
+	l.log.Debug(fmt.Sprintf(format, v...), "event", "mail.smtp_debug")
+}
+func (l slogLogger) Println(v ...any) { l.log.Debug(fmt.Sprint(v...), "event", "mail.smtp_debug") }

@@ -71,3 +71,21 @@ func Verify(hash, password string) bool {
 func isBcrypt(h string) bool {
 	return strings.HasPrefix(h, "$2a$") || strings.HasPrefix(h, "$2b$") || strings.HasPrefix(h, "$2y$")
 }
+
+// Params is the part of a hash that sets how long checking it takes (its
+// kind and cost, without salt and sum): hashes with the same Params take
+// the same time to check.
+func Params(hash string) string {
+	parts := strings.SplitN(hash, "$", 5)
+	switch {
+	case isBcrypt(hash) && len(parts) > 2:
+		return strings.Join(parts[:3], "$") // $2y$12
+	case strings.HasPrefix(hash, "$argon2id$") && len(parts) > 3:
+		return strings.Join(parts[:4], "$") // $argon2id$v=19$m=…,t=…,p=…
+	case strings.HasPrefix(hash, "$6$rounds=") && len(parts) > 2:
+		return strings.Join(parts[:3], "$") // $6$rounds=N
+	case strings.HasPrefix(hash, "$6$"):
+		return "$6"
+	}
+	return ""
+}

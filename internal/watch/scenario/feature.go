@@ -8,7 +8,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -18,15 +17,16 @@ import (
 
 	gherkin "github.com/cucumber/gherkin/go/v26"
 	messages "github.com/cucumber/messages/go/v21"
+
+	"bartleby/internal/config"
 )
 
 // Limits on what feature files may hold.
 const (
-	maxFeatureFile = 1 << 20
-	maxFeatures    = 1000
-	maxSteps       = 200 // per scenario
-	maxScenarios   = 2000
-	maxErrors      = 50 // reported per file
+	maxFeatures  = 1000
+	maxSteps     = 200 // per scenario
+	maxScenarios = 2000
+	maxErrors    = 50 // reported per file
 )
 
 // Feature is one .feature file.
@@ -164,17 +164,9 @@ func featureFiles(path string) ([]string, error) {
 }
 
 func loadFile(file string) (*Feature, error) {
-	f, err := os.Open(file)
+	data, err := config.ReadFile(file, config.MaxFeatureFile)
 	if err != nil {
 		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxFeatureFile+1))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", file, err)
-	}
-	if len(data) > maxFeatureFile {
-		return nil, fmt.Errorf("%s: larger than %d bytes", file, maxFeatureFile)
 	}
 	return Parse(file, data)
 }

@@ -11,11 +11,12 @@ import (
 	"bartleby/internal/realip"
 )
 
-// Paths that maintenance never hides.
-const (
-	acmePrefix   = "/.well-known/acme-challenge/"
-	bypassPrefix = "/.well-known/bartleby/bypass/"
-)
+// bypassPrefix is the secret bypass URL's. ACME challenges need no
+// exemption: with [acme] bartleby's own solver answers them on the plain
+// listener before any site (certs.HTTPChallenge); without it a challenge
+// path is like any other, and a backend that answers challenges itself
+// gets it through maintenance only when listed in exempt.
+const bypassPrefix = "/.well-known/bartleby/bypass/"
 
 // BypassHeader marks responses that went past the maintenance page, so the
 // admin sees that they are bypassing.
@@ -25,11 +26,13 @@ var hdrBypass = []string{"bypass"}
 
 // Handler wraps a site's handler. When the site is in maintenance (or
 // when_backend_down is set and backendDown reports every upstream failing)
-// requests get the 503 page, except ACME challenges, exempt paths and
+// requests get the 503 page, except exempt paths and
 // bypassing clients, which go to next; bypassing responses carry
 // BypassHeader. The secret bypass URL is answered here. backendDown may be
-// nil.
-func (m *Manager) Handler(cs *config.Site, next http.Handler, backendDown func() bool) http.Handler {
+// nil. With when_backend_down, a request that goes to next while the
+// backend is up goes through a failover: the failure that takes the
+// backend down gets the 503 page too.
+func (m *Manager) Handler(cs *config.Site, next http.Handler, backendDown func(*http.Request) bool) http.Handler {
 	name := Name(cs)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		st := m.snap.Load().sites[name]
@@ -38,11 +41,16 @@ func (m *Manager) Handler(cs *config.Site, next http.Handler, backendDown func()
 			return
 		}
 		path := r.URL.Path
-		resp := m.down(st, backendDown)
+		resp := m.down(st, r, backendDown)
 		if strings.HasPrefix(path, bypassPrefix) && st.cfg.cookieKey != nil && m.secretURL(st, w, r) {
 			return
 		}
-		if resp == nil || strings.HasPrefix(path, acmePrefix) || st.cfg.exempted(path) {
+		if resp == nil && st.cfg.whenBackendDown && backendDown != nil && !st.cfg.exempted(path) {
+			next.ServeHTTP(&failover{ResponseWriter: w, m: m, st: st, r: r, backendDown: backendDown,
+				kept: w.Header().Clone()}, r)
+			return
+		}
+		if resp == nil || st.cfg.exempted(path) {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -57,11 +65,11 @@ func (m *Manager) Handler(cs *config.Site, next http.Handler, backendDown func()
 }
 
 // down returns the 503 to serve, or nil when the site is up.
-func (m *Manager) down(st *site, backendDown func() bool) *response {
+func (m *Manager) down(st *site, r *http.Request, backendDown func(*http.Request) bool) *response {
 	if st.mode != nil && m.active(st.mode) {
 		return st.resp
 	}
-	if st.cfg.whenBackendDown && backendDown != nil && backendDown() {
+	if st.cfg.whenBackendDown && backendDown != nil && backendDown(r) {
 		if st.mode != nil { // ended a moment ago; the timer has not run yet
 			return st.cfg.render(nil, m.now())
 		}

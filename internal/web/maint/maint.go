@@ -65,27 +65,27 @@ func Name(s *config.Site) string {
 	return strings.ToLower(s.Hosts[0])
 }
 
-// NewManager builds the manager for sites and restores the state saved in
-// stateDir by a previous run.
-func NewManager(stateDir string, sites []*config.Site, log *slog.Logger) (*Manager, error) {
-	m := &Manager{log: log, file: stateFile(stateDir), timers: map[string]*time.Timer{}, now: time.Now}
+// NewManager builds the manager for the config's sites and restores the
+// state saved in its state_dir by a previous run.
+func NewManager(cfg *config.Config, log *slog.Logger) (*Manager, error) {
+	m := &Manager{log: log, file: stateFile(cfg.StateDir), timers: map[string]*time.Timer{}, now: time.Now}
 	modes, err := loadState(m.file)
 	if err != nil {
 		return nil, err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if err := m.install(sites, modes); err != nil {
+	if err := m.install(cfg, modes); err != nil {
 		return nil, err
 	}
 	return m, nil
 }
 
 // Reload takes new site settings, keeping every site's mode.
-func (m *Manager) Reload(sites []*config.Site) error {
+func (m *Manager) Reload(cfg *config.Config) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.install(sites, m.modes())
+	return m.install(cfg, m.modes())
 }
 
 // modes returns the current modes by site name. Callers hold mu.
@@ -102,9 +102,11 @@ func (m *Manager) modes() map[string]*Mode {
 }
 
 // install compiles sites with modes and publishes them. Callers hold mu.
-func (m *Manager) install(sites []*config.Site, modes map[string]*Mode) error {
+func (m *Manager) install(cfg *config.Config, modes map[string]*Mode) error {
 	snap := &snapshot{sites: map[string]*site{}}
-	for _, cs := range sites {
+	c := cfg.Checker()
+	trusted := config.Prefixes(cfg.TrustedProxies)
+	for i, cs := range cfg.Sites {
 		name := Name(cs)
 		if name == "" {
 			continue
@@ -112,13 +114,16 @@ func (m *Manager) install(sites []*config.Site, modes map[string]*Mode) error {
 		if _, dup := snap.sites[name]; dup {
 			return fmt.Errorf("maintenance: two sites are named %q (a site's name is its first host)", name)
 		}
-		st := &site{name: name, cfg: compile(name, cs.Maintenance, cs.HTTPS == "off")}
+		st := &site{name: name, cfg: compile(c, fmt.Sprintf("site[%d].maintenance", i+1), cs, trusted)}
 		if md := modes[name]; md != nil && m.active(md) {
 			st.mode = md
 		}
 		st.resp = st.cfg.render(st.mode, m.now())
 		snap.sites[name] = st
 		snap.names = append(snap.names, name)
+	}
+	if err := c.Err(); err != nil {
+		return err
 	}
 	sort.Strings(snap.names)
 	m.snap.Store(snap)

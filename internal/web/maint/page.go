@@ -9,8 +9,6 @@ import (
 	"strconv"
 	"sync/atomic"
 	"time"
-
-	"bartleby/internal/config"
 )
 
 //go:embed page.html
@@ -18,7 +16,7 @@ var builtinPageText []byte
 
 // builtinPage is the page used when a site has no page of its own.
 var builtinPage = func() *template.Template {
-	t, err := config.ParseMaintenancePage("built-in maintenance page", builtinPageText)
+	t, err := ParsePage("built-in maintenance page", builtinPageText)
 	if err != nil {
 		panic(err)
 	}
@@ -61,7 +59,7 @@ type jsonBody struct {
 
 // render builds a site's 503 for a mode (nil: the when_backend_down page).
 func (sc *siteConfig) render(md *Mode, now time.Time) *response {
-	v := config.MaintenancePage{Status: http.StatusServiceUnavailable, Title: "Down for maintenance",
+	v := PageData{Status: http.StatusServiceUnavailable, Title: "Down for maintenance",
 		Site: sc.name, Message: sc.message, RetryAfter: int(sc.retryAfter / time.Second)}
 	if md != nil {
 		if md.Message != "" {
@@ -78,7 +76,7 @@ func (sc *siteConfig) render(md *Mode, now time.Time) *response {
 
 // build executes page with v. A custom page that fails at request time
 // (it passed the check, so this is rare) falls back to the built-in one.
-func build(page *template.Template, v config.MaintenancePage) *response {
+func build(page *template.Template, v PageData) *response {
 	var buf bytes.Buffer
 	if err := page.Execute(&buf, v); err != nil {
 		buf.Reset()
@@ -201,5 +199,5 @@ func ErrorPage(w http.ResponseWriter, r *http.Request, status int, site, message
 	case http.StatusGatewayTimeout:
 		title = "The site took too long to answer"
 	}
-	build(builtinPage, config.MaintenancePage{Status: status, Title: title, Site: site, Message: message}).serve(w, r, time.Now())
+	build(builtinPage, PageData{Status: status, Title: title, Site: site, Message: message}).serve(w, r, time.Now())
 }

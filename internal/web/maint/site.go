@@ -1,6 +1,7 @@
 package maint
 
 import (
+	"fmt"
 	"html/template"
 	"net/netip"
 	"strings"
@@ -25,28 +26,64 @@ type siteConfig struct {
 	whenBackendDown bool
 }
 
-// compile turns a site's section (nil when absent) into its settings.
-func compile(name string, mc *config.Maintenance, plainHTTP bool) siteConfig {
-	sc := siteConfig{name: name, page: builtinPage, retryAfter: config.DefaultMaintRetryAfter,
-		cookieLifetime: config.DefaultMaintCookieLifetime, cookieSecure: !plainHTTP}
+// compile turns a site's maintenance settings into what runs, reading the
+// page and the bypass secret the section names; problems go to c under key.
+func compile(c *config.Checker, key string, cs *config.Site, trusted []netip.Prefix) siteConfig {
+	mc := cs.Maintenance
 	if mc == nil {
-		return sc
+		mc = config.Defaults().Sites[0].Maintenance
 	}
-	if mc.PageTemplate != nil { // read and checked with the config
-		sc.page = mc.PageTemplate
+	sc := siteConfig{name: Name(cs), page: builtinPage, message: mc.Message,
+		retryAfter: mc.RetryAfter.Duration, cookieLifetime: mc.CookieLifetime.Duration, cookieSecure: cs.HTTPS != "off",
+		allow: config.Prefixes(mc.Allow), trusted: trusted, exempt: mc.Exempt, whenBackendDown: mc.WhenBackendDown}
+	if mc.Page != "" {
+		t, err := LoadPage(mc.Page)
+		if err != nil {
+			c.Errorf(key+".page", "%v", err)
+		} else {
+			sc.page = t
+		}
 	}
-	sc.message = mc.Message
-	sc.retryAfter = mc.RetryAfter.Or(sc.retryAfter)
-	sc.cookieLifetime = mc.CookieLifetime.Or(sc.cookieLifetime)
-	sc.allow = mc.AllowNets
-	sc.trusted = mc.Trusted
-	sc.exempt = mc.Exempt
-	sc.whenBackendDown = mc.WhenBackendDown
-	if mc.BypassSecret != "" {
-		sc.token = mc.BypassSecret
-		sc.cookieKey = deriveKey(mc.BypassSecret)
+	if mc.BypassSecretFile != "" {
+		secret := c.Secret("", key+".bypass_secret_file", mc.BypassSecretFile)
+		if checkBypassSecret(c, key+".bypass_secret_file", secret) {
+			sc.token, sc.cookieKey = secret, deriveKey(secret)
+		}
 	}
 	return sc
+}
+
+// Check reports what is wrong with the sites' [site.maintenance] sections
+// beyond their syntax: the page and the bypass secret. It starts nothing.
+func Check(cfg *config.Config, c *config.Checker) {
+	for i, cs := range cfg.Sites {
+		compile(c, fmt.Sprintf("site[%d].maintenance", i+1), cs, nil)
+	}
+}
+
+// Bypass tokens are hard to guess and fit in a URL path segment unchanged.
+const (
+	minBypassSecret = 16
+	maxBypassSecret = 256
+)
+
+// checkBypassSecret insists on a token that is hard to guess and fits in a
+// URL path segment unchanged.
+func checkBypassSecret(c *config.Checker, key, s string) bool {
+	if s == "" {
+		return false
+	}
+	if len(s) < minBypassSecret || len(s) > maxBypassSecret {
+		c.Errorf(key, "the bypass token must be %d to %d characters (try: openssl rand -hex 24)", minBypassSecret, maxBypassSecret)
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.' || r == '~') {
+			c.Errorf(key, "the bypass token may only hold letters, digits and - _ . ~ (try: openssl rand -hex 24)")
+			return false
+		}
+	}
+	return true
 }
 
 // exempted reports whether path is always passed to the site: an exempt

@@ -1,0 +1,58 @@
+package mail
+
+import (
+	"fmt"
+	"strings"
+
+	"bartleby/internal/certs/capool"
+	"bartleby/internal/config"
+	"bartleby/internal/mail/aliases"
+)
+
+// Check reports what is wrong with [mail] beyond its syntax: the files it
+// names and the addresses it lists. It starts nothing.
+func Check(cfg *config.Config, c *config.Checker) {
+	if cfg.Mail != nil {
+		compile(cfg.Mail, c)
+	}
+}
+
+// settings is what [mail] names, read and checked.
+type settings struct {
+	password string // of the smarthost
+}
+
+func compile(m *config.Mail, c *config.Checker) settings {
+	var s settings
+	if m.Aliases != "" {
+		checkAliases(c, m.Aliases, m.QualifyDomain)
+	}
+	if sh := m.Smarthost; sh != nil {
+		capool.Check(c, "mail.smarthost.ca", sh.CA)
+		s.password = c.Secret("", "mail.smarthost.password_file", sh.PasswordFile)
+	}
+	if b := m.BackupMX; b != nil {
+		capool.Check(c, "mail.backup_mx.ca", b.CA)
+		for i, r := range b.Recipients {
+			if err := aliases.CheckAddress(r); err != nil || !strings.Contains(r, "@") {
+				c.Errorf(fmt.Sprintf("mail.backup_mx.recipients[%d]", i+1), "%q is not a full address (user@domain)", r)
+			}
+		}
+		c.CertFiles("mail.backup_mx", b.Cert, b.Key)
+	}
+	return s
+}
+
+func checkAliases(c *config.Checker, path, qualify string) {
+	f, err := config.OpenFile(path, config.MaxAliasesFile)
+	if err != nil {
+		c.Errorf("mail.aliases", "cannot read %s: %v", path, config.Reason(err))
+		return
+	}
+	defer f.Close()
+	t, probs := aliases.Parse(f)
+	probs = append(probs, t.Check(qualify)...)
+	for _, p := range probs {
+		c.Errorf("mail.aliases", "%s:%d: %s", path, p.Line, p.Msg)
+	}
+}

@@ -1,0 +1,99 @@
+package smtpd
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"testing"
+	"time"
+)
+
+// serveLimited serves a sink through limit with the backup MX's default
+// slots and returns the address.
+func serveLimited(t *testing.T, preMail time.Duration) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.DiscardHandler)
+	s := New(Config{Name: "test", Hostname: "mx.test", MaxSize: 1 << 16, MaxRecipients: 3, Log: log}, &sink{})
+	go s.Serve(limit(ln, 100, 10, 0, preMail, log))
+	t.Cleanup(func() { s.Close() })
+	return ln.Addr().String()
+}
+
+// greet connects from the loopback address src and returns the
+// connection and the first line the server sends.
+func greet(t *testing.T, src, addr string) (net.Conn, *bufio.Reader, string) {
+	t.Helper()
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}}
+	c, err := d.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	br := bufio.NewReader(c)
+	line, _ := br.ReadString('\n')
+	return c, br, line
+}
+
+// TestSlotsForOtherAddresses: 100 idle connections from 127.0.0.1, then 10
+// from each of 12 other addresses, leave room for 127.0.0.2.
+func TestSlotsForOtherAddresses(t *testing.T) {
+	t.Parallel()
+	addr := serveLimited(t, time.Minute)
+	held := 0
+	for range 100 {
+		if _, _, line := greet(t, "127.0.0.1", addr); strings.HasPrefix(line, "220") {
+			held++
+		}
+	}
+	if held != 10 {
+		t.Errorf("127.0.0.1 holds %d sessions, want max_per_ip = 10", held)
+	}
+	for i := range 12 {
+		for range 10 {
+			greet(t, fmt.Sprintf("127.0.1.%d", i+1), addr)
+		}
+	}
+	if _, _, line := greet(t, "127.0.0.2", addr); !strings.HasPrefix(line, "220") {
+		t.Errorf("127.0.0.2 was locked out by 13 busy addresses: %q", line)
+	}
+}
+
+// TestPreMailTimeout: a client idle before MAIL is cut off after the
+// pre-MAIL timeout; after MAIL the longer command timeout applies.
+func TestPreMailTimeout(t *testing.T) {
+	t.Parallel()
+	const preMail = 300 * time.Millisecond
+	addr := serveLimited(t, preMail)
+
+	idle, _, _ := greet(t, "127.0.0.1", addr)
+	if _, err := io.ReadAll(idle); err != nil {
+		t.Errorf("an idle client was not cut off before the 10 s client deadline: %v", err)
+	}
+
+	c, br, _ := greet(t, "127.0.0.1", addr)
+	for _, cmd := range []string{"EHLO client.test", "MAIL FROM:<a@client.test>"} {
+		fmt.Fprintf(c, "%s\r\n", cmd)
+		for {
+			line, err := br.ReadString('\n')
+			if err != nil {
+				t.Fatalf("%s: %v", cmd, err)
+			}
+			if len(line) < 4 || line[3] != '-' {
+				break
+			}
+		}
+	}
+	time.Sleep(3 * preMail)
+	fmt.Fprintf(c, "RCPT TO:<b@mx.test>\r\n")
+	if line, err := br.ReadString('\n'); !strings.HasPrefix(line, "250") {
+		t.Errorf("after MAIL, a pause of %v cut the session: %q %v", 3*preMail, line, err)
+	}
+}

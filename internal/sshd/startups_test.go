@@ -1,0 +1,96 @@
+package sshd
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/crypto/bcrypt"
+	"golang.org/x/crypto/ssh"
+
+	"bartleby/internal/part"
+	"bartleby/internal/testutil"
+)
+
+// dialFrom connects to addr from the loopback address src (all of
+// 127.0.0.0/8 is loopback).
+func dialFrom(src, addr string) (net.Conn, error) {
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}, Timeout: 5 * time.Second}
+	return d.Dial("tcp", addr)
+}
+
+// TestPreAuthFlood: 100 idle connections from 127.0.0.1 neither fill the
+// server nor keep 127.0.0.2 from logging in, and each that ends without
+// logging in counts as a failure, so 127.0.0.1 ends up blocked.
+func TestPreAuthFlood(t *testing.T) {
+	t.Parallel()
+	hash, err := bcrypt.GenerateFromPassword([]byte("bob-secret"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	listen := testutil.FreePort(t)
+	cfg, err := parse(t, fmt.Sprintf(`
+[ssh]
+listen = %q
+  [[ssh.user]]
+  name = "bob"
+  password = %q
+  root = "root"
+`, listen, hash))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := New(&part.Env{Config: cfg, Log: slog.New(slog.DiscardHandler), Metrics: prometheus.NewRegistry()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := p.(*Server)
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		s.Shutdown(ctx)
+	})
+
+	var idle []net.Conn
+	for range 100 {
+		c, err := dialFrom("127.0.0.1", listen)
+		if err != nil {
+			t.Fatal(err)
+		}
+		idle = append(idle, c)
+	}
+	client, err := dialFrom("127.0.0.2", listen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client.SetDeadline(time.Now().Add(20 * time.Second))
+	sc, _, _, err := ssh.NewClientConn(client, listen, &ssh.ClientConfig{
+		User: "bob", Auth: []ssh.AuthMethod{ssh.Password("bob-secret")},
+		HostKeyCallback: ssh.InsecureIgnoreHostKey(), // the server was made just now
+	})
+	if err != nil {
+		t.Fatalf("127.0.0.2 could not log in beside 100 idle connections from 127.0.0.1: %v", err)
+	}
+	sc.Close()
+
+	for _, c := range idle {
+		c.Close()
+	}
+	flooder := netip.MustParseAddr("127.0.0.1")
+	for deadline := time.Now().Add(20 * time.Second); !s.defender.Blocked(flooder); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("connections that ended without logging in were not counted against 127.0.0.1")
+		}
+	}
+	if s.defender.Blocked(netip.MustParseAddr("127.0.0.2")) {
+		t.Error("the client that logged in is blocked")
+	}
+}
