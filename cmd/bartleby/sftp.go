@@ -36,7 +36,11 @@ func blockedCmd() *cobra.Command {
 				fmt.Fprintln(w, "no address is blocked")
 			}
 			for _, b := range list {
-				fmt.Fprintf(w, "%-40s until %s\n", b.Addr, b.Until.Local().Format(time.DateTime))
+				from := ""
+				if b.From != "" {
+					from = "  blocked by " + b.From
+				}
+				fmt.Fprintf(w, "%-40s until %s%s\n", b.Addr, b.Until.Local().Format(time.DateTime), from)
 			}
 			return nil
 		},

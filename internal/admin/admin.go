@@ -31,6 +31,7 @@ import (
 	"bartleby/internal/certs"
 	"bartleby/internal/config"
 	"bartleby/internal/control"
+	"bartleby/internal/logring"
 	"bartleby/internal/part"
 )
 
@@ -42,6 +43,12 @@ type Deps struct {
 	Metrics prometheus.Gatherer
 	// Notices returns the running parts' warnings for the home page.
 	Notices func() []part.Notice
+	// Cards returns the running parts' health for the home page.
+	Cards func() []part.Card
+	// Logs are the last log records per part, for the log view.
+	Logs *logring.Ring
+	// Certs lists the certificates in use, for the certificates page.
+	Certs func() []certs.Cert
 }
 
 // Server is the admin UI. What a config reload replaces is in a view,
@@ -72,6 +79,7 @@ type view struct {
 	users   map[string][]byte // nil: no login
 	dummy   []byte            // compared for unknown users, to keep timing flat
 	deps    Deps
+	host    string // named on the login page
 	nav     []adminui.Link
 	handler http.Handler
 	tls     *tls.Config // nil in tests without a listener
@@ -167,7 +175,7 @@ func newServer(cfg *config.Config, log *slog.Logger, reg prometheus.Registerer, 
 
 // newView builds the part of the admin UI a reload replaces.
 func (s *Server) newView(cfg *config.Config, deps Deps, tc *tls.Config) (*view, error) {
-	v := &view{Server: s, allow: config.Prefixes(cfg.Admin.Allow), trusted: config.Prefixes(cfg.TrustedProxies), deps: deps, tls: tc}
+	v := &view{Server: s, allow: config.Prefixes(cfg.Admin.Allow), trusted: config.Prefixes(cfg.TrustedProxies), deps: deps, tls: tc, host: cfg.Hostname}
 	if err := v.setUsers(cfg.Admin.Users); err != nil {
 		return nil, err
 	}

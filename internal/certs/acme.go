@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -126,7 +125,7 @@ func (a *acmeState) account(m *Manager, email string) *certmagic.Config {
 	}
 	log := zapLogger(m.log)
 	magic := certmagic.New(a.cache, certmagic.Config{
-		Storage: &certmagic.FileStorage{Path: filepath.Join(m.dir, "acme")},
+		Storage: m.storage,
 		OCSP:    certmagic.OCSPConfig{DisableStapling: true},
 		Logger:  log,
 	})

@@ -3,41 +3,47 @@ package certs
 import (
 	"crypto/tls"
 	"crypto/x509"
-	"maps"
+	"slices"
 	"strings"
 	"time"
 )
 
-// leafFunc returns the certificate served now for a name, or nil when
-// there is none yet (ACME still obtaining it).
-type leafFunc func(name string) *x509.Certificate
-
-// track records how to find the certificate of a source's names, for
-// Expiry. A name configured twice keeps its last source.
-func (m *Manager) track(s Source, get getCert) {
-	leaf := func(name string) *x509.Certificate {
-		c, err := get(&tls.ClientHelloInfo{ServerName: name})
-		if err != nil || c == nil {
-			return nil
-		}
-		return c.Leaf
-	}
-	if s.ACME {
-		// certmagic's handshake code needs a connection: read its cache.
-		leaf = m.acmeLeaf
-	}
-	names := s.Names
-	if len(names) == 0 {
-		names = []string{"default"}
-	}
+// Expiry says when the certificate served for each configured name (or
+// "default" for a listener without names) expires, for the metrics. Names
+// without a certificate yet are left out rather than given a made-up
+// date. A name configured twice keeps its last source.
+func (m *Manager) Expiry() map[string]time.Time {
 	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.leaves == nil {
-		m.leaves = map[string]leafFunc{}
+	list := slices.Clone(m.served)
+	m.mu.Unlock()
+	out := map[string]time.Time{}
+	for _, s := range list {
+		names := s.src.Names
+		if len(names) == 0 {
+			names = []string{"default"}
+		}
+		for _, n := range names {
+			if leaf := m.leafFor(s, n); leaf != nil {
+				out[strings.ToLower(n)] = leaf.NotAfter
+			}
+		}
 	}
-	for _, n := range names {
-		m.leaves[strings.ToLower(n)] = leaf
+	return out
+}
+
+// leafFor is the certificate s serves for name now, nil when there is none
+// yet (ACME still obtaining it). Each ACME name has its own certificate.
+func (m *Manager) leafFor(s served, name string) *x509.Certificate {
+	if s.src.ACME {
+		// certmagic's handshake code needs a connection: read its cache.
+		return m.acmeLeaf(name)
 	}
+	tc, err := s.get(&tls.ClientHelloInfo{ServerName: name})
+	if err != nil {
+		return nil
+	}
+	leaf, _ := leafOf(tc)
+	return leaf
 }
 
 // acmeLeaf is the managed certificate of name that expires last.
@@ -53,20 +59,4 @@ func (m *Manager) acmeLeaf(name string) *x509.Certificate {
 		}
 	}
 	return best
-}
-
-// Expiry says when the certificate served for each configured name (or
-// "default" for a listener without names) expires. Names without a
-// certificate yet are left out rather than given a made-up date.
-func (m *Manager) Expiry() map[string]time.Time {
-	m.mu.Lock()
-	leaves := maps.Clone(m.leaves)
-	m.mu.Unlock()
-	out := make(map[string]time.Time, len(leaves))
-	for n, f := range leaves {
-		if leaf := f(n); leaf != nil {
-			out[n] = leaf.NotAfter
-		}
-	}
-	return out
 }

@@ -31,6 +31,7 @@ type Config struct {
 	Mail  *Mail   `toml:"mail"`
 	SSH   *SSH    `toml:"ssh"`
 	Watch *Watch  `toml:"watch"`
+	Fleet *Fleet  `toml:"fleet"`
 
 	// File is the absolute path the config was read from.
 	File string `toml:"-"`
@@ -141,5 +142,8 @@ func (cfg *Config) check(c *Checker) {
 	}
 	if cfg.Watch != nil {
 		cfg.Watch.check(c)
+	}
+	if cfg.Fleet != nil {
+		cfg.Fleet.check(c)
 	}
 }

@@ -34,6 +34,7 @@ func Defaults() *Config {
 		Watch: &Watch{Every: duration("5m"), Retry: duration("30s"), Timeout: duration("30s"), History: 288,
 			Clock:     &Clock{Warn: duration("100ms"), Crit: duration("1s"), Every: duration("15m")},
 			NTPServer: &NTPServer{Stratum: 2, Rate: 1, Burst: 8, Clients: 10000, Leak: 16}},
+		Fleet: &Fleet{Prefix: "/bartleby/", DialTimeout: duration("5s")},
 	}
 }
 
@@ -77,6 +78,9 @@ func (cfg *Config) derivedDefaults() {
 		if s.PerSourceMaxStartups == 0 {
 			s.PerSourceMaxStartups = min(5, s.MaxStartups)
 		}
+	}
+	if f := cfg.Fleet; f != nil && f.Node == "" {
+		f.Node = cfg.Hostname
 	}
 	if w := cfg.Watch; w != nil && w.Every.err == nil {
 		defaultDuration(&w.Jitter, Duration{Duration: w.Every.Duration / 10, raw: (w.Every.Duration / 10).String()})

@@ -21,9 +21,14 @@ import (
 	"bartleby/internal/certs"
 	"bartleby/internal/config"
 	"bartleby/internal/control"
+	"bartleby/internal/fleet"
+	"bartleby/internal/logring"
 	"bartleby/internal/part"
 	"bartleby/internal/version"
 )
+
+// logsPerPart is how many log records per part the admin UI can show.
+const logsPerPart = 200
 
 // DrainTimeout is how long a stop waits for in-flight work.
 const DrainTimeout = 30 * time.Second
@@ -39,10 +44,12 @@ type running struct {
 type Daemon struct {
 	path    string
 	log     *slog.Logger
+	logs    *logring.Ring // the last records per part, for the admin UI
 	started time.Time
 	metrics *metrics
 
-	ctl *control.Server
+	ctl   *control.Server
+	fleet *fleet.Fleet // nil without [fleet]
 
 	// mu serialises start, reload and stop; it is held while parts drain.
 	mu sync.Mutex
@@ -53,11 +60,17 @@ type Daemon struct {
 	certs    *certs.Manager
 	parts    []*running
 	reloaded time.Time
+	// reloadTried and reloadErr are the last reload's time and outcome,
+	// refused ones included, for the admin home page.
+	reloadTried time.Time
+	reloadErr   string
 }
 
 // Run loads the config at path, starts every configured part and serves
 // until ctx is done or SIGTERM/SIGINT arrives; SIGHUP reloads.
 func Run(ctx context.Context, path string, log *slog.Logger) error {
+	logs := logring.New(logsPerPart)
+	log = slog.New(logs.Handler(log.Handler()))
 	cfg, err := Load(path)
 	if err != nil {
 		return err
@@ -65,7 +78,7 @@ func Run(ctx context.Context, path string, log *slog.Logger) error {
 	for _, w := range cfg.Warnings {
 		log.Warn("config", "event", "config.warning", "warning", w.String())
 	}
-	d := &Daemon{path: path, log: log, cfg: cfg, started: time.Now(), metrics: newMetrics()}
+	d := &Daemon{path: path, log: log, logs: logs, cfg: cfg, started: time.Now(), metrics: newMetrics()}
 	d.metrics.reg.MustRegister(certExpiry{d})
 	if err := prepareStateDir(cfg.StateDir, log); err != nil {
 		return err
@@ -75,7 +88,17 @@ func Run(ctx context.Context, path string, log *slog.Logger) error {
 	}
 	go d.ctl.Serve()
 	defer d.ctl.Close()
+	if err := d.joinFleet(ctx); err != nil {
+		return err
+	}
+	if d.fleet != nil {
+		defer d.fleet.Close()
+	}
 	if err := d.start(); err != nil {
+		return err
+	}
+	if err := d.register(ctx); err != nil {
+		d.stop()
 		return err
 	}
 	log.Info("bartleby started", "event", "daemon.started", "version", version.String(), "config", cfg.File, "state_dir", cfg.StateDir, "pid", os.Getpid())
@@ -141,7 +164,7 @@ func (d *Daemon) whileStopping(sigs <-chan os.Signal) {
 func (d *Daemon) start() error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	cm, err := certs.New(d.cfg, d.log)
+	cm, err := d.newCerts(d.cfg)
 	if err != nil {
 		return err
 	}
@@ -200,7 +223,7 @@ func (d *Daemon) build(name string, b part.Builder, cfg *config.Config, cm *cert
 }
 
 func (d *Daemon) env(name string, reg *prometheus.Registry, cfg *config.Config, cm *certs.Manager) *part.Env {
-	return &part.Env{Config: cfg, Log: d.log.With("part", name), Certs: cm, Metrics: reg}
+	return &part.Env{Config: cfg, Log: d.log.With("part", name), Certs: cm, Metrics: reg, Fleet: d.fleet}
 }
 
 // adminBuilder builds the admin UI with the pages of the parts before it.
@@ -217,12 +240,33 @@ func (d *Daemon) adminDeps(parts []*running) admin.Deps {
 			pages = append(pages, p.AdminPages()...)
 		}
 	}
-	return admin.Deps{Pages: pages, Status: d.Status, Metrics: d.gatherer(), Notices: d.notices}
+	return admin.Deps{Pages: pages, Status: d.Status, Metrics: d.gatherer(), Notices: d.notices, Cards: d.cards, Logs: d.logs, Certs: d.certificates}
+}
+
+// certificates lists the certificates the running parts serve.
+func (d *Daemon) certificates() []certs.Cert {
+	d.state.RLock()
+	cm := d.certs
+	d.state.RUnlock()
+	return cm.Certificates()
+}
+
+// cards gathers the running parts' health for the admin home page.
+func (d *Daemon) cards() []part.Card {
+	_, parts := d.snapshot()
+	var out []part.Card
+	for _, r := range parts {
+		if s, ok := r.Part.(part.Summarizer); ok {
+			out = append(out, s.Summary()...)
+		}
+	}
+	return out
 }
 
 func (d *Daemon) handlers(parts []*running) map[string]control.Handler {
 	h := map[string]control.Handler{
-		"status": func(context.Context, json.RawMessage) (any, error) { return d.Status(), nil },
+		"status":       func(context.Context, json.RawMessage) (any, error) { return d.Status(), nil },
+		"fleet.status": d.fleetStatus,
 	}
 	for _, r := range parts {
 		if c, ok := r.Part.(part.Commander); ok {
@@ -250,10 +294,10 @@ func (d *Daemon) notices() []part.Notice {
 func (d *Daemon) Status() control.Status {
 	cfg, parts := d.snapshot()
 	d.state.RLock()
-	reloaded := d.reloaded
+	reloaded, tried, reloadErr := d.reloaded, d.reloadTried, d.reloadErr
 	d.state.RUnlock()
 	st := control.Status{Version: version.String(), PID: os.Getpid(), Config: cfg.File,
-		Started: d.started, Reload: reloaded, Parts: []control.PartStatus{}}
+		Started: d.started, Reload: reloaded, ReloadTried: tried, ReloadError: reloadErr, Parts: []control.PartStatus{}}
 	for _, r := range parts {
 		st.Parts = append(st.Parts, control.PartStatus{Name: r.Name(), Addrs: r.Addrs(), Since: r.since})
 	}

@@ -20,6 +20,18 @@ import (
 func (d *Daemon) Reload() error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	err := d.reload()
+	d.state.Lock()
+	d.reloadTried, d.reloadErr = time.Now(), ""
+	if err != nil {
+		d.reloadErr = err.Error()
+	}
+	d.state.Unlock()
+	return err
+}
+
+// reload does Reload's work with d.mu held.
+func (d *Daemon) reload() error {
 	oldCfg, oldParts := d.snapshot()
 	cfg, err := Load(d.path)
 	if err != nil {
@@ -31,7 +43,7 @@ func (d *Daemon) Reload() error {
 	for _, w := range cfg.Warnings {
 		d.log.Warn("config", "event", "config.warning", "warning", w.String())
 	}
-	cm, err := certs.New(cfg, d.log)
+	cm, err := d.newCerts(cfg)
 	if err != nil {
 		return fmt.Errorf("reload refused, the running config stays: %w", err)
 	}

@@ -128,13 +128,18 @@ func (m *Mail) show(_ context.Context, raw json.RawMessage) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	env, ok := m.q.Get(ids[0])
+	return m.shown(ids[0])
+}
+
+// shown is a queued message's envelope and header (at most maxShownHeader).
+func (m *Mail) shown(id string) (Shown, error) {
+	env, ok := m.q.Get(id)
 	if !ok {
-		return nil, fmt.Errorf("%s: %w", ids[0], queue.ErrNotFound)
+		return Shown{}, fmt.Errorf("%s: %w", id, queue.ErrNotFound)
 	}
 	data, err := m.q.Data(env.ID)
 	if err != nil {
-		return nil, err
+		return Shown{}, err
 	}
 	defer data.Close()
 	var hdr strings.Builder

@@ -101,6 +101,11 @@ func (s *Server) fail(addr netip.Addr, event, why string) {
 	}
 	if s.defender.Fail(addr) {
 		s.log.Warn("address blocked after repeated failed logins", "event", "ssh.blocked", "addr", addr, "for", s.defender.blockFor.String())
+		if s.blocks != nil {
+			until := time.Now().Add(s.defender.blockFor)
+			s.wg.Add(1)
+			go func() { defer s.wg.Done(); s.blocks.publish(key(addr), until) }()
+		}
 	}
 }
 

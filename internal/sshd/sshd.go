@@ -33,6 +33,7 @@ type Server struct {
 	users    map[string]*user
 	sshCfg   *ssh.ServerConfig
 	defender *defender
+	blocks   *blocklist // the fleet's shared blocks; nil on a single host
 	metrics  *metrics
 	grace    time.Duration
 	idle     time.Duration
@@ -97,6 +98,9 @@ func New(env *part.Env) (part.Part, error) {
 	for _, k := range keys {
 		s.sshCfg.AddHostKey(k)
 		s.log.Info("host key", "event", "ssh.host_key", "type", k.PublicKey().Type(), "fingerprint", ssh.FingerprintSHA256(k.PublicKey()))
+	}
+	if env.Fleet != nil {
+		s.blocks = shareBlocks(env.Fleet, s.defender, env.Log)
 	}
 	return s, nil
 }
@@ -223,6 +227,9 @@ func (s *Server) track(c net.Conn, add bool) {
 func (s *Server) Shutdown(ctx context.Context) error {
 	if s.ln != nil {
 		s.ln.Close()
+	}
+	if s.blocks != nil {
+		defer s.blocks.close()
 	}
 	done := make(chan struct{})
 	go func() { s.wg.Wait(); close(done) }()

@@ -45,6 +45,8 @@ type Web struct {
 	mu      sync.Mutex
 	servers []*http.Server
 	addrs   []string
+	started time.Time
+	samples []sample // request counters looked at by Summary, oldest first
 }
 
 // New builds the web part, or returns nil when no site is configured.
@@ -53,7 +55,7 @@ func New(env *part.Env) (part.Part, error) {
 	if len(cfg.Sites) == 0 {
 		return nil, nil
 	}
-	w := &Web{log: env.Log, httpAddr: cfg.Web.HTTP, httpsAddr: cfg.Web.HTTPS, headerTimeout: readHeaderTimeout}
+	w := &Web{started: time.Now(), log: env.Log, httpAddr: cfg.Web.HTTP, httpsAddr: cfg.Web.HTTPS, headerTimeout: readHeaderTimeout}
 	var err error
 	if w.metrics, err = newMetrics(env.Metrics); err != nil {
 		return nil, err
@@ -68,6 +70,9 @@ func New(env *part.Env) (part.Part, error) {
 		return nil, err
 	}
 	w.table.Store(t)
+	if env.Fleet != nil {
+		m.Share(env.Fleet)
+	}
 	return w, nil
 }
 
@@ -147,6 +152,7 @@ func (w *Web) Shutdown(ctx context.Context) error {
 		errs = append(errs, srv.Shutdown(ctx))
 	}
 	errs = append(errs, w.table.Load().Close())
+	w.maint.Unshare()
 	return errors.Join(errs...)
 }
 
