@@ -149,15 +149,7 @@ func cachedMissThenHit(t *testing.T, web, accessLog string, up *testutil.Upstrea
 	t.Helper()
 	c := &http.Client{Timeout: 10 * time.Second}
 	for range 2 {
-		res, err := c.Get("http://" + web + "/cached/page")
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.Copy(io.Discard, res.Body)
-		res.Body.Close()
-		if res.StatusCode != http.StatusOK {
-			t.Fatalf("GET /cached/page: %s", res.Status)
-		}
+		scrape(t, c, "http://"+web+"/cached/page")
 	}
 	if n := up.Requests(); n != 1 {
 		t.Errorf("the upstream saw %d requests, want 1 (the miss)", n)
