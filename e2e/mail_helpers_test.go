@@ -26,10 +26,17 @@ type relay struct {
 // submit with it down.
 func newRelay(t *testing.T, extra ...string) *relay {
 	t.Helper()
+	return newRelayTo(t, mailtest.Options{}, extra...)
+}
+
+// newRelayTo is newRelay with a smarthost started with opts (TLS added).
+func newRelayTo(t *testing.T, opts mailtest.Options, extra ...string) *relay {
+	t.Helper()
 	dir := t.TempDir()
 	ca := mailtest.NewCA(t)
 	cert := ca.Issue(t, "127.0.0.1")
-	r := &relay{peer: mailtest.StartPeer(t, mailtest.Options{Cert: &cert}), submit: testutil.FreePort(t),
+	opts.Cert = &cert
+	r := &relay{peer: mailtest.StartPeer(t, opts), submit: testutil.FreePort(t),
 		maildrop: filepath.Join(dir, "maildrop"), conf: filepath.Join(dir, "b.toml")}
 	// No state_dir: StartDaemon picks its own, which the control socket
 	// lives in; the maildrop is named, so sendmail finds it all the same.

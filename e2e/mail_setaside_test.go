@@ -46,6 +46,12 @@ func TestMaildropSetAsideNeverSilent(t *testing.T) {
 			t.Errorf("mailq lacks %q: %v\n%s", want, err, out)
 		}
 	}
+	// mailq lists them in Postfix's format, counted as requests, so
+	// check_mailq sees mail that is not moving.
+	if out, err := runMailq(t, d.Config); err != nil || !strings.Contains(out, big+"!") || !strings.Contains(out, junk+"!") ||
+		!strings.HasSuffix(out, " Kbytes in 2 Requests.\n") {
+		t.Errorf("mailq: %v\n%s", err, out)
+	}
 	if out, err := d.Run("status"); err != nil || !strings.Contains(out, "warning: mail: 2 message(s) from the maildrop set aside") {
 		t.Errorf("status: %v\n%s", err, out)
 	}

@@ -21,7 +21,7 @@ func clockCmd() *cobra.Command {
 		Use:   "clock",
 		Short: "Check the host clock against NTP servers",
 	}
-	cmd.AddCommand(clockCheckCmd())
+	cmd.AddCommand(asNagiosPlugin(clockCheckCmd(), "CLOCK"))
 	return cmd
 }
 
@@ -42,7 +42,10 @@ servers of [watch.clock] in the config file are used.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if len(servers) == 0 {
 				cfg, err := config.Load(g.config)
-				if err != nil || cfg.Watch == nil || cfg.Watch.Clock == nil {
+				if err != nil {
+					return exitError{exitUsage, fmt.Errorf("no --server given, and the config has no servers: %w", err)}
+				}
+				if cfg.Watch == nil || cfg.Watch.Clock == nil {
 					return exitError{exitUsage, errors.New("give --server, or set [watch.clock] servers in the config")}
 				}
 				servers = cfg.Watch.Clock.Servers

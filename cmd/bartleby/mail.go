@@ -69,8 +69,8 @@ func printQueue(w io.Writer, asJSON bool) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(list)
 	}
-	var aside []maildrop.Aside
-	if err := call("mail.setaside", nil, &aside); err != nil {
+	aside, err := setAside()
+	if err != nil {
 		return err
 	}
 	defer printAside(w, aside)
@@ -105,6 +105,26 @@ func printQueue(w io.Writer, asJSON bool) error {
 	tw.Flush()
 	fmt.Fprintf(w, "-- %d KB in %d message(s).\n", (total+1023)/1024, len(list))
 	return nil
+}
+
+// printMailq is mailq and sendmail -bp: the queue in Postfix's format.
+func printMailq(w io.Writer) error {
+	var list []queue.Envelope
+	if err := call("mail.queue", nil, &list); err != nil {
+		return err
+	}
+	aside, err := setAside()
+	if err != nil {
+		return err
+	}
+	writePostfixQueue(w, list, aside)
+	return nil
+}
+
+func setAside() ([]maildrop.Aside, error) {
+	var aside []maildrop.Aside
+	err := call("mail.setaside", nil, &aside)
+	return aside, err
 }
 
 // printAside lists the maildrop's drops that could not be queued: they

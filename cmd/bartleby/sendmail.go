@@ -39,7 +39,7 @@ func runSendmail(args []string) int {
 	g.config = configPath()
 	switch o.Mode {
 	case sendmail.List:
-		return cliExit(printQueue(os.Stdout, false))
+		return cliExit(printMailq(os.Stdout))
 	case sendmail.Flush:
 		return cliExit(flushQueue(os.Stdout, nil))
 	case sendmail.Newaliases:

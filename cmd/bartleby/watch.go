@@ -31,7 +31,7 @@ func watchCmd() *cobra.Command {
 		Use:   "watch",
 		Short: "Run behaviour scenarios (Gherkin feature files) against a live site",
 	}
-	cmd.AddCommand(watchRunCmd(), watchStatusCmd())
+	cmd.AddCommand(asNagiosPlugin(watchRunCmd(), "WATCH"), watchStatusCmd())
 	return cmd
 }
 
@@ -137,7 +137,7 @@ func runWatch(out io.Writer, path string, f watchRunFlags) int {
 	th := report.Thresholds{Warn: f.warn, Crit: f.crit}
 	fail := func(err error) int {
 		if f.nagios {
-			return report.NagiosUnknown(out, err)
+			return report.NagiosUnknown(out, "WATCH", err)
 		}
 		fmt.Fprintln(os.Stderr, "bartleby:", err)
 		return 3

@@ -74,7 +74,7 @@ func (l *listener) Accept() (net.Conn, error) {
 		c, err := l.Listener.Accept()
 		if err == nil {
 			if failures > 0 {
-				l.log.Info("accepting again", "addr", l.Addr().String(), "failed_accepts", failures)
+				l.log.Info("accepting again", "event", "accept.recovered", "addr", l.Addr().String(), "failed_accepts", failures)
 			}
 			return c, nil
 		}
@@ -87,7 +87,7 @@ func (l *listener) Accept() (net.Conn, error) {
 		}
 		wait := b.Next()
 		if failures == 0 {
-			l.log.Warn("accept failed, retrying", "addr", l.Addr().String(), "error", err, "retry_in", wait)
+			l.log.Warn("accept failed, retrying", "event", "accept.retry", "addr", l.Addr().String(), "error", err, "retry_in", wait)
 		}
 		failures++
 		select {

@@ -43,7 +43,7 @@ func (v *view) guard(next http.Handler) http.Handler {
 		}
 		ip := clientIP(r, v.trusted)
 		if !realip.Contains(v.allow, ip) {
-			v.log.Info("admin access denied", "ip", ipString(ip), "peer", r.RemoteAddr, "path", r.URL.Path)
+			v.log.Info("admin access denied", "event", "admin.denied", "ip", ipString(ip), "peer", r.RemoteAddr, "path", r.URL.Path)
 			adminui.Error(w, r, http.StatusForbidden, "Your address is not allowed to use the admin UI (see admin.allow).")
 			return
 		}

@@ -238,7 +238,7 @@ func (s *Server) Start() error {
 		WriteTimeout:      time.Minute,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+		ErrorLog:          slog.NewLogLogger(s.log.With("event", "admin.http_error").Handler(), slog.LevelDebug),
 	}
 	go func() {
 		s.srv.ServeTLS(s.ln, "", "") // a failure is reported by accept.Retry

@@ -68,14 +68,14 @@ func (v *view) login(w http.ResponseWriter, r *http.Request) {
 	logUser := user[:min(len(user), maxUserLog)]
 	if wait := v.limit.take(ip, now); wait > 0 {
 		v.logins.WithLabelValues("limited").Inc()
-		v.log.Warn("admin login refused: too many failures", "ip", ip.String(), "user", logUser)
+		v.log.Warn("admin login refused: too many failures", "event", "admin.login_throttled", "ip", ip.String(), "user", logUser)
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
 		adminui.Error(w, r, http.StatusTooManyRequests, "Too many failed logins from your address: wait a minute and try again.")
 		return
 	}
 	if !v.checkPassword(user, pass) {
 		v.logins.WithLabelValues("failed").Inc()
-		v.log.Warn("admin login failed", "ip", ip.String(), "user", logUser)
+		v.log.Warn("admin login failed", "event", "admin.login_failed", "ip", ip.String(), "user", logUser)
 		v.renderLogin(w, r, http.StatusUnauthorized, loginData{Next: next, User: user, Error: "Wrong user name or password."})
 		return
 	}
@@ -83,7 +83,7 @@ func (v *view) login(w http.ResponseWriter, r *http.Request) {
 	sess := v.sessions.create(user, v.users[user], now)
 	http.SetCookie(w, cookie(sessionCookie, sess.id))
 	v.logins.WithLabelValues("ok").Inc()
-	v.log.Info("admin login", "ip", ip.String(), "user", user)
+	v.log.Info("admin login", "event", "admin.login", "ip", ip.String(), "user", user)
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
@@ -101,7 +101,7 @@ func (v *view) logout(w http.ResponseWriter, r *http.Request) {
 		v.sessions.remove(c.Value)
 	}
 	clearCookie(w, sessionCookie)
-	v.log.Info("admin logout", "ip", clientIP(r, v.trusted).String(), "user", adminui.User(r))
+	v.log.Info("admin logout", "event", "admin.logout", "ip", clientIP(r, v.trusted).String(), "user", adminui.User(r))
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 }
 

@@ -127,7 +127,7 @@ func (v *view) checkCSRF(w http.ResponseWriter, r *http.Request, binding string)
 		return false
 	}
 	if !v.validCSRF(r.PostForm.Get(adminui.CSRFFieldName), binding) {
-		v.log.Warn("admin POST refused: missing or bad CSRF token", "ip", ipString(clientIP(r, v.trusted)), "path", r.URL.Path)
+		v.log.Warn("admin POST refused: missing or bad CSRF token", "event", "admin.csrf_refused", "ip", ipString(clientIP(r, v.trusted)), "path", r.URL.Path)
 		adminui.Error(w, r, http.StatusForbidden, "The form's security token is missing or stale: go back, reload the page and try again.")
 		return false
 	}
@@ -176,5 +176,5 @@ func notFound(w http.ResponseWriter, r *http.Request) {
 
 // promLog passes promhttp's errors to the part's log.
 func (v *view) promLog() *log.Logger {
-	return slog.NewLogLogger(v.log.Handler(), slog.LevelError)
+	return slog.NewLogLogger(v.log.With("event", "admin.metrics_error").Handler(), slog.LevelError)
 }

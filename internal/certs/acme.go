@@ -90,7 +90,7 @@ func (m *Manager) startACME() (*acmeState, error) {
 		return nil, fmt.Errorf("ACME: %w", err)
 	}
 	park = accept.Retry(park, m.log, func(err error) {
-		m.log.Error("ACME: the parked port stopped; certmagic may try to bind its own", "error", err)
+		m.log.Error("ACME: the parked port stopped; certmagic may try to bind its own", "event", "certs.acme_park_failed", "error", err)
 	})
 	go drain(park)
 	a.park = park

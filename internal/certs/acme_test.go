@@ -65,7 +65,11 @@ func TestACMEPebble(t *testing.T) {
 		})
 	}
 	leaf := verifyChain(t, addr, "site.test", roots)
-	verifyChain(t, addr, "www.site.test", roots)
+	www := verifyChain(t, addr, "www.site.test", roots)
+	// certmagic manages each name on its own: one certificate per name.
+	if exp := m.Expiry(); len(exp) != 2 || !exp["site.test"].Equal(leaf.NotAfter) || !exp["www.site.test"].Equal(www.NotAfter) {
+		t.Errorf("expiry %v, want site.test at %s, www.site.test at %s", exp, leaf.NotAfter, www.NotAfter)
+	}
 	// An unknown name gets the first name's certificate, not an error.
 	if got := peek(t, addr, "other.test"); !got.Equal(leaf) {
 		t.Errorf("an unknown name got %v, want the first name's certificate", got.DNSNames)

@@ -29,7 +29,7 @@ type Manager struct {
 	tickets []*ticketKeys     // rotated until Close
 	acme    *acmeState        // made by the first ACME source
 	storage certmagic.Storage // where ACME state lives; files in state_dir by default
-	served  []served          // for Certificates
+	served  []served          // for Certificates and Expiry
 	stop    chan struct{}
 	closed  bool
 	wg      sync.WaitGroup

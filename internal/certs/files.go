@@ -71,7 +71,7 @@ func (kp *keyPair) get(*tls.ClientHelloInfo) (*tls.Certificate, error) {
 func (kp *keyPair) reload() {
 	stamp, err := kp.stat()
 	if err != nil {
-		kp.log.Error("certificate files unreadable, keeping the old certificate", "cert", kp.certFile, "err", err)
+		kp.log.Error("certificate files unreadable, keeping the old certificate", "event", "cert.error", "cert", kp.certFile, "err", err)
 		return
 	}
 	if same(stamp[0], kp.stamp[0]) && same(stamp[1], kp.stamp[1]) {
@@ -80,11 +80,11 @@ func (kp *keyPair) reload() {
 	kp.stamp = stamp
 	cert, err := loadKeyPair(kp.certFile, kp.keyFile)
 	if err != nil {
-		kp.log.Error("new certificate files do not load, keeping the old certificate", "cert", kp.certFile, "key", kp.keyFile, "err", err)
+		kp.log.Error("new certificate files do not load, keeping the old certificate", "event", "cert.error", "cert", kp.certFile, "key", kp.keyFile, "err", err)
 		return
 	}
 	kp.cert = &cert
-	kp.log.Info("certificate reloaded", "cert", kp.certFile, "expires", cert.Leaf.NotAfter)
+	kp.log.Info("certificate reloaded", "event", "cert.reloaded", "cert", kp.certFile, "expires", cert.Leaf.NotAfter)
 }
 
 // same says whether a file looks unchanged: same inode, size and mtime.

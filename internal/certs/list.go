@@ -51,11 +51,8 @@ func (m *Manager) Certificates() []Cert {
 		}
 		tc, err := s.get(&tls.ClientHelloInfo{ServerName: name})
 		var leaf *x509.Certificate
-		if err == nil && tc != nil {
-			leaf = tc.Leaf
-			if leaf == nil && len(tc.Certificate) > 0 {
-				leaf, err = x509.ParseCertificate(tc.Certificate[0])
-			}
+		if err == nil {
+			leaf, err = leafOf(tc)
 		}
 		switch {
 		case err != nil:
@@ -76,6 +73,18 @@ func (m *Manager) Certificates() []Cert {
 	}
 	slices.SortStableFunc(out, func(a, b Cert) int { return a.NotAfter.Compare(b.NotAfter) })
 	return out
+}
+
+// leafOf is tc's leaf, parsed when tc does not hold it; nil for no
+// certificate.
+func leafOf(tc *tls.Certificate) (*x509.Certificate, error) {
+	switch {
+	case tc == nil:
+		return nil, nil
+	case tc.Leaf != nil || len(tc.Certificate) == 0:
+		return tc.Leaf, nil
+	}
+	return x509.ParseCertificate(tc.Certificate[0])
 }
 
 func kind(s Source) string {

@@ -117,13 +117,13 @@ func (s *selfSigned) current(now time.Time) (*tls.Certificate, error) {
 		s.keep(&cert)
 		return s.cert, nil
 	} else if err != nil && !errors.Is(err, os.ErrNotExist) {
-		s.log.Error("self-signed certificate unreadable, making a new one", "file", s.certFile, "err", err)
+		s.log.Error("self-signed certificate unreadable, making a new one", "event", "cert.error", "file", s.certFile, "err", err)
 	}
 	cert, err := s.generate(now)
 	if err != nil {
 		return nil, fmt.Errorf("self-signed certificate: %w", err)
 	}
-	s.log.Info("self-signed certificate made", "file", s.certFile, "names", s.names, "expires", cert.Leaf.NotAfter)
+	s.log.Info("self-signed certificate made", "event", "cert.made", "file", s.certFile, "names", s.names, "expires", cert.Leaf.NotAfter)
 	s.keep(cert)
 	return cert, nil
 }

@@ -75,7 +75,7 @@ func (m *Manager) rotateAll() {
 	defer m.mu.Unlock()
 	for _, tk := range m.tickets {
 		if err := tk.rotate(); err != nil {
-			m.log.Error("rotating session ticket keys", "err", err)
+			m.log.Error("rotating session ticket keys", "event", "cert.ticket_error", "err", err)
 		}
 	}
 }

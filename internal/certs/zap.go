@@ -44,7 +44,8 @@ func (c slogCore) Write(e zapcore.Entry, fields []zapcore.Field) error {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	attrs := make([]any, 0, 2*len(keys))
+	attrs := make([]any, 0, 2*len(keys)+2)
+	attrs = append(attrs, "event", "cert.acme")
 	for _, k := range keys {
 		attrs = append(attrs, k, enc.Fields[k])
 	}

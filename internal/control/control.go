@@ -199,7 +199,7 @@ func (s *Server) answer(ctx context.Context, line []byte) Response {
 	defer cancel()
 	res, err := h(ctx, req.Args)
 	if err != nil {
-		s.log.Info("control command failed", "cmd", req.Cmd, "err", err)
+		s.log.Info("control command failed", "event", "control.failed", "cmd", req.Cmd, "err", err)
 		return Response{Error: err.Error()}
 	}
 	b, err := json.Marshal(res)

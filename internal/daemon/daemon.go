@@ -103,9 +103,10 @@ func Run(ctx context.Context, path string, opts Options, log *slog.Logger) error
 		return err
 	}
 	for _, w := range cfg.Warnings {
-		log.Warn("config", "warning", w.String())
+		log.Warn("config", "event", "config.warning", "warning", w.String())
 	}
 	d := &Daemon{path: path, log: log, logs: logs, cfg: cfg, started: time.Now(), metrics: newMetrics()}
+	d.metrics.reg.MustRegister(certExpiry{d})
 	if err := becomeUser(cfg, opts, log); err != nil {
 		return err
 	}
@@ -113,7 +114,7 @@ func Run(ctx context.Context, path string, opts Options, log *slog.Logger) error
 		return err
 	}
 	go d.ctl.Serve(func(err error) {
-		log.Error("control socket failing: bartleby commands no longer reach this daemon; restart it", "error", err)
+		log.Error("control socket failing: bartleby commands no longer reach this daemon; restart it", "event", "control.failed", "error", err)
 		d.metrics.markFailing("control")
 	})
 	defer d.ctl.Close()
@@ -130,7 +131,7 @@ func Run(ctx context.Context, path string, opts Options, log *slog.Logger) error
 		d.stop()
 		return err
 	}
-	log.Info("bartleby started", "version", version.String(), "config", cfg.File, "state_dir", cfg.StateDir, "pid", os.Getpid())
+	log.Info("bartleby started", "event", "daemon.started", "version", version.String(), "config", cfg.File, "state_dir", cfg.StateDir, "pid", os.Getpid())
 	notify(sdReady)
 	d.wait(ctx)
 	notify(sdStopping)
@@ -156,7 +157,7 @@ func (d *Daemon) wait(ctx context.Context) {
 			case syscall.SIGUSR1:
 				d.reopenLogs()
 			default:
-				d.log.Info("stopping", "signal", s.String(), "drain", DrainTimeout)
+				d.log.Info("stopping", "event", "daemon.stopping", "signal", s.String(), "drain", DrainTimeout)
 				go d.whileStopping(sigs)
 				return
 			}
@@ -167,10 +168,10 @@ func (d *Daemon) wait(ctx context.Context) {
 func (d *Daemon) whileStopping(sigs <-chan os.Signal) {
 	for s := range sigs {
 		if s != syscall.SIGHUP && s != syscall.SIGUSR1 {
-			d.log.Error("second signal, exiting now", "signal", s.String())
+			d.log.Error("second signal, exiting now", "event", "daemon.killed", "signal", s.String())
 			os.Exit(1)
 		}
-		d.log.Warn("stopping: signal ignored", "signal", s.String())
+		d.log.Warn("stopping: signal ignored", "event", "daemon.signal_ignored", "signal", s.String())
 	}
 }
 
@@ -180,10 +181,10 @@ func (d *Daemon) reopenLogs() {
 	for _, r := range parts {
 		if lr, ok := r.Part.(part.LogReopener); ok {
 			if err := lr.ReopenLogs(); err != nil {
-				d.log.Error("reopening log files", "part", r.Name(), "err", err)
+				d.log.Error("reopening log files", "event", "daemon.reopen_failed", "part", r.Name(), "err", err)
 				continue
 			}
-			d.log.Info("log files reopened", "part", r.Name())
+			d.log.Info("log files reopened", "event", "daemon.logs_reopened", "part", r.Name())
 		}
 	}
 }
@@ -240,7 +241,7 @@ func (d *Daemon) build(name string, b part.Builder, cfg *config.Config, cm *cert
 	env := d.env(name, reg, cfg, cm)
 	env.OnFail = func(err error) {
 		h.fail(err)
-		d.log.Error("part failing", "part", name, "error", err)
+		d.log.Error("part failing", "event", "daemon.part_failing", "part", name, "error", err)
 		d.metrics.markFailing(name)
 	}
 	p, err := b(env)
@@ -254,7 +255,7 @@ func (d *Daemon) build(name string, b part.Builder, cfg *config.Config, cm *cert
 	if err := p.Start(); err != nil {
 		return nil, fmt.Errorf("%s: %w%s", name, err, bindHint(err))
 	}
-	d.log.Info("part started", "part", name, "addrs", p.Addrs())
+	d.log.Info("part started", "event", "daemon.part_started", "part", name, "addrs", p.Addrs())
 	d.metrics.up(name, true)
 	return &running{Part: p, since: time.Now(), reg: reg, health: h}, nil
 }
@@ -361,7 +362,7 @@ func (d *Daemon) stop() error {
 	d.parts = nil
 	d.certs.Close()
 	d.state.Unlock()
-	d.log.Info("bartleby stopped")
+	d.log.Info("bartleby stopped", "event", "daemon.stopped")
 	return err
 }
 
@@ -385,6 +386,6 @@ func (d *Daemon) stopPart(ctx context.Context, r *running) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", r.Name(), err)
 	}
-	d.log.Info("part stopped", "part", r.Name())
+	d.log.Info("part stopped", "event", "daemon.part_stopped", "part", r.Name())
 	return nil
 }

@@ -36,7 +36,7 @@ func (d *Daemon) joinFleet(ctx context.Context) error {
 		}
 		return 0
 	}))
-	d.log.Info("fleet: connected to etcd", "node", f.Node(), "endpoints", s.Endpoints)
+	d.log.Info("fleet: connected to etcd", "event", "fleet.connected", "node", f.Node(), "endpoints", s.Endpoints)
 	return nil
 }
 

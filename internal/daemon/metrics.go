@@ -1,15 +1,18 @@
 package daemon
 
 import (
+	"runtime"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	dto "github.com/prometheus/client_model/go"
+
+	"bartleby/internal/version"
 )
 
-// metrics are the daemon's own: the Go runtime, the process, and whether
-// each part is up and since when.
+// metrics are the daemon's own: the build, the Go runtime, the process,
+// whether each part is up and since when, and certificate expiry.
 type metrics struct {
 	reg     *prometheus.Registry
 	upG     *prometheus.GaugeVec
@@ -30,7 +33,11 @@ func newMetrics() *metrics {
 			Name: "bartleby_part_failing", Help: "Whether a listener of the part (or the control socket) stopped for good (1) since it started.",
 		}, []string{"part"}),
 	}
-	m.reg.MustRegister(m.upG, m.since, m.failing,
+	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "bartleby_build_info", Help: "Always 1; the labels say which bartleby runs.",
+	}, []string{"version", "goversion"})
+	build.WithLabelValues(version.String(), runtime.Version()).Set(1)
+	m.reg.MustRegister(m.upG, m.since, m.failing, build,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -59,4 +66,26 @@ func (d *Daemon) gatherer() prometheus.Gatherer {
 		}
 		return gs.Gather()
 	})
+}
+
+// certExpiry reports, at each scrape, when the certificate served for each
+// configured name expires, from the certificate manager of the running
+// config.
+type certExpiry struct{ d *Daemon }
+
+var certExpiryDesc = prometheus.NewDesc("bartleby_cert_expiry_timestamp_seconds",
+	"When the certificate served for the name expires, in Unix seconds.", []string{"name"}, nil)
+
+func (c certExpiry) Describe(ch chan<- *prometheus.Desc) { ch <- certExpiryDesc }
+
+func (c certExpiry) Collect(ch chan<- prometheus.Metric) {
+	c.d.state.RLock()
+	cm := c.d.certs
+	c.d.state.RUnlock()
+	if cm == nil {
+		return
+	}
+	for name, t := range cm.Expiry() {
+		ch <- prometheus.MustNewConstMetric(certExpiryDesc, prometheus.GaugeValue, float64(t.Unix()), name)
+	}
 }

@@ -35,11 +35,11 @@ func (d *Daemon) Reload(by string) control.ReloadResult {
 	d.state.Unlock()
 	switch {
 	case res.OK:
-		d.log.Info("config reloaded", "by", by)
+		d.log.Info("config reloaded", "event", "config.reloaded", "by", by)
 	case res.Unchanged:
-		d.log.Error("reload refused, the running config is unchanged", "by", by, "errors", strings.Join(res.Errors, "; "))
+		d.log.Error("reload refused, the running config is unchanged", "event", "config.reload_refused", "by", by, "errors", strings.Join(res.Errors, "; "))
 	default:
-		d.log.Error("reload applied but for some parts, which kept their old config", "by", by, "errors", strings.Join(res.Errors, "; "))
+		d.log.Error("reload applied but for some parts, which kept their old config", "event", "config.reload_partial", "by", by, "errors", strings.Join(res.Errors, "; "))
 	}
 	return res
 }
@@ -54,7 +54,7 @@ func (d *Daemon) reload() control.ReloadResult {
 		return refused(fmt.Errorf("state_dir changed from %s to %s: restart bartleby to move its state", oldCfg.StateDir, cfg.StateDir))
 	}
 	for _, w := range cfg.Warnings {
-		d.log.Warn("config", "warning", w.String())
+		d.log.Warn("config", "event", "config.warning", "warning", w.String())
 	}
 	cm, err := d.newCerts(cfg)
 	if err != nil {
@@ -125,7 +125,7 @@ func (d *Daemon) reloadPart(old *running, name string, build part.Builder, cfgs 
 	if old != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), DrainTimeout)
 		if err := d.stopPart(ctx, old); err != nil {
-			d.log.Warn("part did not drain in time", "err", err)
+			d.log.Warn("part did not drain in time", "event", "daemon.drain_timeout", "err", err)
 		}
 		cancel()
 	}
@@ -161,7 +161,7 @@ func (d *Daemon) reloadAdmin(old *running, parts []*running, cfgs [2]*config.Con
 		if err == nil {
 			return old, "reloaded in place", nil
 		}
-		d.log.Info("admin UI restarts, its logins are lost", "reason", err.Error())
+		d.log.Info("admin UI restarts, its logins are lost", "event", "admin.restart", "reason", err.Error())
 	}
 	return d.reloadPart(old, "admin", d.adminBuilder(deps), cfgs, cms)
 }

@@ -24,7 +24,7 @@ func becomeUser(cfg *config.Config, opts Options, log *slog.Logger) error {
 		if os.Geteuid() == 0 {
 			log.Warn("running as root: every SMTP, HTTP, SSH and NTP parser runs with full privileges; " +
 				`set user = "bartleby" in the config (or serve --user bartleby, or the packaged unit's User=bartleby) ` +
-				"so bartleby drops to that user and keeps only CAP_NET_BIND_SERVICE")
+				"so bartleby drops to that user and keeps only CAP_NET_BIND_SERVICE", "event", "daemon.running_as_root")
 		}
 		return prepareStateDir(cfg.StateDir, os.Geteuid(), os.Getegid(), log)
 	}
@@ -38,7 +38,7 @@ func becomeUser(cfg *config.Config, opts Options, log *slog.Logger) error {
 	if err := privdrop.Drop(u); err != nil {
 		return err
 	}
-	log.Info("running as an unprivileged user", "user", u.Name, "uid", u.UID, "gid", u.GID, "capabilities", "cap_net_bind_service")
+	log.Info("running as an unprivileged user", "event", "daemon.privileges_dropped", "user", u.Name, "uid", u.UID, "gid", u.GID, "capabilities", "cap_net_bind_service")
 	return nil
 }
 
@@ -79,7 +79,7 @@ func prepareStateDir(dir string, uid, gid int, log *slog.Logger) error {
 		return fmt.Errorf("state_dir %s belongs to uid %d, not to the daemon's uid %d: chown -R %d %s, or point state_dir elsewhere", dir, owner, uid, uid, dir)
 	}
 	if st.Mode().Perm()&^stateDirMode != 0 {
-		log.Warn("state_dir was open to others; narrowing its mode", "dir", dir,
+		log.Warn("state_dir was open to others; narrowing its mode", "event", "daemon.state_dir_fixed", "dir", dir,
 			"mode", fmt.Sprintf("%04o", st.Mode().Perm()), "now", fmt.Sprintf("%04o", st.Mode().Perm()&stateDirMode))
 		if err := os.Chmod(dir, st.Mode().Perm()&stateDirMode); err != nil {
 			return fmt.Errorf("state_dir: %w", err)

@@ -85,11 +85,11 @@ func (f *Fleet) stayRegistered(sess *concurrency.Session, rec []byte) {
 			return
 		case <-sess.Done():
 		}
-		f.log.Warn("fleet: membership lease lost; registering again when etcd answers", "node", f.s.Node)
+		f.log.Warn("fleet: membership lease lost; registering again when etcd answers", "event", "fleet.lease_lost", "node", f.s.Node)
 		for {
 			var err error
 			if sess, err = f.join(ctx, rec); err == nil {
-				f.log.Info("fleet: registered again", "node", f.s.Node)
+				f.log.Info("fleet: registered again", "event", "fleet.registered", "node", f.s.Node)
 				break
 			}
 			select {

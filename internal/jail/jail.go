@@ -151,7 +151,7 @@ func (j *Jail) mountsIn(dir string) []*mount {
 // audit logs one operation: who, what, where, how many bytes, and how it
 // ended.
 func (j *Jail) audit(op, p string, bytes int64, err error) {
-	attrs := []any{"user", j.user, "op", op, "path", p}
+	attrs := []any{"event", "ssh.sftp", "user", j.user, "op", op, "path", p}
 	if bytes >= 0 {
 		attrs = append(attrs, "bytes", bytes)
 	}

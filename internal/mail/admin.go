@@ -176,7 +176,7 @@ func (p *queuePage) flush(w http.ResponseWriter, r *http.Request) {
 	for _, o := range out {
 		count[o.Result]++
 	}
-	p.m.log.Info("queue flushed from the admin page", "user", adminui.User(r), "messages", len(out))
+	p.m.log.Info("queue flushed from the admin page", "event", "mail.flushed", "user", adminui.User(r), "messages", len(out))
 	http.Redirect(w, r, fmt.Sprintf("/mail/?done=flush&n=%d&delivered=%d&deferred=%d&bounced=%d&pending=%d",
 		len(out), count["delivered"]+count["partial"], count["deferred"], count["bounced"], count["pending"]), http.StatusSeeOther)
 }

@@ -75,7 +75,7 @@ func (p *queuePage) bulk(w http.ResponseWriter, r *http.Request) {
 			failed++
 		}
 	}
-	p.m.log.Info("queue action from the admin page", "user", adminui.User(r), "op", op, "messages", len(ids), "failed", failed)
+	p.m.log.Info("queue action from the admin page", "event", "mail.admin_action", "user", adminui.User(r), "op", op, "messages", len(ids), "failed", failed)
 	http.Redirect(w, r, fmt.Sprintf("/mail/?done=%s&n=%d&failed=%d", op, len(ids)-failed, failed), http.StatusSeeOther)
 }
 
@@ -93,7 +93,7 @@ func (p *queuePage) retry(w http.ResponseWriter, r *http.Request, ids []string) 
 			failed++
 		}
 	}
-	p.m.log.Info("queue retry from the admin page", "user", adminui.User(r), "messages", len(ids), "failed", failed)
+	p.m.log.Info("queue retry from the admin page", "event", "mail.admin_action", "op", "retry", "user", adminui.User(r), "messages", len(ids), "failed", failed)
 	http.Redirect(w, r, fmt.Sprintf("/mail/?done=retry&n=%d&failed=%d", len(ids)-failed, failed), http.StatusSeeOther)
 }
 

@@ -45,7 +45,7 @@ func (p *queuePage) message(w http.ResponseWriter, r *http.Request) {
 			adminui.Error(w, r, http.StatusInternalServerError, "The message could not be read: "+err.Error())
 			return
 		}
-		p.m.log.Info("message body viewed from the admin page", "user", adminui.User(r), "id", id)
+		p.m.log.Info("message body viewed from the admin page", "event", "mail.body_viewed", "user", adminui.User(r), "id", id)
 	}
 	render(w, r, "Message "+id, "admin_message.html", d)
 }

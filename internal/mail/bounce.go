@@ -49,15 +49,15 @@ func (m *Mail) bounce(e *queue.Envelope, failed []*queue.Rcpt) {
 	switch {
 	case e.From == "" || e.DSN:
 		m.met.dsn.WithLabelValues("suppressed_null_sender").Inc()
-		log.Warn("undeliverable bounce dropped (never bounce a bounce)", "to", failed[0].Addr, "reason", failed[0].Error)
+		log.Warn("undeliverable bounce dropped (never bounce a bounce)", "event", "mail.dsn_skipped", "to", failed[0].Addr, "reason", failed[0].Error)
 		return
 	case m.run.routes[routeSmarthost] == nil:
 		m.met.dsn.WithLabelValues("no_route").Inc()
-		log.Warn("no DSN sent: there is no [mail.smarthost] to send it through")
+		log.Warn("no DSN sent: there is no [mail.smarthost] to send it through", "event", "mail.dsn_skipped")
 		return
 	case !m.dsnLimit.allow(strings.ToLower(e.From), time.Now()):
 		m.met.dsn.WithLabelValues("suppressed_rate").Inc()
-		log.Warn("no DSN sent: more than 10 DSNs to this sender in the last hour")
+		log.Warn("no DSN sent: more than 10 DSNs to this sender in the last hour", "event", "mail.dsn_skipped")
 		return
 	}
 	now := time.Now()
@@ -71,15 +71,16 @@ func (m *Mail) bounce(e *queue.Envelope, failed []*queue.Rcpt) {
 	}
 	rcpts, err := m.expand(e.From)
 	if err != nil {
-		log.Error("no DSN sent: the sender's address does not expand", "error", err)
+		log.Error("no DSN sent: the sender's address does not expand", "event", "mail.dsn_skipped", "error", err)
 		return
 	}
 	env := queue.Envelope{Rcpts: rcpts, Route: routeSmarthost, Origin: "dsn for " + e.ID, DSN: true}
 	d, err := m.q.Add(env, bytes.NewReader(dsn.Build(rep, now)), 1<<30)
 	if err != nil {
-		log.Error("cannot queue DSN", "error", err)
+		log.Error("cannot queue DSN", "event", "mail.dsn_failed", "error", err)
 		return
 	}
 	m.met.dsn.WithLabelValues("sent").Inc()
-	log.Info("DSN queued", "dsn_id", d.ID, "to", e.From, "failed", len(failed))
+	m.logQueued(&d, "dsn")
+	log.Info("DSN queued", "event", "mail.dsn_queued", "dsn_id", d.ID, "to", e.From, "failed", len(failed))
 }

@@ -83,7 +83,7 @@ func (m *Mail) each(fn func(id string) Outcome) control.Handler {
 func (m *Mail) setAside() []maildrop.Aside {
 	list, err := maildrop.ListAside(m.cfg.Maildrop)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		m.log.Error("maildrop", "dir", m.cfg.Maildrop, "error", err)
+		m.log.Error("maildrop", "event", "mail.maildrop_error", "dir", m.cfg.Maildrop, "error", err)
 	}
 	return list
 }
@@ -94,7 +94,7 @@ func (m *Mail) asideOutcome(name, verb string, act func(dir, name string) error)
 	if err := act(m.cfg.Maildrop, name); err != nil {
 		return Outcome{ID: name, Result: "error", Detail: err.Error()}
 	}
-	m.log.Info("maildrop: drop set aside "+verb+" by operator", "drop", name)
+	m.log.Info("maildrop: drop set aside "+verb+" by operator", "event", "mail.set_aside_"+verb, "drop", name)
 	return Outcome{ID: name, Result: verb}
 }
 
@@ -105,7 +105,7 @@ func (m *Mail) deleteOne(id string) Outcome {
 	if err := m.q.Remove(id); err != nil {
 		return Outcome{ID: id, Result: "error", Detail: err.Error()}
 	}
-	m.log.Info("message deleted by operator", "id", id)
+	m.log.Info("message deleted by operator", "event", "mail.deleted", "id", id)
 	return Outcome{ID: id, Result: "deleted"}
 }
 

@@ -60,7 +60,7 @@ func New(env *part.Env) (part.Part, error) {
 	}
 	al, err := aliases.Open(cfg.Aliases)
 	if err != nil {
-		env.Log.Warn("aliases", "error", err)
+		env.Log.Warn("aliases", "event", "mail.aliases_error", "error", err)
 	}
 	m := &Mail{cfg: cfg, hostname: env.Config.Hostname, stateDir: env.Config.StateDir,
 		log: env.Log, env: env, aliases: al, set: set, stop: make(chan struct{})}
@@ -82,7 +82,7 @@ func (m *Mail) Start() error {
 		return err
 	}
 	for _, w := range warns {
-		m.log.Error("unreadable queue file moved to queue/corrupt", "error", w)
+		m.log.Error("unreadable queue file moved to queue/corrupt", "event", "mail.queue_corrupt", "error", w)
 	}
 	m.q = q
 	m.run, err = newRunner(m)
@@ -102,7 +102,7 @@ func (m *Mail) Start() error {
 		m.wg.Add(1)
 		go m.probeLoop()
 	}
-	m.log.Info("mail queue opened", "dir", q.Dir(), "messages", q.Len())
+	m.log.Info("mail queue opened", "event", "mail.queue_opened", "dir", q.Dir(), "messages", q.Len())
 	return nil
 }
 

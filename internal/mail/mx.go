@@ -139,6 +139,7 @@ func (h *mxHandler) Queue(in *smtpd.Incoming) (string, error) {
 			first = added
 		}
 		m.met.accepted.WithLabelValues("backup_mx").Inc()
+		m.logQueued(&added, "backup_mx")
 	}
 	return first.ID, nil
 }
@@ -267,7 +268,7 @@ func (m *Mail) probeLoop() {
 			wasDown = true
 		}
 		if up && wasDown {
-			m.log.Info("primary answers again: flushing", "primary", addr, "messages", len(waiting))
+			m.log.Info("primary answers again: flushing", "event", "mail.primary_up", "primary", addr, "messages", len(waiting))
 			m.run.flush(context.Background(), waiting)
 		}
 		wasDown = !up

@@ -19,7 +19,7 @@ const pickupEvery = 5 * time.Second
 func (m *Mail) pickupLoop() {
 	defer m.wg.Done()
 	if err := os.MkdirAll(m.cfg.Maildrop, 0o700); err != nil {
-		m.log.Error("maildrop", "dir", m.cfg.Maildrop, "error", err)
+		m.log.Error("maildrop", "event", "mail.maildrop_error", "dir", m.cfg.Maildrop, "error", err)
 	}
 	t := time.NewTicker(pickupEvery)
 	defer t.Stop()
@@ -42,7 +42,7 @@ func (m *Mail) pickup() {
 	names, err := maildrop.List(m.cfg.Maildrop)
 	if err != nil {
 		if !errors.Is(err, os.ErrNotExist) {
-			m.log.Error("maildrop", "dir", m.cfg.Maildrop, "error", err)
+			m.log.Error("maildrop", "event", "mail.maildrop_error", "dir", m.cfg.Maildrop, "error", err)
 		}
 		return
 	}
@@ -53,14 +53,14 @@ func (m *Mail) pickup() {
 		case err == nil:
 			os.Remove(filepath.Join(m.cfg.Maildrop, name))
 		case errors.As(err, &te):
-			m.log.Warn("maildrop: will retry", "file", name, "error", err)
+			m.log.Warn("maildrop: will retry", "event", "mail.maildrop_retry", "file", name, "error", err)
 			return
 		default:
 			m.met.pickupErrs.Inc()
-			m.log.Error("maildrop: message set aside, not queued: `bartleby mail release` it once the cause is fixed, or `bartleby mail delete` it",
+			m.log.Error("maildrop: message set aside, not queued: `bartleby mail release` it once the cause is fixed, or `bartleby mail delete` it", "event", "mail.set_aside",
 				"drop", name, "error", err)
 			if err := maildrop.SetAside(m.cfg.Maildrop, name, err.Error()); err != nil {
-				m.log.Error("maildrop", "error", err)
+				m.log.Error("maildrop", "event", "mail.maildrop_error", "error", err)
 			}
 		}
 	}
@@ -80,6 +80,6 @@ func (m *Mail) pickupOne(name string) error {
 		return err
 	}
 	m.met.accepted.WithLabelValues("maildrop").Inc()
-	m.log.Info("message queued", "id", env.ID, "listener", "maildrop", "uid", d.UID, "from", env.From, "rcpts", len(env.Rcpts))
+	m.logQueued(&env, "maildrop", "uid", d.UID)
 	return nil
 }

@@ -377,12 +377,16 @@ func (r *runner) record(rt *route, env *queue.Envelope, res map[string]*deliver.
 	}
 	updated, err := r.m.q.Update(env.ID, func(e *queue.Envelope) { applyResults(e, res, now, rt) })
 	if err != nil && !errors.Is(err, queue.ErrNotFound) {
-		r.m.log.Error("cannot record delivery result", "id", env.ID, "error", err)
+		r.m.log.Error("cannot record delivery result", "event", "mail.record_failed", "id", env.ID, "error", err)
 	}
 	if errors.Is(err, queue.ErrNotFound) {
 		updated = probe
 	}
-	return r.m.logAttempt(rt.name, &updated, res)
+	relay := ""
+	if t, err := rt.target(env); err == nil {
+		relay = t.Addr
+	}
+	return r.m.logAttempt(rt.name, relay, &updated, res)
 }
 
 // applyResults sets each recipient's state from res and schedules the next

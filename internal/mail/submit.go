@@ -29,15 +29,27 @@ func (h submitHandler) Queue(in *smtpd.Incoming) (string, error) {
 	env, err := h.m.submit(in.From, in.Rcpts, in.SMTPUTF8, in.Origin, in.Data)
 	if err == nil {
 		h.m.met.accepted.WithLabelValues("submit").Inc()
+		h.m.logQueued(&env, "submit")
 	}
 	return env.ID, err
+}
+
+// logQueued logs a message entering the queue with what Postfix's
+// cleanup and qmgr log: queue ID, Message-ID, size, sender, recipients.
+func (m *Mail) logQueued(env *queue.Envelope, via string, extra ...any) {
+	rcpts := make([]string, len(env.Rcpts))
+	for i, r := range env.Rcpts {
+		rcpts[i] = r.Addr
+	}
+	m.log.Info("message queued", append([]any{"event", "mail.queued", "id", env.ID, "message_id", env.MessageID, "size", env.Size,
+		"from", env.From, "to", rcpts, "nrcpt", len(rcpts), "via", via, "origin", env.Origin}, extra...)...)
 }
 
 // expand qualifies a recipient and runs it through the aliases.
 func (m *Mail) expand(addr string) ([]*queue.Rcpt, error) {
 	t, err := m.aliases.Table()
 	if err != nil {
-		m.log.Warn("aliases", "error", err)
+		m.log.Warn("aliases", "event", "mail.aliases_error", "error", err)
 	}
 	list, err := t.Expand(addr, m.cfg.QualifyDomain)
 	if err != nil {
@@ -108,10 +120,10 @@ func (m *Mail) reencode(orig queue.Envelope) (queue.Envelope, error) {
 	// the limit as submitted, so it is accepted as it is now.
 	env, err = m.q.Add(env, bytes.NewReader(fixed), int64(len(fixed)))
 	if rerr := m.q.Discard(orig.ID); err == nil && rerr != nil {
-		m.log.Error("message re-encoded but the original not removed: it may be delivered twice", "id", orig.ID, "error", rerr)
+		m.log.Error("message re-encoded but the original not removed: it may be delivered twice", "event", "mail.reencode_failed", "id", orig.ID, "error", rerr)
 	}
 	if err == nil {
-		m.log.Info("lines over 998 octets re-encoded", "id", env.ID, "was", orig.ID)
+		m.log.Info("lines over 998 octets re-encoded", "event", "mail.reencoded", "id", env.ID, "was", orig.ID)
 	}
 	return env, err
 }

@@ -38,7 +38,7 @@ func (e *Env) Fail(err error) {
 		e.OnFail(err)
 		return
 	}
-	e.Log.Error("part failing", "error", err)
+	e.Log.Error("part failing", "event", "daemon.part_failing", "error", err)
 }
 
 // Part is one running service.

@@ -37,7 +37,7 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		was := s.defender.Unblock(addr)
-		s.log.Info("address unblocked by the operator", "addr", addr, "was_blocked", was, "user", adminui.User(r))
+		s.log.Info("address unblocked by the operator", "event", "ssh.unblocked", "addr", addr, "was_blocked", was, "user", adminui.User(r))
 		http.Redirect(w, r, "/ssh?unblocked="+addr.String(), http.StatusSeeOther)
 		return
 	}

@@ -86,21 +86,21 @@ func (s *Server) authLog(c ssh.ConnMetadata, method string, err error) {
 		return
 	}
 	s.metrics.logins.WithLabelValues(method, "fail").Inc()
-	s.log.Warn("login failed", "user", c.User(), "addr", addr, "method", method, "err", err)
+	s.log.Warn("login failed", "event", "ssh.login_failed", "user", c.User(), "addr", addr, "method", method, "err", err)
 	s.mu.Lock()
 	s.failedConns[c.RemoteAddr().String()] = true
 	s.mu.Unlock()
-	s.fail(addr, "")
+	s.fail(addr, "", "")
 }
 
 // fail counts a failure against addr for the defender; why, when not
-// "", is logged.
-func (s *Server) fail(addr netip.Addr, why string) {
+// "", is logged with event as its key.
+func (s *Server) fail(addr netip.Addr, event, why string) {
 	if why != "" {
-		s.log.Info(why, "addr", addr)
+		s.log.Info(why, "event", event, "addr", addr)
 	}
 	if s.defender.Fail(addr) {
-		s.log.Warn("address blocked after repeated failed logins", "addr", addr, "for", s.defender.blockFor.String())
+		s.log.Warn("address blocked after repeated failed logins", "event", "ssh.blocked", "addr", addr, "for", s.defender.blockFor.String())
 		if s.blocks != nil {
 			until := time.Now().Add(s.defender.blockFor)
 			s.wg.Add(1)

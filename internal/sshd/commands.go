@@ -38,7 +38,7 @@ func (s *Server) Commands() map[string]control.Handler {
 				return nil, fmt.Errorf("%q is not an IP address", args.Addr)
 			}
 			was := s.defender.Unblock(addr)
-			s.log.Info("address unblocked by the operator", "addr", addr, "was_blocked", was)
+			s.log.Info("address unblocked by the operator", "event", "ssh.unblocked", "addr", addr, "was_blocked", was)
 			if s.blocks != nil {
 				if err := s.blocks.remove(addr); err != nil {
 					return nil, err

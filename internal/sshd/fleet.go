@@ -69,7 +69,7 @@ func (b *blocklist) publish(addr netip.Addr, until time.Time) {
 		_, err = b.f.Client().Put(ctx, b.prefix+addr.String(), string(val), clientv3.WithLease(lease.ID))
 	}
 	if err != nil {
-		b.log.Warn("blocked address not shared with the fleet", "addr", addr, "err", err)
+		b.log.Warn("blocked address not shared with the fleet", "event", "ssh.fleet_share_failed", "addr", addr, "err", err)
 	}
 }
 
@@ -94,7 +94,7 @@ func (b *blocklist) follow(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		b.log.Warn("ssh: fleet blocklist unavailable; blocks of this node still apply", "err", err)
+		b.log.Warn("ssh: fleet blocklist unavailable; blocks of this node still apply", "event", "ssh.fleet_unavailable", "err", err)
 		select {
 		case <-ctx.Done():
 			return
@@ -145,7 +145,7 @@ func (b *blocklist) apply(typ mvccpb.Event_EventType, k, v []byte) {
 		err = json.Unmarshal(v, &blk)
 	}
 	if err != nil {
-		b.log.Error("ssh: bad block in etcd", "key", string(k), "err", err)
+		b.log.Error("ssh: bad block in etcd", "event", "ssh.fleet_bad_block", "key", string(k), "err", err)
 		return
 	}
 	from := blk.Node

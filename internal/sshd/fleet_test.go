@@ -64,8 +64,8 @@ func TestFleetBlocklist(t *testing.T) {
 	a := joinBlocklist(t, c, prefix, "a")
 	b := joinBlocklist(t, c, prefix, "b")
 	addr := netip.MustParseAddr("2001:db8::7")
-	a.fail(addr, "")
-	a.fail(addr, "")
+	a.fail(addr, "", "")
+	a.fail(addr, "", "")
 	a.wg.Wait() // the block is published in the background
 	b.waitBlocked(t, addr, true)
 	// A node joining later loads the blocks already there.

@@ -39,10 +39,10 @@ func (s *Server) handle(c net.Conn) {
 	s.startups.Give(addr)
 	failed := s.takeFailed(c.RemoteAddr())
 	if err != nil {
-		s.log.Debug("handshake ended", "addr", addr, "err", err)
+		s.log.Debug("handshake ended", "event", "ssh.handshake_failed", "addr", addr, "err", err)
 		c.Close()
 		if !failed {
-			s.fail(addr, "connection ended without logging in")
+			s.fail(addr, "ssh.no_login", "connection ended without logging in")
 		}
 		return
 	}
@@ -53,20 +53,22 @@ func (s *Server) handle(c net.Conn) {
 	name := sc.Permissions.Extensions[extUser]
 	u := s.users[name]
 	if u == nil || name != sc.User() {
-		s.log.Error("login without a known identity; closing", "addr", addr, "user", sc.User())
+		s.log.Error("login without a known identity; closing", "event", "ssh.identity_error", "addr", addr, "user", sc.User())
 		return
 	}
 	log := s.log.With("user", u.Name, "addr", addr.String())
-	attrs := []any{"method", sc.Permissions.Extensions[extMethod], "client", string(sc.ClientVersion())}
+	attrs := []any{"event", "ssh.login", "method", sc.Permissions.Extensions[extMethod], "client", string(sc.ClientVersion())}
 	if k := sc.Permissions.Extensions[extKey]; k != "" {
 		attrs = append(attrs, "key", k)
 	}
 	log.Info("login", attrs...)
+	s.metrics.active.Inc()
+	defer s.metrics.active.Dec()
 	go rejectGlobal(reqs, log)
 
 	j, err := jail.Open(u.Name, u.mounts, u.perms, s.log.With("addr", addr.String()))
 	if err != nil {
-		log.Error("cannot open the user's jail", "err", err)
+		log.Error("cannot open the user's jail", "event", "ssh.jail_error", "err", err)
 		return
 	}
 	defer j.Close()
@@ -75,8 +77,8 @@ func (s *Server) handle(c net.Conn) {
 	open := 0
 	for nc := range chans {
 		if nc.ChannelType() != "session" {
-			s.metrics.sessions.WithLabelValues(nc.ChannelType(), "refused").Inc()
-			log.Warn("channel refused", "type", nc.ChannelType())
+			s.metrics.sessions.WithLabelValues(metricKind(nc.ChannelType()), "refused").Inc()
+			log.Warn("channel refused", "event", "ssh.channel_refused", "type", nc.ChannelType())
 			nc.Reject(ssh.Prohibited, "only sftp and rsync sessions are allowed here")
 			continue
 		}
@@ -96,7 +98,7 @@ func (s *Server) handle(c net.Conn) {
 		}()
 	}
 	wg.Wait()
-	log.Info("logout")
+	log.Info("logout", "event", "ssh.logout")
 }
 
 // rejectGlobal refuses every global request: tcpip-forward (ssh -R) and
@@ -107,7 +109,7 @@ func rejectGlobal(reqs <-chan *ssh.Request, log *slog.Logger) {
 			r.Reply(false, nil)
 		}
 		if r.Type != "keepalive@openssh.com" {
-			log.Warn("global request refused", "type", r.Type)
+			log.Warn("global request refused", "event", "ssh.global_refused", "type", r.Type)
 		}
 	}
 }
@@ -134,7 +136,7 @@ func (s *Server) session(ch ssh.Channel, reqs <-chan *ssh.Request, u *user, j *j
 			run, err := s.checkExec(cmd, u, j)
 			if err != nil {
 				s.metrics.sessions.WithLabelValues("exec", "refused").Inc()
-				log.Warn("exec refused", "command", truncate(cmd, 200), "err", err)
+				log.Warn("exec refused", "event", "ssh.exec_refused", "command", truncate(cmd, 200), "err", err)
 				r.Reply(true, nil) // so the client sees the reason and status
 				fmt.Fprintf(ch.Stderr(), "bartleby: %v\r\n", err)
 				exitStatus(ch, 1)
@@ -145,8 +147,14 @@ func (s *Server) session(ch ssh.Channel, reqs <-chan *ssh.Request, u *user, j *j
 			s.metrics.sessions.WithLabelValues("rsync", "ok").Inc()
 			go func() { s.runRsync(ch, run, log); ch.Close() }()
 		default:
-			s.metrics.sessions.WithLabelValues(r.Type, "refused").Inc()
-			log.Warn("session request refused", "type", r.Type)
+			s.metrics.sessions.WithLabelValues(metricKind(r.Type), "refused").Inc()
+			// OpenSSH sends env (SendEnv LANG LC_*) and keepalives on every
+			// session: refusing them is routine, not a warning.
+			level := slog.LevelWarn
+			if r.Type == "env" || r.Type == "keepalive@openssh.com" {
+				level = slog.LevelDebug
+			}
+			log.Log(context.Background(), level, "session request refused", "event", "ssh.request_refused", "type", truncate(r.Type, 64))
 			if r.WantReply {
 				r.Reply(false, nil)
 			}
@@ -162,7 +170,7 @@ func (s *Server) session(ch ssh.Channel, reqs <-chan *ssh.Request, u *user, j *j
 func (s *Server) serveSFTP(ch ssh.Channel, j *jail.Jail, log *slog.Logger) {
 	srv := sftp.NewRequestServer(ch, j.Handlers(), sftp.WithRSMaxTxPacket(maxTxPacket), sftp.WithStartDirectory("/"), sftp.WithRSAllocator())
 	if err := srv.Serve(); err != nil && !errors.Is(err, io.EOF) {
-		log.Debug("sftp session ended", "err", err)
+		log.Debug("sftp session ended", "event", "ssh.sftp_end", "err", err)
 	}
 	srv.Close()
 }
@@ -189,7 +197,7 @@ func (s *Server) runRsync(ch ssh.Channel, plan *jail.RsyncPlan, log *slog.Logger
 	defer cancel()
 	cmd, err := plan.Command(ctx)
 	if err != nil {
-		log.Error("rsync", "err", err)
+		log.Error("rsync", "event", "ssh.rsync_error", "err", err)
 		exitStatus(ch, 1)
 		return
 	}
@@ -202,11 +210,11 @@ func (s *Server) runRsync(ch ssh.Channel, plan *jail.RsyncPlan, log *slog.Logger
 	cmd.Stderr = ch.Stderr()
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
-		log.Error("rsync start", "err", err)
+		log.Error("rsync start", "event", "ssh.rsync_error", "err", err)
 		exitStatus(ch, 1)
 		return
 	}
-	log.Info("rsync", "op", map[bool]string{true: "pull", false: "push"}[plan.Sender], "dir", plan.Dir, "args", strings.Join(plan.Args[1:], " "))
+	log.Info("rsync", "event", "ssh.rsync_start", "op", map[bool]string{true: "pull", false: "push"}[plan.Sender], "dir", plan.Dir, "args", strings.Join(plan.Args[1:], " "))
 	go func() {
 		io.Copy(stdin, ch)
 		stdin.Close()
@@ -220,7 +228,7 @@ func (s *Server) runRsync(ch ssh.Channel, plan *jail.RsyncPlan, log *slog.Logger
 			code = ee.ExitCode()
 		}
 	}
-	log.Info("rsync done", "exit", code, "seconds", time.Since(start).Round(time.Millisecond).Seconds())
+	log.Info("rsync done", "event", "ssh.rsync_end", "exit", code, "seconds", time.Since(start).Round(time.Millisecond).Seconds())
 	ch.CloseWrite()
 	exitStatus(ch, code)
 }

@@ -82,7 +82,7 @@ func New(env *part.Env) (part.Part, error) {
 	}
 	for _, u := range users {
 		if u.Rsync && s.rsyncErr != nil {
-			s.log.Error("rsync is refused for this user", "user", u.Name, "err", s.rsyncErr)
+			s.log.Error("rsync is refused for this user", "event", "ssh.rsync_unavailable", "user", u.Name, "err", s.rsyncErr)
 		}
 	}
 	var err error
@@ -99,7 +99,7 @@ func New(env *part.Env) (part.Part, error) {
 	s.sshCfg = s.serverConfig()
 	for _, k := range keys {
 		s.sshCfg.AddHostKey(k)
-		s.log.Info("host key", "type", k.PublicKey().Type(), "fingerprint", ssh.FingerprintSHA256(k.PublicKey()))
+		s.log.Info("host key", "event", "ssh.host_key", "type", k.PublicKey().Type(), "fingerprint", ssh.FingerprintSHA256(k.PublicKey()))
 	}
 	if env.Fleet != nil {
 		s.blocks = shareBlocks(env.Fleet, s.defender, env.Log)
@@ -166,7 +166,7 @@ func (s *Server) Start() error {
 		return fmt.Errorf("listen on %s: %w", s.cfg.Listen, err)
 	}
 	s.ln = accept.Retry(ln, s.log, s.died)
-	s.log.Info("listening", "addr", ln.Addr().String(), "users", len(s.users))
+	s.log.Info("listening", "event", "ssh.listening", "addr", ln.Addr().String(), "users", len(s.users))
 	s.wg.Add(1)
 	go s.serve()
 	return nil
@@ -182,7 +182,7 @@ func (s *Server) serve() {
 		addr := remoteAddr(c.RemoteAddr())
 		if s.defender.Blocked(addr) {
 			s.metrics.refused.WithLabelValues("blocked").Inc()
-			s.log.Warn("connection refused: address blocked after failed logins", "addr", addr)
+			s.log.Warn("connection refused: address blocked after failed logins", "event", "ssh.refused_blocked", "addr", addr)
 			c.Close()
 			continue
 		}
@@ -190,7 +190,7 @@ func (s *Server) serve() {
 		case s.slots <- struct{}{}:
 		default:
 			s.metrics.refused.WithLabelValues("too_many").Inc()
-			s.log.Warn("connection refused: max_connections reached", "addr", addr)
+			s.log.Warn("connection refused: max_connections reached", "event", "ssh.refused_busy", "addr", addr)
 			c.Close()
 			continue
 		}
@@ -202,9 +202,9 @@ func (s *Server) serve() {
 			if s.startups.Holds(addr) {
 				// A flood from one address is an attack the defender
 				// must see, though no login failed.
-				s.fail(addr, why)
+				s.fail(addr, "ssh.refused_startups", why)
 			} else {
-				s.log.Warn(why, "addr", addr)
+				s.log.Warn(why, "event", "ssh.refused_startups", "addr", addr)
 			}
 			continue
 		}
@@ -260,6 +260,7 @@ type metrics struct {
 	logins   *prometheus.CounterVec
 	refused  *prometheus.CounterVec
 	sessions *prometheus.CounterVec
+	active   prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -270,9 +271,11 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "SSH connections closed before the handshake, by reason."}, []string{"reason"}),
 		sessions: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "bartleby_ssh_sessions_total",
 			Help: "SSH session requests by kind and result."}, []string{"kind", "result"}),
+		active: prometheus.NewGauge(prometheus.GaugeOpts{Name: "bartleby_ssh_connections_active",
+			Help: "SSH connections logged in now."}),
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.logins, m.refused, m.sessions} {
+		for _, c := range []prometheus.Collector{m.logins, m.refused, m.sessions, m.active} {
 			if err := reg.Register(c); err != nil {
 				var are prometheus.AlreadyRegisteredError
 				if !errors.As(err, &are) {
@@ -282,4 +285,21 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}
 	}
 	return m, nil
+}
+
+// knownKinds are the channel and request types OpenSSH clients send; they
+// are metric labels as they are.
+var knownKinds = map[string]bool{
+	"direct-tcpip": true, "forwarded-tcpip": true, "x11": true, "auth-agent@openssh.com": true,
+	"shell": true, "pty-req": true, "env": true, "x11-req": true, "auth-agent-req@openssh.com": true,
+	"subsystem": true, "signal": true, "window-change": true, "break": true,
+}
+
+// metricKind is a client-chosen type as a metric label: any type outside
+// knownKinds is "other", so a client cannot grow the series without bound.
+func metricKind(t string) string {
+	if knownKinds[t] {
+		return t
+	}
+	return "other"
 }

@@ -20,7 +20,7 @@ func InCI() bool { return os.Getenv("CI") == "true" }
 // the test fails in CI and is skipped elsewhere: `make test` installs it.
 func Need(t testing.TB, cmd string) string {
 	t.Helper()
-	for _, dir := range []string{"", "/usr/sbin", "/usr/lib/postfix/sbin"} {
+	for _, dir := range []string{"", "/usr/sbin", "/usr/lib/postfix/sbin", "/usr/lib/nagios/plugins"} {
 		name := cmd
 		if dir != "" {
 			name = filepath.Join(dir, cmd)

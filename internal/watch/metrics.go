@@ -5,7 +5,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"bartleby/internal/watch/clock"
 	"bartleby/internal/watch/scenario"
 )
 
@@ -15,8 +14,6 @@ type metrics struct {
 	success, duration, lastRun *prometheus.GaugeVec
 	step, phase                *prometheus.GaugeVec
 	runs                       *prometheus.CounterVec
-	clockOffset, clockStatus   prometheus.Gauge
-	clockValid                 prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -34,14 +31,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Duration of each HTTP phase of each step of the last run, summed over its requests."}, append(sc, "step", "phase")),
 		runs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "bartleby_watch_runs_total",
 			Help: "Scenario runs by result: ok, fail (confirmed by the retry) or flap (failed, then passed the retry)."}, append(sc, "result")),
-		clockOffset: prometheus.NewGauge(prometheus.GaugeOpts{Name: "bartleby_clock_offset_seconds",
-			Help: "Local clock minus NTP time at the last check (positive: ahead)."}),
-		clockStatus: prometheus.NewGauge(prometheus.GaugeOpts{Name: "bartleby_clock_status",
-			Help: "Last clock check: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (no valid answer)."}),
-		clockValid: prometheus.NewGauge(prometheus.GaugeOpts{Name: "bartleby_clock_valid_servers",
-			Help: "NTP servers that gave a valid answer at the last check."}),
 	}
-	for _, c := range []prometheus.Collector{m.success, m.duration, m.lastRun, m.step, m.phase, m.runs, m.clockOffset, m.clockStatus, m.clockValid} {
+	for _, c := range []prometheus.Collector{m.success, m.duration, m.lastRun, m.step, m.phase, m.runs} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -69,6 +60,13 @@ func (m *metrics) observe(sc *scenario.Scenario, r *scenario.Result, flap bool) 
 	m.runs.WithLabelValues(append(l, result)...).Inc()
 	for i, st := range sc.Steps {
 		sl := append(l[:2:2], stepLabel(i, st))
+		if r.Steps[i].Status == scenario.Skipped {
+			// Not run: no value rather than a made-up 0 s.
+			match := prometheus.Labels{"feature": sl[0], "scenario": sl[1], "step": sl[2]}
+			m.step.DeletePartialMatch(match)
+			m.phase.DeletePartialMatch(match)
+			continue
+		}
 		m.step.WithLabelValues(sl...).Set(r.Steps[i].Duration.Seconds())
 		if !st.MakesRequest() {
 			continue
@@ -79,10 +77,36 @@ func (m *metrics) observe(sc *scenario.Scenario, r *scenario.Result, flap bool) 
 	}
 }
 
-func (m *metrics) observeClock(r clock.Result) {
-	m.clockOffset.Set(r.Offset.Seconds())
-	m.clockStatus.Set(float64(r.Status))
-	m.clockValid.Set(float64(r.Valid))
+// clockMetrics export the last clock check at scrape time: nothing without
+// [watch.clock] or before the first check, and no offset when no server
+// gave a valid answer.
+type clockMetrics struct{ w *Watch }
+
+var (
+	clockOffsetDesc = prometheus.NewDesc("bartleby_clock_offset_seconds",
+		"NTP time minus the local clock at the last check, as check_ntp_time (positive: the local clock is behind).", nil, nil)
+	clockStatusDesc = prometheus.NewDesc("bartleby_clock_status",
+		"Last clock check: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (no valid answer).", nil, nil)
+	clockValidDesc = prometheus.NewDesc("bartleby_clock_valid_servers",
+		"NTP servers that gave a valid answer at the last check.", nil, nil)
+)
+
+func (c clockMetrics) Describe(ch chan<- *prometheus.Desc) {
+	ch <- clockOffsetDesc
+	ch <- clockStatusDesc
+	ch <- clockValidDesc
+}
+
+func (c clockMetrics) Collect(ch chan<- prometheus.Metric) {
+	r := c.w.Clock()
+	if r == nil {
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(clockStatusDesc, prometheus.GaugeValue, float64(r.Status))
+	ch <- prometheus.MustNewConstMetric(clockValidDesc, prometheus.GaugeValue, float64(r.Valid))
+	if r.Stratum != 0 {
+		ch <- prometheus.MustNewConstMetric(clockOffsetDesc, prometheus.GaugeValue, r.Offset.Seconds())
+	}
 }
 
 func b2f(b bool) float64 {

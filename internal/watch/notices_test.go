@@ -17,7 +17,7 @@ func TestClockNotice(t *testing.T) {
 	if n := w.Notices(); n != nil {
 		t.Fatalf("notices for a good clock: %v", n)
 	}
-	w.clockR = &clock.Result{Status: clock.Critical, Stratum: 2, Valid: 3, Offset: 20 * time.Minute}
+	w.clockR = &clock.Result{Status: clock.Critical, Stratum: 2, Valid: 3, Offset: -20 * time.Minute}
 	n := w.Notices()
 	if len(n) != 1 || n[0].Part != "watch" || !strings.Contains(n[0].Text, "CRITICAL") {
 		t.Fatalf("notices for a 20m skew: %+v", n)

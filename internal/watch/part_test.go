@@ -91,6 +91,7 @@ func TestPartRetryMetricsHistoryAdmin(t *testing.T) {
   Scenario: Broken
     Given I go to /broken
     Then I should see "All good"
+    And I go to /flaky
 `
 	dir := t.TempDir()
 	// Our own NTP responder, synchronised, is the clock check's server.
@@ -131,6 +132,20 @@ func TestPartRetryMetricsHistoryAdmin(t *testing.T) {
 	}
 	if _, ok := m[`probe_http_duration_seconds{feature="part",phase="processing",scenario="broken",step="01_i_go_to_broken"}`]; !ok {
 		t.Errorf("no processing phase for the broken scenario's first step")
+	}
+	// The step skipped after the failure has no series, rather than 0 s.
+	for key := range m {
+		if strings.Contains(key, "03_i_go_to_flaky") {
+			t.Errorf("a skipped step is exported: %s", key)
+		}
+	}
+	for key, want := range map[string]float64{"bartleby_clock_status{}": 0, "bartleby_clock_valid_servers{}": 1} {
+		if got, ok := m[key]; !ok || got != want {
+			t.Errorf("%s = %g (present %v), want %g", key, got, ok, want)
+		}
+	}
+	if _, ok := m["bartleby_clock_offset_seconds{}"]; !ok {
+		t.Errorf("no clock offset")
 	}
 
 	// The admin page shows both scenarios, a chart and the failure with
@@ -226,6 +241,12 @@ func TestPartReload(t *testing.T) {
 	w, reg := startPart(t, dir, two, extra)
 	defer stop(t, w)
 	waitRuns(t, w, 2)
+	// Without [watch.clock], no clock series at all (not a 0 that reads OK).
+	for key := range gather(t, reg) {
+		if strings.HasPrefix(key, "bartleby_clock_") {
+			t.Errorf("%s exported without [watch.clock]", key)
+		}
+	}
 	reload := func(features string) error {
 		os.WriteFile(filepath.Join(dir, "site.feature"), []byte(features), 0o600)
 		toml := fmt.Sprintf("state_dir = %q\n[watch]\nfeatures = \"site.feature\"\nevery = \"1h\"\n%s", filepath.Join(dir, "state"), extra)

@@ -45,6 +45,9 @@ func (w *Watch) Reload(env *part.Env) error {
 	old := w.scenarios()
 	w.mu.Lock()
 	w.cfg, w.feats, w.log = wc, feats, env.Log
+	if wc.Clock == nil {
+		w.clockR = nil // no stale check on the home page or in /metrics
+	}
 	w.opt.Base, w.opt.Timeout = base, wc.Timeout.Duration
 	w.caLoaded = time.Time{}
 	w.spread = wc.Every.Duration

@@ -84,10 +84,13 @@ func New(env *part.Env) (part.Part, error) {
 		return nil, err
 	}
 	w.metrics = m
+	if err := env.Metrics.Register(clockMetrics{w}); err != nil {
+		return nil, fmt.Errorf("clock metrics: %w", err)
+	}
 	w.spread = wc.Every.Duration
 	h, err := loadHistory(filepath.Join(env.Config.StateDir, "watch", "history.json"), wc.History)
 	if err != nil {
-		env.Log.Warn("watch history", "err", err)
+		env.Log.Warn("watch history", "event", "watch.history_error", "err", err)
 	}
 	keep := map[string]bool{}
 	for _, sc := range w.scenarios() {
@@ -205,7 +208,7 @@ func (w *Watch) schedule(ctx context.Context, sc *scenario.Scenario, first time.
 		r := w.run(ctx, sc)
 		flap := false
 		if !r.OK && ctx.Err() == nil {
-			w.log.Info("watch: scenario failed, retrying to confirm", "scenario", sc.ID(), "err", r.Failed().Error)
+			w.log.Info("watch: scenario failed, retrying to confirm", "event", "watch.retry", "scenario", sc.ID(), "err", r.Failed().Error)
 			if !sleep(ctx, w.cfg.Retry.Duration) {
 				return
 			}
@@ -249,7 +252,7 @@ func (w *Watch) roots() *x509.CertPool {
 	w.caLoaded = time.Now()
 	pool, err := capool.Load(w.cfg.CA)
 	if err != nil {
-		w.log.Warn("watch.ca", "err", err)
+		w.log.Warn("watch.ca", "event", "watch.ca_error", "err", err)
 		return w.ca
 	}
 	w.ca = pool
@@ -258,7 +261,7 @@ func (w *Watch) roots() *x509.CertPool {
 
 func (w *Watch) record(sc *scenario.Scenario, r *scenario.Result, flap bool) {
 	if f := r.Failed(); f != nil {
-		w.log.Warn("watch: scenario failed", "scenario", sc.ID(), "line", f.Line, "step", f.Text, "err", f.Error)
+		w.log.Warn("watch: scenario failed", "event", "watch.failed", "scenario", sc.ID(), "line", f.Line, "step", f.Text, "err", f.Error)
 	}
 	w.metrics.observe(sc, r, flap)
 	w.hist.add(sc, r, flap)
@@ -271,7 +274,7 @@ func (w *Watch) record(sc *scenario.Scenario, r *scenario.Result, flap bool) {
 func (w *Watch) saveLoop(ctx context.Context) {
 	for sleep(ctx, time.Minute) {
 		if err := w.hist.save(); err != nil {
-			w.log.Warn("watch: saving history", "err", err)
+			w.log.Warn("watch: saving history", "event", "watch.history_error", "err", err)
 		}
 	}
 }
@@ -285,9 +288,8 @@ func (w *Watch) clockLoop(ctx context.Context) {
 			return
 		}
 		if r.Status != clock.OK {
-			w.log.Warn("clock check", "status", r.Status.String(), "summary", r.Line())
+			w.log.Warn("clock check", "event", "clock.check", "status", r.Status.String(), "summary", r.Line())
 		}
-		w.metrics.observeClock(r)
 		w.mu.Lock()
 		w.clockR = &r
 		w.mu.Unlock()

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -17,8 +18,31 @@ import (
 // sendfile, and Unwrap so streaming and WebSocket upgrades still work.
 type recorder struct {
 	http.ResponseWriter
-	status int
-	bytes  int64
+	status   int
+	bytes    int64
+	upstream upstreamNote // filled by the proxy for the JSON access log
+}
+
+// upstreamNote is which upstream answered a proxied request and how long
+// it took to send its response headers (nginx's $upstream_addr and
+// $upstream_header_time).
+type upstreamNote struct {
+	addr string
+	time time.Duration
+}
+
+type upstreamNoteKey struct{}
+
+// withUpstreamNote asks the proxy to note its upstream in n.
+func withUpstreamNote(r *http.Request, n *upstreamNote) *http.Request {
+	return r.WithContext(context.WithValue(r.Context(), upstreamNoteKey{}, n))
+}
+
+// noteUpstream records the upstream that answered, if the request asks.
+func noteUpstream(ctx context.Context, addr string, took time.Duration) {
+	if n, ok := ctx.Value(upstreamNoteKey{}).(*upstreamNote); ok {
+		n.addr, n.time = addr, took
+	}
 }
 
 func (rec *recorder) WriteHeader(code int) {
@@ -132,6 +156,7 @@ func (l *accessLog) Close() error {
 
 type jsonEntry struct {
 	Time     string  `json:"time"`
+	Site     string  `json:"site"`
 	Client   string  `json:"client"`
 	Host     string  `json:"host"`
 	Method   string  `json:"method"`
@@ -142,19 +167,22 @@ type jsonEntry struct {
 	Duration float64 `json:"duration_ms"`
 	Referer  string  `json:"referer,omitempty"`
 	Agent    string  `json:"user_agent,omitempty"`
+	Upstream string  `json:"upstream,omitempty"`
+	UpTime   float64 `json:"upstream_ms,omitempty"`
 }
 
 // lineBufs lends the buffers access log lines are made in.
 var lineBufs = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }}
 
 // log writes the entry for one finished request.
-func (l *accessLog) log(r *http.Request, client string, rec *recorder, start time.Time) {
+func (l *accessLog) log(r *http.Request, site, client string, rec *recorder, start time.Time) {
 	bp := lineBufs.Get().(*[]byte)
 	line := (*bp)[:0]
 	if l.json {
-		b, _ := json.Marshal(jsonEntry{Time: start.UTC().Format(time.RFC3339Nano), Client: client, Host: r.Host,
+		b, _ := json.Marshal(jsonEntry{Time: start.UTC().Format(time.RFC3339Nano), Site: site, Client: client, Host: r.Host,
 			Method: r.Method, URI: r.RequestURI, Proto: r.Proto, Status: rec.status, Bytes: rec.bytes,
-			Duration: float64(time.Since(start).Microseconds()) / 1000, Referer: r.Referer(), Agent: r.UserAgent()})
+			Duration: millis(time.Since(start)), Referer: r.Referer(), Agent: r.UserAgent(),
+			Upstream: rec.upstream.addr, UpTime: millis(rec.upstream.time)})
 		line = append(append(line, b...), '\n')
 	} else {
 		line = append(append(line, client...), " - - ["...)
@@ -170,6 +198,8 @@ func (l *accessLog) log(r *http.Request, client string, rec *recorder, start tim
 		lineBufs.Put(bp)
 	}
 }
+
+func millis(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // esc keeps a client-chosen field on its line and inside its quotes.
 func esc(s string) string {

@@ -53,7 +53,7 @@ func (w *Web) purge(site, prefix string) (int, error) {
 	for _, c := range s.caches {
 		n += c.Purge(prefix)
 	}
-	w.log.Info("cache purged", "site", site, "prefix", prefix, "entries", n)
+	w.log.Info("cache purged", "event", "web.cache_purged", "site", site, "prefix", prefix, "entries", n)
 	return n, nil
 }
 

@@ -2,6 +2,7 @@ package web
 
 import (
 	"crypto/tls"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -187,9 +188,33 @@ func TestCurl(t *testing.T) {
 	})
 
 	t.Run("access log", func(t *testing.T) {
+		e.run(t, "-e", "https://ref.test/page", e.url("https", "a.test", "/app/logged"))
 		b, err := os.ReadFile(filepath.Join(e.dir, "access.log"))
 		if err != nil || !strings.Contains(string(b), `"uri":"/wp-uploads/2024/photo.txt","proto":"HTTP/2.0","status":200`) {
 			t.Errorf("access log: %v\n%s", err, b)
+		}
+		// A proxied request names its site, referer and upstream, and the
+		// upstream's time; a static one has no upstream.
+		var proxied, static map[string]any
+		for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+			var m map[string]any
+			if err := json.Unmarshal([]byte(l), &m); err != nil {
+				t.Fatalf("access log line %q: %v", l, err)
+			}
+			switch m["uri"] {
+			case "/app/logged":
+				proxied = m
+			case "/big.txt":
+				static = m
+			}
+		}
+		backend := strings.TrimPrefix(be.URL, "http://")
+		if up, _ := proxied["upstream_ms"].(float64); proxied["site"] != "a.test" || proxied["referer"] != "https://ref.test/page" ||
+			proxied["upstream"] != backend || up <= 0 || up > proxied["duration_ms"].(float64) {
+			t.Errorf("proxied request logged as %v, want site, referer, upstream %s and its time", proxied, backend)
+		}
+		if _, ok := static["upstream"]; ok || static["site"] != "a.test" {
+			t.Errorf("static request logged as %v", static)
 		}
 	})
 }

@@ -85,7 +85,7 @@ func newProxy(site string, rc *config.Route, ups []*url.URL, trusted []netip.Pre
 		Transport:      p,
 		BufferPool:     buffers,
 		ErrorHandler:   p.fail,
-		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+		ErrorLog:       slog.NewLogLogger(log.With("event", "web.proxy_error").Handler(), slog.LevelDebug),
 	}
 	return p, nil
 }
@@ -157,8 +157,10 @@ func (p *proxy) RoundTrip(req *http.Request) (*http.Response, error) {
 		if p.rewrite {
 			req.Host = u.url.Host
 		}
+		start := time.Now()
 		resp, err := p.transport.RoundTrip(req)
 		if err == nil {
+			noteUpstream(req.Context(), u.url.Host, time.Since(start))
 			return resp, nil
 		}
 		if req.Context().Err() != nil {
@@ -168,7 +170,7 @@ func (p *proxy) RoundTrip(req *http.Request) (*http.Response, error) {
 		// finds it down.
 		now := time.Now()
 		if u.healthy(now.UnixNano()) {
-			p.log.Warn("upstream failed; skipping it", "site", p.site, "upstream", u.url.Host, "for", p.failFor, "err", err)
+			p.log.Warn("upstream failed; skipping it", "event", "web.upstream_down", "site", p.site, "upstream", u.url.Host, "for", p.failFor, "err", err)
 		}
 		u.downUntil.Store(now.Add(p.failFor).UnixNano())
 		if !dialError(err) || (req.Body != nil && req.Body != http.NoBody) || len(tried) == len(p.ups) {

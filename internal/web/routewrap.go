@@ -41,7 +41,7 @@ func (t *table) cacheConfig(site string, rc *config.Route, p *proxy) proxycache.
 	cfg := proxycache.Config{Site: site, TTL: cc.TTL.Duration, StaleIfError: cc.StaleIfError.Duration,
 		StaleWhileRevalidate: cc.StaleWhileRevalidate.Duration, MaxSize: cc.MaxSize.Bytes,
 		BypassCookies: cc.BypassCookies, XCache: cc.XCache,
-		Path: originalPath, Down: p.down, Metrics: t.cacheMetrics}
+		Path: originalPath, Down: p.down, Metrics: t.metrics.cache}
 	if *rc.Compress {
 		cfg.Prepare = compress.Negotiate
 	}

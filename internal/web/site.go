@@ -12,8 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"bartleby/internal/certs"
 	"bartleby/internal/config"
 	"bartleby/internal/realip"
@@ -28,12 +26,12 @@ type site struct {
 	h       http.Handler
 	log     *accessLog
 	proxies []*proxy
+	metrics siteMetrics
 	routes  router
 	caches  []*proxycache.Cache
 	// upstreams are shared by the routes that proxy to one URL, so that a
 	// backend found failing by one route is down for all of them.
 	upstreams map[string]*upstream
-	counts    [6]prometheus.Counter // by status class, 1xx to 5xx
 }
 
 // backendDown reports whether the site proxies and every upstream of every
@@ -71,24 +69,15 @@ type table struct {
 	http     http.Handler // the plain HTTP front, ACME challenges first
 	trusted  []netip.Prefix
 	httpsURL string // ":8443" or "" for 443, appended to redirect hosts
-	requests *prometheus.CounterVec
-	// cacheMetrics are the proxy caches'; nil counts nothing.
-	cacheMetrics *proxycache.Metrics
-	closers      []io.Closer
+	metrics  *metrics
+	closers  []io.Closer
 }
 
 // wrapper lets the maintenance manager wrap each site's routes.
 type wrapper func(sc *config.Site, next http.Handler, backendDown func(*http.Request) bool) http.Handler
 
-// metrics are the web part's collectors, registered once.
-type metrics struct {
-	requests *prometheus.CounterVec
-	cache    *proxycache.Metrics
-}
-
-func buildTable(cfg *config.Config, cm *certs.Manager, wrap wrapper, m metrics, log *slog.Logger) (*table, error) {
-	t := &table{exact: map[string]*site{}, wild: map[string]*site{}, trusted: config.Prefixes(cfg.TrustedProxies),
-		requests: m.requests, cacheMetrics: m.cache}
+func buildTable(cfg *config.Config, cm *certs.Manager, wrap wrapper, m *metrics, log *slog.Logger) (*table, error) {
+	t := &table{exact: map[string]*site{}, wild: map[string]*site{}, trusted: config.Prefixes(cfg.TrustedProxies), metrics: m}
 	if _, port, err := net.SplitHostPort(cfg.Web.HTTPS); err == nil && port != "443" {
 		t.httpsURL = ":" + port
 	}
@@ -128,10 +117,7 @@ func buildTable(cfg *config.Config, cm *certs.Manager, wrap wrapper, m metrics, 
 }
 
 func (t *table) buildSite(c *config.Checker, key string, sc *config.Site, wrap wrapper, log *slog.Logger) (*site, error) {
-	s := &site{name: sc.Name(), https: sc.HTTPS != "off", hsts: hsts(sc)}
-	for c := 1; c <= 5; c++ {
-		s.counts[c] = t.requests.WithLabelValues(s.name, fmt.Sprintf("%dxx", c))
-	}
+	s := &site{name: sc.Name(), https: sc.HTTPS != "off", hsts: hsts(sc), metrics: t.metrics.forSite(sc.Name())}
 	al, err := openAccessLog(sc.AccessLog, sc.AccessLogFmt)
 	if err != nil {
 		return nil, err
@@ -290,20 +276,21 @@ func (t *table) toHTTPS(w http.ResponseWriter, r *http.Request) {
 
 // serve runs h for site s, counting and logging the request.
 func (t *table) serve(s *site, h http.Handler, w http.ResponseWriter, r *http.Request) {
-	var start time.Time
-	if s.log != nil {
-		start = time.Now()
-	}
+	start := time.Now()
 	rec := &recorder{ResponseWriter: w}
+	if s.log != nil && s.log.json {
+		r = withUpstreamNote(r, &rec.upstream)
+	}
 	h.ServeHTTP(rec, r)
 	if rec.status == 0 {
 		rec.status = http.StatusOK
 	}
 	if c := rec.status / 100; c >= 1 && c <= 5 {
-		s.counts[c].Inc()
+		s.metrics.counts[c].Inc()
+		s.metrics.durations[c].Observe(time.Since(start).Seconds())
 	}
 	if s.log != nil {
-		s.log.log(r, clientAddr(r, t.trusted).String(), rec, start)
+		s.log.log(r, s.name, clientAddr(r, t.trusted).String(), rec, start)
 	}
 }
 

@@ -35,8 +35,11 @@ func newTable(t *testing.T, text string) (*table, *config.Config) {
 		t.Fatal(err)
 	}
 	t.Cleanup(cm.Close)
-	requests := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "r"}, []string{"site", "code"})
-	tb, err := buildTable(cfg, cm, nil, metrics{requests: requests}, log)
+	m, err := newMetrics(prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb, err := buildTable(cfg, cm, nil, m, log)
 	if err != nil {
 		t.Fatal(err)
 	}

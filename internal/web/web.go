@@ -16,12 +16,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"bartleby/internal/accept"
 	"bartleby/internal/part"
 	"bartleby/internal/web/maint"
-	"bartleby/internal/web/proxycache"
 )
 
 // Server limits, the same for every site.
@@ -39,7 +36,7 @@ type Web struct {
 	log       *slog.Logger
 	httpAddr  string
 	httpsAddr string
-	metrics   metrics
+	metrics   *metrics
 	maint     *maint.Manager
 	// headerTimeout is readHeaderTimeout; a test shortens it.
 	headerTimeout time.Duration
@@ -61,17 +58,10 @@ func New(env *part.Env) (part.Part, error) {
 		return nil, nil
 	}
 	w := &Web{started: time.Now(), log: env.Log, fail: env.Fail, httpAddr: cfg.Web.HTTP, httpsAddr: cfg.Web.HTTPS, headerTimeout: readHeaderTimeout}
-	w.metrics.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "bartleby_web_requests_total", Help: "Requests answered, by site and status class.",
-	}, []string{"site", "code"})
-	if err := env.Metrics.Register(w.metrics.requests); err != nil {
-		return nil, fmt.Errorf("metrics: %w", err)
+	var err error
+	if w.metrics, err = newMetrics(env.Metrics); err != nil {
+		return nil, err
 	}
-	cm, err := proxycache.NewMetrics(env.Metrics)
-	if err != nil {
-		return nil, fmt.Errorf("cache metrics: %w", err)
-	}
-	w.metrics.cache = cm
 	m, err := maint.NewManager(cfg, env.Log)
 	if err != nil {
 		return nil, err
@@ -133,7 +123,7 @@ func (w *Web) Start() error {
 	// A failure is reported by accept.Retry.
 	go plain.Serve(accept.Retry(httpLn, w.log, w.fail))
 	go secure.ServeTLS(accept.Retry(httpsLn, w.log, w.fail), "", "")
-	w.log.Info("web listening", "http", httpLn.Addr().String(), "https", httpsLn.Addr().String())
+	w.log.Info("web listening", "event", "web.listening", "http", httpLn.Addr().String(), "https", httpsLn.Addr().String())
 	return nil
 }
 
@@ -145,7 +135,7 @@ func (w *Web) server(h http.Handler) *http.Server {
 		MaxHeaderBytes:    maxHeaderBytes,
 		// Handshake failures and bad requests from the internet are
 		// noise at the default level.
-		ErrorLog: slog.NewLogLogger(w.log.Handler(), slog.LevelDebug),
+		ErrorLog: slog.NewLogLogger(w.log.With("event", "web.http_error").Handler(), slog.LevelDebug),
 	}
 }
 
@@ -180,6 +170,7 @@ func (w *Web) Reload(env *part.Env) error {
 	}
 	old := w.table.Swap(t)
 	time.AfterFunc(retireAfter, func() { old.Close() })
+	env.Log.Info("sites reloaded", "event", "web.reload", "sites", len(cfg.Sites))
 	return nil
 }
 

@@ -64,7 +64,8 @@ func (t *Target) serverName() string {
 type Error struct {
 	Kind      string // for metrics: connect, starttls, tls, auth, network, reply
 	Temporary bool
-	Code      int // the SMTP reply code when the peer gave one
+	Code      int    // the SMTP reply code when the peer gave one
+	Status    string // its enhanced status code (RFC 3463), "5.1.1", when it gave one
 	Reason    string
 }
 
@@ -240,7 +241,11 @@ func certNames(cert *x509.Certificate) string {
 func (c *Conn) replyError(cmd string, err error) error {
 	var se *smtp.SMTPError
 	if errors.As(err, &se) {
-		return &Error{Kind: "reply", Temporary: se.Code/100 != 5, Code: se.Code,
+		status := ""
+		if ec := se.EnhancedCode; ec[0] != 0 {
+			status = fmt.Sprintf("%d.%d.%d", ec[0], ec[1], ec[2])
+		}
+		return &Error{Kind: "reply", Temporary: se.Code/100 != 5, Code: se.Code, Status: status,
 			Reason: fmt.Sprintf("%s %s answered %s with %d %s", c.t.Role, c.t.Addr, cmd, se.Code, oneLine(se.Message))}
 	}
 	return c.netError(cmd, err)

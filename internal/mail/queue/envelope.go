@@ -45,6 +45,9 @@ type Envelope struct {
 	NextAttempt time.Time `json:"next_attempt,omitzero"`
 	LastError   string    `json:"last_error,omitempty"`
 	Held        bool      `json:"held,omitempty"`
+	// MessageID is the header's Message-ID, for the log: read as the
+	// message is written (after the envelope), and again on loading.
+	MessageID string `json:"message_id,omitempty"`
 }
 
 // Clone returns a deep copy.

@@ -25,6 +25,7 @@ import (
 	"sync"
 	"time"
 
+	"bartleby/internal/mail/message"
 	"bartleby/internal/mail/spoolfile"
 )
 
@@ -118,7 +119,8 @@ func (q *Queue) loadOne(id string) error {
 		return fmt.Errorf("queue: %s: %w", id, err)
 	}
 	defer f.Close()
-	env, off, err := readHeader(bufio.NewReader(f))
+	br := bufio.NewReader(f)
+	env, off, err := readHeader(br)
 	if err != nil {
 		return fmt.Errorf("queue: %s.msg: %w", id, err)
 	}
@@ -133,6 +135,10 @@ func (q *Queue) loadOne(id string) error {
 	}
 	if env.ID != id {
 		return fmt.Errorf("queue: %s.msg: envelope names %q", id, env.ID)
+	}
+	if env.MessageID == "" {
+		// Stage learns it after writing the envelope: read it again.
+		env.MessageID = message.ReadMessageID(br)
 	}
 	q.msgs[id] = &entry{env: env}
 	return nil
@@ -201,11 +207,12 @@ func (q *Queue) Stage(env Envelope, data io.Reader, maxSize int64) (Envelope, er
 			r.State = Pending
 		}
 	}
-	size, err := q.write(&env, data, maxSize)
+	head := message.WatchHeader(data)
+	size, err := q.write(&env, head, maxSize)
 	if err != nil {
 		return env, err
 	}
-	env.Size = size
+	env.Size, env.MessageID = size, head.MessageID()
 	return env, nil
 }
 

@@ -215,3 +215,32 @@ func TestStage(t *testing.T) {
 		t.Error("a message staged before a crash is lost")
 	}
 }
+
+// TestMessageIDKept: the Message-ID read as a message is spooled is known
+// again after a restart, whether or not the envelope was saved since.
+func TestMessageIDKept(t *testing.T) {
+	dir := t.TempDir()
+	q, _, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh := add(t, q, "Message-ID: <fresh@example.org>\r\n\r\nhello\r\n", "b@example.net")
+	saved := add(t, q, "Message-ID: <saved@example.org>\r\n\r\nhello\r\n", "b@example.net", "c@example.net")
+	if fresh.MessageID != "<fresh@example.org>" {
+		t.Fatalf("staged: %q", fresh.MessageID)
+	}
+	if _, err := q.Update(saved.ID, func(e *Envelope) { e.Rcpts[0].State = Delivered }); err != nil {
+		t.Fatal(err)
+	}
+	q.Close()
+	q, _, err = Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	for id, want := range map[string]string{fresh.ID: "<fresh@example.org>", saved.ID: "<saved@example.org>"} {
+		if got, _ := q.Get(id); got.MessageID != want {
+			t.Errorf("reopened %s: Message-ID %q, want %q", id, got.MessageID, want)
+		}
+	}
+}

@@ -73,7 +73,7 @@ func (l *limitListener) acceptLoop() {
 		c, err := l.Listener.Accept()
 		if err != nil {
 			if !errors.Is(err, net.ErrClosed) {
-				l.log.Error("smtp listener stopped", "err", err)
+				l.log.Error("smtp listener stopped", "event", "mail.listener_failed", "err", err)
 			}
 			l.closeOnce.Do(func() { close(l.done) })
 			return
@@ -95,7 +95,7 @@ func (l *limitListener) admit(c net.Conn) {
 		c.SetDeadline(time.Now().Add(5 * time.Second))
 		c.Write([]byte("421 4.7.0 too many connections, try again later\r\n"))
 		c.Close()
-		l.log.Warn("smtp connection refused: too many", "client", ip)
+		l.log.Warn("smtp connection refused: too many", "event", "mail.connection_refused", "client", ip)
 		return
 	}
 	lc := &slotConn{Conn: c, preMail: l.preMail, release: func() { l.slots.Give(ip) }}
@@ -106,7 +106,7 @@ func (l *limitListener) admit(c net.Conn) {
 			c.SetDeadline(time.Now().Add(5 * time.Second))
 			c.Write([]byte("554 5.5.1 protocol error: talking before the greeting\r\n"))
 			lc.Close()
-			l.log.Warn("smtp early talker dropped", "client", ip)
+			l.log.Warn("smtp early talker dropped", "event", "mail.early_talker", "client", ip)
 			return
 		}
 		c.SetReadDeadline(time.Time{})

@@ -138,10 +138,10 @@ func (s *session) Data(r io.Reader) error {
 	id, err := s.h.Queue(m)
 	io.Copy(io.Discard, r) // go-smtp needs the data consumed, even on error
 	if err != nil {
-		s.cfg.Log.Warn("message refused", "listener", s.cfg.Name, "origin", origin, "from", *s.from, "error", err)
+		s.cfg.Log.Warn("message refused", "event", "mail.refused", "listener", s.cfg.Name, "origin", origin, "from", *s.from, "error", err)
 		return dataError(err)
 	}
-	s.cfg.Log.Info("message queued", "id", id, "listener", s.cfg.Name, "origin", origin, "from", *s.from, "rcpts", len(s.rcpts))
+	s.cfg.Log.Info("message queued", "event", "mail.received", "id", id, "listener", s.cfg.Name, "origin", origin, "from", *s.from, "rcpts", len(s.rcpts))
 	return &smtp.SMTPError{Code: 250, EnhancedCode: smtp.EnhancedCode{2, 0, 0}, Message: "queued as " + id}
 }
 
@@ -194,5 +194,7 @@ func (s *session) received() string {
 // slogLogger routes go-smtp's own messages to slog at debug level.
 type slogLogger struct{ log *slog.Logger }
 
-func (l slogLogger) Printf(format string, v ...any) { l.log.Debug(fmt.Sprintf(format, v...)) }
-func (l slogLogger) Println(v ...any)               { l.log.Debug(fmt.Sprint(v...)) }
+func (l slogLogger) Printf(format string, v ...any) {
+	l.log.Debug(fmt.Sprintf(format, v...), "event", "mail.smtp_debug")
+}
+func (l slogLogger) Println(v ...any) { l.log.Debug(fmt.Sprint(v...), "event", "mail.smtp_debug") }

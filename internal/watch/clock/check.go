@@ -70,7 +70,7 @@ type Result struct {
 	Time    time.Time     `json:"time"`
 	Answers []Answer      `json:"answers"`
 	Valid   int           `json:"valid"`
-	Offset  time.Duration `json:"offset_ns"` // local clock minus servers' time
+	Offset  time.Duration `json:"offset_ns"` // servers' time minus local clock (+ = local behind)
 	Stratum int           `json:"stratum"`   // best stratum among valid answers
 	Status  Status        `json:"status"`
 	Warn    time.Duration `json:"warn_ns"`
@@ -159,9 +159,10 @@ func queryServer(ctx context.Context, server string, o Options) Answer {
 	if best == nil {
 		return fail(a, lastErr)
 	}
-	// ClockOffset is what to add to the local clock; report how far the
-	// local clock is off, the sign operators expect (+ = ahead).
-	a.Offset, a.RTT, a.Stratum, a.RootDistance = -best.ClockOffset, best.RTT, int(best.Stratum), best.RootDistance
+	// ClockOffset is what to add to the local clock: the sign of
+	// check_ntp_time and ntpq (+ = the local clock is behind), so one graph
+	// can hold both.
+	a.Offset, a.RTT, a.Stratum, a.RootDistance = best.ClockOffset, best.RTT, int(best.Stratum), best.RootDistance
 	return a
 }
 

@@ -59,8 +59,8 @@ func TestCheckOffsets(t *testing.T) {
 		{20 * time.Minute, Critical, "S3/AWS"},
 		{-6 * time.Minute, Critical, "Kerberos"},
 	} {
-		// The servers are offset; the local clock is off by the opposite.
-		srv := fakeServer(t, -tc.offset, nil)
+		// The offset is the servers' time minus the local clock.
+		srv := fakeServer(t, tc.offset, nil)
 		r := Check(context.Background(), []string{srv}, quick(100*time.Millisecond, time.Second))
 		if r.Status != tc.want || r.Valid != 1 || r.Stratum != 2 {
 			t.Errorf("offset %s: status %s valid %d stratum %d, want %s; %+v", tc.offset, r.Status, r.Valid, r.Stratum, tc.want, r.Answers)
@@ -130,10 +130,10 @@ func TestBreaks(t *testing.T) {
 		want []string
 	}{
 		{40 * time.Second, []string{"TOTP", "next: Kerberos"}},
-		{-20 * time.Minute, []string{"TOTP", "Kerberos", "S3/AWS", "not yet valid", "next: fresh Let's Encrypt"}},
-		{-2 * time.Hour, []string{"Let's Encrypt", "TLS validity checks fail"}},
-		{2 * time.Hour, []string{"S3/AWS", "TLS validity checks fail"}},
-		{5 * time.Second, []string{"expiring within the skew", "next: TOTP"}},
+		{20 * time.Minute, []string{"TOTP", "Kerberos", "S3/AWS", "not yet valid", "next: fresh Let's Encrypt"}},
+		{2 * time.Hour, []string{"Let's Encrypt", "TLS validity checks fail"}},
+		{-2 * time.Hour, []string{"S3/AWS", "TLS validity checks fail"}},
+		{-5 * time.Second, []string{"expiring within the skew", "next: TOTP"}},
 	} {
 		got := Breaks(tc.d)
 		for _, w := range tc.want {

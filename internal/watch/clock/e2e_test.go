@@ -23,7 +23,7 @@ func TestBinaryClockCheck(t *testing.T) {
 		want []string
 	}{
 		{[]string{"--server", fine, "--nagios"}, 0, []string{"CLOCK OK - Offset ", " | offset=", "s;-0.1:0.1;-1:1;;"}},
-		{[]string{"--server", ahead, "--nagios"}, 2, []string{"CLOCK CRITICAL - Offset +1", "S3/AWS"}},
+		{[]string{"--server", ahead, "--nagios"}, 2, []string{"CLOCK CRITICAL - Offset -1", "S3/AWS"}},
 		{[]string{"--server", ahead, "--server", fine}, 2, []string{"clock CRITICAL", "2/2 servers valid"}},
 		{[]string{"--server", kod, "--nagios"}, 3, []string{"CLOCK UNKNOWN - Offset unknown", `kiss-of-death "RATE"`}},
 		{[]string{"--server", fine, "--warn", "2s", "--crit", "1s"}, 64, []string{}},

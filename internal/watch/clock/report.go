@@ -22,12 +22,13 @@ var limits = []limit{
 	{time.Hour, "fresh Let's Encrypt certificates (backdated 1 h) are not valid yet", true},
 }
 
-// Breaks says what a clock off by offset breaks, and what breaks next.
+// Breaks says what a clock off by offset (NTP time minus local clock: + =
+// behind) breaks, and what breaks next.
 func Breaks(offset time.Duration) string {
 	abs := offset.Abs()
 	var broken []string
 	for _, l := range limits {
-		if l.behindOnly && offset > 0 {
+		if l.behindOnly && offset < 0 {
 			continue
 		}
 		if abs >= l.skew {
@@ -35,7 +36,7 @@ func Breaks(offset time.Duration) string {
 			continue
 		}
 		tls := "TLS certificates expiring within the skew look expired"
-		if offset < 0 {
+		if offset > 0 {
 			tls = "TLS certificates issued within the skew look not yet valid"
 		}
 		if len(broken) == 0 {
@@ -54,9 +55,9 @@ func (r Result) Line() string {
 	if r.Stratum == 0 {
 		return fmt.Sprintf("clock %s: no valid answer from %d servers (%s)", r.Status, len(r.Answers), r.errors())
 	}
-	dir := "ahead of"
+	dir := "behind"
 	if r.Offset < 0 {
-		dir = "behind"
+		dir = "ahead of"
 	}
 	return fmt.Sprintf("clock %s: %s %s NTP (stratum %d, %d/%d servers valid); %s",
 		r.Status, r.Offset.Abs().Round(time.Microsecond), dir, r.Stratum, r.Valid, len(r.Answers), Breaks(r.Offset))

@@ -113,7 +113,7 @@ func (s *Server) serve(c *net.UDPConn) {
 		// the send, so it excludes our processing time.
 		Transmit(reply, time.Now())
 		if _, err := c.WriteToUDPAddrPort(reply, from); err != nil {
-			s.opt.Log.Debug("ntp write", "client", from, "err", err)
+			s.opt.Log.Debug("ntp write", "event", "ntp.write_error", "client", from, "err", err)
 		}
 	}
 }

@@ -6,6 +6,7 @@ package report
 import (
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"strconv"
 	"strings"
@@ -74,51 +75,71 @@ func (t Thresholds) Verdict(results []*scenario.Result) (clock.Status, string) {
 }
 
 // WriteNagios writes the plugin output: one status line with perfdata per
-// step and per scenario, and returns the exit code.
+// request step and per scenario, and returns the exit code. Assertion steps
+// only look at the last answer, so they have no time worth graphing.
 func (t Thresholds) WriteNagios(w io.Writer, results []*scenario.Result) int {
 	status, text := t.Verdict(results)
 	var perf []string
-	for i, r := range results {
+	labels := perfLabels{}
+	for _, r := range results {
 		for j := range r.Steps {
 			st := &r.Steps[j]
+			if !st.Request {
+				continue
+			}
 			warn, crit := t.stepLimits(r, st)
 			value := "U"
 			if st.Status != scenario.Skipped {
 				value = secs(st.Duration) + "s"
 			}
-			perf = append(perf, fmt.Sprintf("%s=%s;%s;%s;0;", perfLabel(fmt.Sprintf("S%d.%d %s", i+1, j+1, st.Text)), value, limit(warn), limit(crit)))
+			perf = append(perf, fmt.Sprintf("%s=%s;%s;%s;0;", labels.label(r.Feature, r.Scenario, st.Text), value, limit(warn), limit(crit)))
 		}
-		perf = append(perf, fmt.Sprintf("%s=%ss;;;0;", perfLabel(fmt.Sprintf("S%d total", i+1)), secs(r.Duration)))
+		perf = append(perf, fmt.Sprintf("%s=%ss;;;0;", labels.label(r.Feature, r.Scenario), secs(r.Duration)))
 	}
-	fmt.Fprintf(w, "WATCH %s - %s | %s\n", status, pluginText(text), strings.Join(perf, " "))
+	fmt.Fprintf(w, "WATCH %s - %s | %s\n", status, PluginText(text), strings.Join(perf, " "))
 	return int(status)
 }
 
-// NagiosUnknown writes the UNKNOWN line for a run that could not start.
-func NagiosUnknown(w io.Writer, err error) int {
-	fmt.Fprintf(w, "WATCH UNKNOWN - %s\n", pluginText(err.Error()))
+// perfLabels names perfdata from the feature, scenario and step names,
+// never positions, so a graph keeps its history when scenarios are added or
+// reordered. Graphers that make RRD data source names keep 19 characters,
+// so a label starts with a hash of the full names (a repeated step's hash
+// includes its rank) and goes on with a readable slug.
+type perfLabels map[string]bool // the 19-character prefixes taken
+
+func (p perfLabels) label(names ...string) string {
+	slugs := []string{scenario.Slug(names[1], 24)}
+	if len(names) > 2 {
+		slugs = append(slugs, scenario.Slug(names[2], 28))
+	} else {
+		slugs = append(slugs, "total")
+	}
+	for rank := 1; ; rank++ {
+		h := fnv.New32a()
+		fmt.Fprintf(h, "%d\x00%s", rank, strings.Join(names, "\x00"))
+		label := fmt.Sprintf("%06x_%s", h.Sum32()&0xffffff, strings.Join(slugs, "."))
+		if key := label[:min(19, len(label))]; !p[key] {
+			p[key] = true
+			return label
+		}
+	}
+}
+
+// NagiosUnknown writes the UNKNOWN line of a plugin (service "WATCH",
+// "CLOCK") that could not run, and returns its exit code.
+func NagiosUnknown(w io.Writer, service string, err error) int {
+	fmt.Fprintf(w, "%s UNKNOWN - %s\n", service, PluginText(err.Error()))
 	return int(clock.Unknown)
 }
 
-// pluginText keeps a status text on one line and out of the perfdata.
-func pluginText(s string) string {
+// PluginText keeps a status text on one line and out of the perfdata.
+func PluginText(s string) string {
 	s = strings.Join(strings.Fields(s), " ")
 	s = strings.ReplaceAll(s, "|", "/")
 	if len(s) > 300 {
-		s = s[:300] + "…"
+		s = strings.ToValidUTF8(s[:300], "") + "…"
 	}
 	return s
-}
-
-// perfLabel quotes a label as the plugin guidelines say: in single quotes,
-// a quote doubled, no '='; at most 60 bytes. Labels start "S<i>.<j> " so
-// their first 19 characters are unique.
-func perfLabel(s string) string {
-	s = strings.Join(strings.Fields(strings.ReplaceAll(s, "=", ":")), " ")
-	if len(s) > 60 {
-		s = strings.ToValidUTF8(s[:60], "")
-	}
-	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
 }
 
 func secs(d time.Duration) string { return fmt.Sprintf("%.6f", d.Seconds()) }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -47,12 +48,17 @@ func TestNagios(t *testing.T) {
 		if l.Service != "WATCH" || l.State != tc.state || code != tc.code || !strings.Contains(l.Text, tc.text) {
 			t.Errorf("got %q exit %d, want %s/%d with %q", b.String(), code, tc.state, tc.code, tc.text)
 		}
-		steps := len(results[0].Steps)
-		if len(l.Perf) != steps+1 {
-			t.Fatalf("%d perf items for %d steps", len(l.Perf), steps)
+		var steps []scenario.StepResult
+		for _, st := range results[0].Steps {
+			if st.Request {
+				steps = append(steps, st)
+			}
 		}
-		for i, p := range l.Perf[:steps] {
-			st := results[0].Steps[i]
+		if len(l.Perf) != len(steps)+1 {
+			t.Fatalf("%d perf items for %d request steps", len(l.Perf), len(steps))
+		}
+		for i, p := range l.Perf[:len(steps)] {
+			st := steps[i]
 			if st.Status == scenario.Skipped != p.Unknown || p.UOM != "s" && !p.Unknown || p.Min != "0" {
 				t.Errorf("perf %+v for step %+v", p, st)
 			}
@@ -63,21 +69,43 @@ func TestNagios(t *testing.T) {
 	}
 	var b bytes.Buffer
 	_, err := scenario.Load("/nonexistent/x.feature")
-	if code := NagiosUnknown(&b, err); code != 3 || watchtest.ParseNagios(t, b.String()).State != "UNKNOWN" {
+	if code := NagiosUnknown(&b, "WATCH", err); code != 3 || watchtest.ParseNagios(t, b.String()).State != "UNKNOWN" {
 		t.Errorf("missing file: %q %d", b.String(), code)
 	}
 }
 
-func TestPerfLabel(t *testing.T) {
-	for in, want := range map[string]string{
-		`S1.1 I go to /`:                  `'S1.1 I go to /'`,
-		`S1.2 It's`:                       `'S1.2 It''s'`,
-		`S1.3 a=b`:                        `'S1.3 a:b'`,
-		"S1.4 " + strings.Repeat("é", 40): "'S1.4 " + strings.Repeat("é", 27) + "'",
-	} {
-		if got := perfLabel(in); got != want {
-			t.Errorf("perfLabel(%q) = %q, want %q", in, got, want)
+// TestPerfLabels checks that perfdata labels come from names: the same
+// step keeps its label when scenarios are added or reordered, a repeated
+// step gets a suffix, and assertion steps have none.
+func TestPerfLabels(t *testing.T) {
+	t.Parallel()
+	site := watchtest.NewSite(t)
+	home := " Scenario: Home page\n  Given I go to /\n  Then I should see \"Welcome\"\n  When I go to /\n"
+	contact := " Scenario: It's the contact=page\n  Given I go to /\n"
+	labels := func(feature string) map[string]bool {
+		var b bytes.Buffer
+		Thresholds{}.WriteNagios(&b, runOnSite(t, site, feature))
+		set := map[string]bool{}
+		for _, p := range watchtest.ParseNagios(t, b.String()).Perf {
+			set[p.Label] = true
 		}
+		return set
+	}
+	one := labels("Feature: F\n" + home)
+	two := labels("Feature: F\n" + contact + home)
+	var suffixes []string
+	for l := range one {
+		suffixes = append(suffixes, l[7:])
+		if !two[l] {
+			t.Errorf("label %q of %v changed after adding a scenario: %v", l, one, two)
+		}
+	}
+	slices.Sort(suffixes)
+	if want := []string{"home_page.i_go_to", "home_page.i_go_to", "home_page.total"}; !slices.Equal(suffixes, want) {
+		t.Errorf("labels %v, want hashes then %v", one, want)
+	}
+	if len(two) != 5 {
+		t.Errorf("labels %v", two)
 	}
 }
 

@@ -19,6 +19,7 @@ type StepResult struct {
 	Keyword   string        `json:"keyword"`
 	Text      string        `json:"text"`
 	Kind      string        `json:"kind"`
+	Request   bool          `json:"request"` // an HTTP step; the others are assertions on its answer
 	Line      int           `json:"line"`
 	Status    string        `json:"status"`
 	Started   time.Time     `json:"started"`
@@ -72,7 +73,7 @@ func Run(ctx context.Context, sc *Scenario, opt Options) *Result {
 		Warn: sc.Warn, Crit: sc.Crit, Steps: make([]StepResult, len(sc.Steps))}
 	for i, st := range sc.Steps {
 		r := &res.Steps[i]
-		*r = StepResult{Keyword: st.Keyword, Text: st.Text, Kind: st.def.kind, Line: st.Line, Status: Skipped}
+		*r = StepResult{Keyword: st.Keyword, Text: st.Text, Kind: st.def.kind, Request: st.def.request, Line: st.Line, Status: Skipped}
 		if !res.OK {
 			continue
 		}

@@ -107,7 +107,7 @@ func (m *Manager) follow(ctx context.Context, sh *shared) {
 		if ctx.Err() != nil {
 			return
 		}
-		m.log.Warn("maintenance: fleet state unavailable; serving the last known state", "err", err)
+		m.log.Warn("maintenance: fleet state unavailable; serving the last known state", "event", "web.maint_fleet_unavailable", "err", err)
 		select {
 		case <-ctx.Done():
 			return
@@ -130,7 +130,7 @@ func (m *Manager) syncAll(ctx context.Context, sh *shared) error {
 		if md, err := decodeMode(name, kv.Value); err == nil {
 			modes[name] = md
 		} else {
-			m.log.Error("maintenance: bad mode in etcd", "site", name, "err", err)
+			m.log.Error("maintenance: bad mode in etcd", "event", "web.maint_fleet_bad_state", "site", name, "err", err)
 		}
 	}
 	m.mu.Lock()
@@ -181,12 +181,12 @@ func (m *Manager) watch(ctx context.Context, sh *shared, rev int64) error {
 			if ev.Type == clientv3.EventTypePut {
 				var err error
 				if md, err = decodeMode(name, ev.Kv.Value); err != nil {
-					m.log.Error("maintenance: bad mode in etcd", "site", name, "err", err)
+					m.log.Error("maintenance: bad mode in etcd", "event", "web.maint_fleet_bad_state", "site", name, "err", err)
 					continue
 				}
 			}
 			if err := m.apply(name, md); err != nil {
-				m.log.Error("maintenance: applying the fleet's switch", "site", name, "err", err)
+				m.log.Error("maintenance: applying the fleet's switch", "event", "web.maint_fleet_failed", "site", name, "err", err)
 			}
 		}
 		m.mu.Unlock()
@@ -204,7 +204,7 @@ func (m *Manager) tokenChanged(sh *shared, ev *clientv3.Event) {
 	if ev.Type == clientv3.EventTypePut {
 		var err error
 		if site, tok, err = sh.openToken(ev.Kv.Key, ev.Kv.Value); err != nil {
-			m.log.Error("maintenance: bad bypass token in etcd", "err", err)
+			m.log.Error("maintenance: bad bypass token in etcd", "event", "web.maint_fleet_bad_state", "err", err)
 			return
 		}
 	}
@@ -217,7 +217,7 @@ func (m *Manager) tokenChanged(sh *shared, ev *clientv3.Event) {
 		m.fleet.tokens[site] = tok
 	}
 	if err := m.install(m.cfg, m.modes()); err != nil {
-		m.log.Error("maintenance: installing the fleet's bypass token", "site", site, "err", err)
+		m.log.Error("maintenance: installing the fleet's bypass token", "event", "web.maint_fleet_failed", "site", site, "err", err)
 	}
 }
 
@@ -232,9 +232,9 @@ func (m *Manager) apply(name string, md *Mode) error {
 		return err
 	}
 	if md != nil {
-		m.log.Info("maintenance on (from the fleet)", "site", name, "who", md.Who)
+		m.log.Info("maintenance on (from the fleet)", "event", "web.maint_on", "site", name, "who", md.Who)
 	} else {
-		m.log.Info("maintenance off (from the fleet)", "site", name)
+		m.log.Info("maintenance off (from the fleet)", "event", "web.maint_off", "site", name)
 	}
 	return nil
 }

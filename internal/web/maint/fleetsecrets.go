@@ -47,7 +47,7 @@ func (m *Manager) loadSecrets(ctx context.Context, sh *shared) (*fleetSecrets, i
 		if site, tok, err := sh.openToken(kv.Key, kv.Value); err == nil {
 			fs.tokens[site] = tok
 		} else {
-			m.log.Error("maintenance: bad bypass token in etcd", "err", err)
+			m.log.Error("maintenance: bad bypass token in etcd", "event", "web.maint_fleet_bad_state", "err", err)
 		}
 	}
 	for name, st := range m.snap.Load().sites {

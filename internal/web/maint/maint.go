@@ -167,10 +167,10 @@ func (m *Manager) expire(name string, until time.Time) {
 		return
 	}
 	if err := m.set(name, nil); err != nil {
-		m.log.Error("maintenance: automatic end", "site", name, "err", err)
+		m.log.Error("maintenance: automatic end", "event", "web.maint_error", "site", name, "err", err)
 		return
 	}
-	m.log.Info("maintenance ended automatically", "site", name, "until", until)
+	m.log.Info("maintenance ended automatically", "event", "web.maint_off", "site", name, "until", until)
 }
 
 // errUnknownSite lists the sites so the operator can correct the name.
@@ -198,7 +198,7 @@ func (m *Manager) On(md Mode) (Mode, error) {
 	if err := m.set(md.Site, &md); err != nil {
 		return Mode{}, err
 	}
-	m.log.Info("maintenance on", "site", md.Site, "who", md.Who, "until", md.Until, "message", md.Message)
+	m.log.Info("maintenance on", "event", "web.maint_on", "site", md.Site, "who", md.Who, "until", md.Until, "message", md.Message)
 	return md, nil
 }
 
@@ -210,7 +210,7 @@ func (m *Manager) Off(name, who string) error {
 	if err := m.set(name, nil); err != nil {
 		return err
 	}
-	m.log.Info("maintenance off", "site", name, "who", who)
+	m.log.Info("maintenance off", "event", "web.maint_off", "site", name, "who", who)
 	return nil
 }
 

@@ -236,7 +236,7 @@ func (c *Cache) fetchAndServe(w http.ResponseWriter, r *http.Request, key string
 	leader := false
 	v, _, _ := c.flight.Do(key+"\x00"+variantOf(r, c.store.varyOf(key)), func() (any, error) {
 		leader = true
-		return c.fetch(upstreamRequest(r), r, key, w), nil
+		return c.fetch(upstreamRequest(context.WithoutCancel(r.Context()), r), r, key, w), nil
 	})
 	res := v.(*result)
 	now := c.now()
@@ -271,7 +271,7 @@ func (c *Cache) revalidate(r *http.Request, key string) {
 	default:
 		return
 	}
-	out := upstreamRequest(r)
+	out := upstreamRequest(context.Background(), r)
 	go func() {
 		defer func() { <-c.refresh }()
 		c.flight.Do(key+"\x00"+variantOf(r, c.store.varyOf(key)), func() (any, error) {
@@ -281,10 +281,13 @@ func (c *Cache) revalidate(r *http.Request, key string) {
 }
 
 // upstreamRequest is the request the cache sends: a full GET, without the
-// client's range and conditions (the cache answers those), detached from
-// the client so that one client leaving does not fail the others.
-func upstreamRequest(r *http.Request) *http.Request {
-	out := r.Clone(context.Background())
+// client's range and conditions (the cache answers those), in ctx. ctx is
+// never the client's own, so that one client leaving does not fail the
+// others: for the request's own miss, it keeps the request's values (the
+// access log learns the upstream) without its cancellation; a background
+// refresh, which outlives the request, keeps nothing of it.
+func upstreamRequest(ctx context.Context, r *http.Request) *http.Request {
+	out := r.Clone(ctx)
 	out.Method, out.Body, out.ContentLength = http.MethodGet, http.NoBody, 0
 	for _, h := range []string{"Range", "If-Range", "If-None-Match", "If-Modified-Since", "If-Match", "If-Unmodified-Since"} {
 		out.Header.Del(h)

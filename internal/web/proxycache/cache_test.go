@@ -1,6 +1,7 @@
 package proxycache
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -261,4 +262,49 @@ func TestNoRevalidationWhileUpstreamDown(t *testing.T) {
 		t.Errorf("stale while the upstream is down, without Warning 111: %v", w.Header())
 	}
 	f.expectRequests(1)
+}
+
+type noteKey struct{}
+
+// TestUpstreamRequestContext: a miss reaches the upstream with the
+// request's context values (the access log's upstream note) but not its
+// cancellation, since other clients may wait on the same fetch; a
+// background refresh, which outlives the request, carries none of them.
+func TestUpstreamRequestContext(t *testing.T) {
+	seen := make(chan any, 2)
+	next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Context().Err() != nil {
+			seen <- r.Context().Err()
+			return
+		}
+		seen <- r.Context().Value(noteKey{})
+		w.Header().Set("Cache-Control", "max-age=60, stale-while-revalidate=60")
+		io.WriteString(w, "page")
+	})
+	c := New(Config{Site: "s", MaxSize: 1 << 20}, next)
+	now := time.Now()
+	c.now = func() time.Time { return now }
+	get := func(cancelled bool) {
+		ctx, cancel := context.WithCancel(context.WithValue(context.Background(), noteKey{}, "note"))
+		if cancelled {
+			cancel()
+		} else {
+			defer cancel()
+		}
+		c.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "http://example.org/a", nil).WithContext(ctx))
+	}
+	get(true)
+	if v := <-seen; v != "note" {
+		t.Errorf("a miss from a client gone reached the upstream with %v, want its value and no cancellation", v)
+	}
+	now = now.Add(90 * time.Second)
+	get(false)
+	select {
+	case v := <-seen:
+		if v != nil {
+			t.Errorf("the background refresh carried %v", v)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("no background refresh")
+	}
 }
