@@ -50,15 +50,36 @@ func NeedRoot(t testing.TB) {
 	t.Skip("needs root")
 }
 
-// FreePort returns a loopback TCP address ("127.0.0.1:NNNNN") free now.
+// handedOut are the ports FreePort returned in this process. The kernel
+// may give a port that was just closed to the next bind on port 0, so two
+// calls in a row (a test's listener, then the peer it starts) could get the
+// same one; each port is handed out once.
+var handedOut = struct {
+	sync.Mutex
+	ports map[string]bool
+}{ports: map[string]bool{}}
+
+// FreePort returns a loopback TCP address ("127.0.0.1:NNNNN") free now and
+// not returned before in this process.
 func FreePort(t testing.TB) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	for range 100 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := ln.Addr().String()
+		ln.Close()
+		handedOut.Lock()
+		seen := handedOut.ports[addr]
+		handedOut.ports[addr] = true
+		handedOut.Unlock()
+		if !seen {
+			return addr
+		}
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	t.Fatal("no free loopback port not handed out before")
+	return ""
 }
 
 var (
