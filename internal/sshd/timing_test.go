@@ -36,8 +36,9 @@ func TestFailureTimeHidesUsers(t *testing.T) {
 		"alice": {SSHUser: &config.SSHUser{Name: "alice"}, hash: "$6$saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSMHWjl/O817G3uBnIFNjnQJuesI68u4OTLiBFdcbYEdFCoEOfaS35inz1"},
 		"bob":   {SSHUser: &config.SSHUser{Name: "bob"}, hash: string(bc)},
 	}
-	s := &Server{users: users, defender: newDefender(1000, time.Minute, time.Minute)}
-	if s.dummyHash, err = slowestHash(users, &s.failTimer); err != nil {
+	s := &Server{defender: newDefender(1000, time.Minute, time.Minute)}
+	g := &generation{users: users}
+	if g.dummyHash, err = slowestHash(users, &s.failTimer); err != nil {
 		t.Fatal(err)
 	}
 	names := []string{"alice", "bob", "nobody"}
@@ -48,7 +49,7 @@ func TestFailureTimeHidesUsers(t *testing.T) {
 			// what is measured here.
 			addr := &net.TCPAddr{IP: net.IPv4(10, 0, byte(i), byte(j)), Port: 22}
 			start := time.Now()
-			if _, err := s.password(meta{user: name, addr: addr}, []byte(fmt.Sprint("wrong", i))); err == nil {
+			if _, err := s.password(g, meta{user: name, addr: addr}, []byte(fmt.Sprint("wrong", i))); err == nil {
 				t.Fatalf("%s logged in with a wrong password", name)
 			}
 			took[name] = append(took[name], time.Since(start))
