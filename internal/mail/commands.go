@@ -74,9 +74,10 @@ func (m *Mail) each(fn func(id string) Outcome) control.Handler {
 
 // setAside lists the drops pickup could not queue.
 func (m *Mail) setAside() []maildrop.Aside {
-	list, err := maildrop.ListAside(m.cfg.Maildrop)
+	dir := m.conf().cfg.Maildrop
+	list, err := maildrop.ListAside(dir)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		m.log.Error("maildrop", "dir", m.cfg.Maildrop, "error", err)
+		m.log.Error("maildrop", "dir", dir, "error", err)
 	}
 	return list
 }
@@ -84,7 +85,7 @@ func (m *Mail) setAside() []maildrop.Aside {
 // asideOutcome acts on a drop set aside; ids that are drop names
 // (maildrop.ValidName) never look like queue IDs.
 func (m *Mail) asideOutcome(name, verb string, act func(dir, name string) error) Outcome {
-	if err := act(m.cfg.Maildrop, name); err != nil {
+	if err := act(m.conf().cfg.Maildrop, name); err != nil {
 		return Outcome{ID: name, Result: "error", Detail: err.Error()}
 	}
 	m.log.Info("maildrop: drop set aside "+verb+" by operator", "drop", name)

@@ -19,35 +19,27 @@ import (
 	"bartleby/internal/mail/smtpd"
 )
 
-// listenMX starts the backup MX listeners: STARTTLS with the configured or
-// a self-signed certificate, only the configured domains.
-func (m *Mail) listenMX() error {
-	b := m.cfg.BackupMX
-	tlsCfg, err := m.env.Certs.TLSConfig(certs.Source{Names: []string{m.hostname}, CertFile: b.Cert, KeyFile: b.Key})
+// mxServer is the backup MX of config k: STARTTLS with the configured or a
+// self-signed certificate, only the configured domains.
+func (m *Mail) mxServer(k *conf) (*smtp.Server, error) {
+	b := k.cfg.BackupMX
+	tlsCfg, err := k.certs.TLSConfig(certs.Source{Names: []string{k.hostname}, CertFile: b.Cert, KeyFile: b.Key})
 	if err != nil {
-		return fmt.Errorf("mail.backup_mx: %w", err)
+		return nil, fmt.Errorf("mail.backup_mx: %w", err)
 	}
 	tlsCfg.NextProtos = nil
-	s := smtpd.New(smtpd.Config{Name: "backup_mx", Hostname: m.hostname, MaxSize: m.maxSize(),
-		MaxRecipients: b.MaxRecipients, TLS: tlsCfg, Log: m.log}, &mxHandler{m: m})
-	for _, a := range b.Listen {
-		ln, err := net.Listen("tcp", a)
-		if err != nil {
-			return fmt.Errorf("listen %s: %w", a, err)
-		}
-		lim := smtpd.Limit(ln, b.MaxConnections, b.MaxPerIP, b.GreetPause.Duration, m.log)
-		m.addrs = append(m.addrs, "smtp://"+ln.Addr().String())
-		go s.Serve(lim)
-	}
-	m.servers = append(m.servers, s)
-	return nil
+	return smtpd.New(smtpd.Config{Name: "backup_mx", Hostname: k.hostname, MaxSize: k.maxSize(),
+		MaxRecipients: b.MaxRecipients, TLS: tlsCfg, Log: m.log}, &mxHandler{m: m, k: k}), nil
 }
 
 // mxHandler accepts mail for the configured domains only: no open relay.
-type mxHandler struct{ m *Mail }
+type mxHandler struct {
+	m *Mail
+	k *conf
+}
 
 func (h *mxHandler) Rcpt(addr string) error {
-	b := h.m.cfg.BackupMX
+	b := h.k.cfg.BackupMX
 	_, domain, _ := strings.Cut(addr, "@")
 	if !domainListed(domain, b.Domains) {
 		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: "relaying denied"}
@@ -88,7 +80,7 @@ func listed(addr string, list []string) bool {
 func (h *mxHandler) Queue(in *smtpd.Incoming) (string, error) {
 	m := h.m
 	groups := [][]string{in.Rcpts}
-	if m.cfg.BackupMX.Primary == "mx" {
+	if h.k.cfg.BackupMX.Primary == "mx" {
 		groups = byDomain(in.Rcpts)
 	}
 	var first queue.Envelope
@@ -106,7 +98,7 @@ func (h *mxHandler) Queue(in *smtpd.Incoming) (string, error) {
 			defer rc.Close()
 			data = rc
 		}
-		added, err := m.q.Add(env, data, m.maxSize())
+		added, err := m.q.Add(env, data, h.k.maxSize())
 		if err != nil {
 			return first.ID, err
 		}
@@ -135,26 +127,34 @@ func byDomain(rcpts []string) [][]string {
 	return out
 }
 
-// primaryRoute is delivery to the primary MX, with the backup MX's own
-// retry policy.
-func (m *Mail) primaryRoute() (*route, error) {
-	b := m.cfg.BackupMX
-	base := deliver.Target{Role: "primary", TLS: deliver.Opportunistic, HelloName: m.hostname,
+// primaryTarget is what every delivery to the primary MX shares; the
+// address is filled in per message.
+func primaryTarget(b *config.BackupMX, hostname string) (deliver.Target, error) {
+	base := deliver.Target{Role: "primary", TLS: deliver.Opportunistic, HelloName: hostname,
 		Timeout: config.Defaults().Mail.Smarthost.Timeout.Duration}
 	if b.PrimaryTLS == "required" {
 		base.TLS = deliver.StartTLS
 		if b.CA != "" {
 			pool, err := capool.Load(b.CA)
 			if err != nil {
-				return nil, fmt.Errorf("mail.backup_mx.ca: %w", err)
+				return base, fmt.Errorf("mail.backup_mx.ca: %w", err)
 			}
 			base.Roots, base.RootsName = pool, b.CA
 		}
 	}
-	rt := &route{name: routePrimary, workers: 8,
-		retryEvery: b.RetryEvery.Duration, giveUp: b.GiveUpAfter.Duration}
+	return base, nil
+}
+
+// primaryRoute is delivery to the primary MX, with the backup MX's own
+// retry policy.
+func (m *Mail) primaryRoute() *route {
+	rt := &route{name: routePrimary, workers: 8, policy: func() retryPolicy {
+		b := m.conf().cfg.BackupMX
+		return retryPolicy{b.RetryEvery.Duration, b.GiveUpAfter.Duration}
+	}}
 	rt.target = func(env *queue.Envelope) (*deliver.Target, error) {
-		t := base
+		k := m.conf()
+		b, t := k.cfg.BackupMX, k.primary
 		if b.Primary != "mx" {
 			t.Addr = b.Primary
 			return &t, nil
@@ -166,7 +166,7 @@ func (m *Mail) primaryRoute() (*route, error) {
 		t.Addr = net.JoinHostPort(host, "25")
 		return &t, nil
 	}
-	return rt, nil
+	return rt
 }
 
 func firstDomain(env *queue.Envelope) string {
@@ -183,6 +183,7 @@ func firstDomain(env *queue.Envelope) string {
 // never ourselves, never an MX with a preference equal to or worse than
 // our own (that is how backup MXes loop).
 func (m *Mail) primaryMX(domain string) (string, error) {
+	hostname := m.conf().hostname
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	mxs, err := net.DefaultResolver.LookupMX(ctx, domain)
@@ -192,17 +193,17 @@ func (m *Mail) primaryMX(domain string) (string, error) {
 	sort.Slice(mxs, func(i, j int) bool { return mxs[i].Pref < mxs[j].Pref })
 	own := uint16(65535)
 	for _, mx := range mxs {
-		if strings.EqualFold(strings.TrimSuffix(mx.Host, "."), m.hostname) {
+		if strings.EqualFold(strings.TrimSuffix(mx.Host, "."), hostname) {
 			own = min(own, mx.Pref)
 		}
 	}
 	for _, mx := range mxs {
-		if mx.Pref < own && !strings.EqualFold(strings.TrimSuffix(mx.Host, "."), m.hostname) {
+		if mx.Pref < own && !strings.EqualFold(strings.TrimSuffix(mx.Host, "."), hostname) {
 			return strings.TrimSuffix(mx.Host, "."), nil
 		}
 	}
 	return "", &deliver.Error{Kind: "connect", Temporary: true,
-		Reason: fmt.Sprintf("no MX of %s is preferred over this host (%s); not forwarding to myself", domain, m.hostname)}
+		Reason: fmt.Sprintf("no MX of %s is preferred over this host (%s); not forwarding to myself", domain, hostname)}
 }
 
 // probeLoop checks the primary every probe_every while mail waits for it,
@@ -212,8 +213,8 @@ func (m *Mail) primaryMX(domain string) (string, error) {
 // the normal schedule, not hammered every probe.
 func (m *Mail) probeLoop() {
 	defer m.wg.Done()
-	b := m.cfg.BackupMX
-	t := time.NewTicker(b.ProbeEvery.Duration)
+	every := m.conf().cfg.BackupMX.ProbeEvery.Duration
+	t := time.NewTicker(every)
 	defer t.Stop()
 	wasDown := true
 	for {
@@ -221,6 +222,11 @@ func (m *Mail) probeLoop() {
 		case <-m.stop:
 			return
 		case <-t.C:
+		}
+		b := m.conf().cfg.BackupMX
+		if b.ProbeEvery.Duration != every { // changed by a reload
+			every = b.ProbeEvery.Duration
+			t.Reset(every)
 		}
 		waiting := m.waitingFor(routePrimary)
 		if len(waiting) == 0 {
