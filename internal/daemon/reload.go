@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"time"
 
 	"bartleby/internal/admin"
@@ -14,7 +15,8 @@ import (
 
 // Reload re-reads the config. An invalid file is refused whole and the
 // running config stays. A valid one is applied part by part: Reloaders take
-// it in place; other parts are restarted, and a part whose restart fails
+// it in place; other parts are restarted when their section changed (the
+// old one draining in the background), and a part whose restart fails
 // goes back to its old config so that a reload never leaves a service off.
 // The admin UI comes last, with the pages of the parts now running.
 func (d *Daemon) Reload() error {
@@ -81,22 +83,70 @@ func (d *Daemon) reloadPart(old *running, name string, build part.Builder, cfgs 
 		}
 		return old, nil
 	}
-	if old != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), DrainTimeout)
-		if err := d.stopPart(ctx, old); err != nil {
-			d.log.Warn("part did not drain in time", "err", err)
-		}
-		cancel()
+	if old == nil {
+		return d.build(name, build, cfgs[1], cms[1])
 	}
+	if sameSection(name, cfgs) {
+		return old, nil
+	}
+	stopped := d.drain(old)
 	r, err := d.build(name, build, cfgs[1], cms[1])
-	if err == nil || old == nil {
-		return r, err
+	if err == nil {
+		return r, nil
+	}
+	// The new part may need the old one's addresses: try again once it
+	// is gone.
+	<-stopped
+	if r, err = d.build(name, build, cfgs[1], cms[1]); err == nil {
+		return r, nil
 	}
 	back, berr := d.build(name, build, cfgs[0], cms[0])
 	if berr != nil {
 		return nil, fmt.Errorf("%w; restarting it with the old config failed too: %v", err, berr)
 	}
 	return back, fmt.Errorf("%w (kept the old config)", err)
+}
+
+// drain shuts a replaced part down in the background, so that its
+// sessions do not hold up the reload of the others; the channel is closed
+// once it is down.
+func (d *Daemon) drain(r *running) <-chan struct{} {
+	done := make(chan struct{})
+	d.drains.Add(1)
+	go func() {
+		defer d.drains.Done()
+		defer close(done)
+		ctx, cancel := context.WithTimeout(context.Background(), DrainTimeout)
+		defer cancel()
+		if err := r.Shutdown(ctx); err != nil {
+			d.log.Warn("replaced part did not drain in time", "part", r.Name(), "err", err)
+			return
+		}
+		d.log.Info("replaced part drained", "part", r.Name())
+	}()
+	return done
+}
+
+// sameSection reports whether a part's config section and the host name
+// are the same in both configs: a part that cannot reload in place is not
+// touched then.
+func sameSection(name string, cfgs [2]*config.Config) bool {
+	section := func(c *config.Config) any {
+		switch name {
+		case "web":
+			return c.Web
+		case "mail":
+			return c.Mail
+		case "ssh":
+			return c.SSH
+		case "watch":
+			return c.Watch
+		case "admin":
+			return c.Admin
+		}
+		return c // unknown part: any change counts
+	}
+	return cfgs[0].Hostname == cfgs[1].Hostname && reflect.DeepEqual(section(cfgs[0]), section(cfgs[1]))
 }
 
 // reloadAdmin hands the admin UI the new config and the pages of the parts
