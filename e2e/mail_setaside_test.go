@@ -56,7 +56,7 @@ func TestMaildropSetAsideNeverSilent(t *testing.T) {
 	}
 	page, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	for _, want := range []string{"Set aside from the maildrop", big, "confirm=" + big + "&amp;op=release"} {
+	for _, want := range []string{"Set aside from the maildrop", big, `name="id" value="` + big + `"`, `<option value="release">Release</option>`} {
 		if !strings.Contains(string(page), want) {
 			t.Errorf("queue page lacks %q:\n%s", want, page)
 		}

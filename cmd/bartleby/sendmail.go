@@ -3,10 +3,13 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"time"
 
 	"bartleby/internal/config"
+	"bartleby/internal/control"
+	"bartleby/internal/mail"
 	"bartleby/internal/mail/sendmail"
 )
 
@@ -15,6 +18,7 @@ import (
 func init() {
 	personalities["sendmail"] = runSendmail
 	personalities["mailq"] = func(args []string) int { return runSendmail(append([]string{"-bp"}, args...)) }
+	personalities["newaliases"] = func(args []string) int { return runSendmail(append([]string{"-bi"}, args...)) }
 }
 
 // configPath is where sendmail finds the config: $BARTLEBY_CONFIG or the
@@ -38,6 +42,8 @@ func runSendmail(args []string) int {
 		return cliExit(printQueue(os.Stdout, false))
 	case sendmail.Flush:
 		return cliExit(flushQueue(os.Stdout, nil))
+	case sendmail.Newaliases:
+		return newaliases(os.Stdout)
 	}
 	s, err := sendmail.LoadSettings(g.config)
 	if err != nil {
@@ -83,4 +89,30 @@ func cliExit(err error) int {
 		return ec.ExitCode()
 	}
 	return exitTempFail
+}
+
+// newaliases checks the config and its aliases file as `check` does (the
+// mail part's check reads the file), then
+// has the running daemon re-read the file. bartleby keeps no alias
+// database: the file itself is what it reads.
+func newaliases(w io.Writer) int {
+	cfg, err := config.Load(g.config, mail.Check)
+	if err != nil {
+		return cliExit(err)
+	}
+	if cfg.Mail == nil || cfg.Mail.Aliases == "" {
+		fmt.Fprintf(w, "newaliases: %s sets no mail.aliases; nothing to do\n", cfg.File)
+		return exitOK
+	}
+	var n int
+	err = call("mail.aliases", nil, &n)
+	switch {
+	case errors.Is(err, control.ErrNotRunning):
+		fmt.Fprintf(w, "newaliases: %s is valid; bartleby is not running and reads it when it starts\n", cfg.Mail.Aliases)
+		return exitOK
+	case err != nil:
+		return cliExit(err)
+	}
+	fmt.Fprintf(w, "newaliases: %s: %d aliases, re-read by the running daemon\n", cfg.Mail.Aliases, n)
+	return exitOK
 }

@@ -7,24 +7,26 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"bartleby/internal/config"
 	"bartleby/internal/control"
 	"bartleby/internal/daemon"
 )
 
 func serveCmd() *cobra.Command {
-	return &cobra.Command{
+	var opts daemon.Options
+	cmd := &cobra.Command{
 		Use:   "serve",
-		Short: "Run the parts the config turns on (SIGHUP reloads, SIGTERM stops)",
+		Short: "Run the parts the config turns on (SIGHUP reloads, SIGUSR1 reopens logs, SIGTERM stops)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log, err := newLogger(os.Stderr)
 			if err != nil {
 				return err
 			}
-			return daemon.Run(context.Background(), g.config, log)
+			return daemon.Run(context.Background(), g.config, opts, log)
 		},
 	}
+	cmd.Flags().StringVar(&opts.User, "user", "", "started as root, run as this user keeping only CAP_NET_BIND_SERVICE (overrides the config's user)")
+	return cmd
 }
 
 func checkCmd() *cobra.Command {
@@ -47,13 +49,13 @@ func checkCmd() *cobra.Command {
 	}
 }
 
-// dial loads the config to find state_dir and connects to the daemon there.
+// dial finds state_dir in the config and connects to the daemon there.
 func dial() (*control.Client, error) {
-	cfg, err := config.Load(g.config)
+	dir, err := stateDir(g.config)
 	if err != nil {
 		return nil, err
 	}
-	return control.Dial(cfg.StateDir)
+	return control.Dial(dir)
 }
 
 // call runs one control command against the running daemon.

@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"bartleby/internal/config"
 	"bartleby/internal/jail"
 	"bartleby/internal/sshd"
 )
@@ -36,7 +37,11 @@ func blockedCmd() *cobra.Command {
 				fmt.Fprintln(w, "no address is blocked")
 			}
 			for _, b := range list {
-				fmt.Fprintf(w, "%-40s until %s\n", b.Addr, b.Until.Local().Format(time.DateTime))
+				from := ""
+				if b.From != "" {
+					from = "  blocked by " + b.From
+				}
+				fmt.Fprintf(w, "%-40s until %s%s\n", b.Addr, b.Until.Local().Format(time.DateTime), from)
 			}
 			return nil
 		},
@@ -66,16 +71,21 @@ func unblockCmd() *cobra.Command {
 // rsyncExecCmd is the confined rsync runner the ssh part re-executes; not
 // for people.
 func rsyncExecCmd() *cobra.Command {
-	var dir string
+	var dir, umask string
 	var writable bool
 	c := &cobra.Command{
-		Use:    "rsync-exec --dir DIR [--writable] -- rsync ARGS…",
+		Use:    "rsync-exec --dir DIR --umask 022 [--writable] -- rsync ARGS…",
 		Hidden: true,
 		Args:   cobra.MinimumNArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
-			return jail.RunConfined(dir, writable, args)
+			mask, err := config.ParseUmask(umask)
+			if err != nil {
+				return err
+			}
+			return jail.RunConfined(dir, writable, mask, args)
 		},
 	}
+	c.Flags().StringVar(&umask, "umask", "022", "the umask rsync runs with")
 	c.Flags().StringVar(&dir, "dir", "", "the jail directory rsync may use")
 	c.Flags().BoolVar(&writable, "writable", false, "allow writing in --dir")
 	c.MarkFlagRequired("dir")

@@ -12,7 +12,7 @@ func TestAllowedIP(t *testing.T) {
 	for _, peer := range []string{"127.0.0.1", "2001:db8::7", "::ffff:127.0.0.1"} {
 		res := s.client(peer).get("/")
 		wantStatus(t, res, http.StatusOK)
-		if !strings.Contains(res.body, "<td>admin</td>") || !strings.Contains(res.body, "127.0.0.1:8025") {
+		if !strings.Contains(res.body, `<td data-label="Part">admin</td>`) || !strings.Contains(res.body, "127.0.0.1:8025") {
 			t.Errorf("from %s: home page does not list the admin part:\n%s", peer, res.body)
 		}
 	}

@@ -27,10 +27,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/crypto/bcrypt"
 
+	"bartleby/internal/accept"
 	"bartleby/internal/adminui"
 	"bartleby/internal/certs"
 	"bartleby/internal/config"
 	"bartleby/internal/control"
+	"bartleby/internal/logring"
 	"bartleby/internal/part"
 )
 
@@ -42,6 +44,12 @@ type Deps struct {
 	Metrics prometheus.Gatherer
 	// Notices returns the running parts' warnings for the home page.
 	Notices func() []part.Notice
+	// Cards returns the running parts' health for the home page.
+	Cards func() []part.Card
+	// Logs are the last log records per part, for the log view.
+	Logs *logring.Ring
+	// Certs lists the certificates in use, for the certificates page.
+	Certs func() []certs.Cert
 }
 
 // Server is the admin UI. What a config reload replaces is in a view,
@@ -58,8 +66,9 @@ type Server struct {
 	logins   *prometheus.CounterVec
 	now      func() time.Time
 
-	srv *http.Server
-	ln  net.Listener
+	srv  *http.Server
+	ln   net.Listener
+	fail func(error) // the listener stopped for good
 }
 
 // view is the admin UI under one config and one set of part pages. A
@@ -72,6 +81,7 @@ type view struct {
 	users   map[string][]byte // nil: no login
 	dummy   []byte            // compared for unknown users, to keep timing flat
 	deps    Deps
+	host    string // named on the login page
 	nav     []adminui.Link
 	handler http.Handler
 	tls     *tls.Config // nil in tests without a listener
@@ -86,7 +96,12 @@ func New(env *part.Env, deps Deps) (part.Part, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newServer(env.Config, env.Log, env.Metrics, deps, tc)
+	s, err := newServer(env.Config, env.Log, env.Metrics, deps, tc)
+	if err != nil {
+		return nil, err
+	}
+	s.fail = env.Fail
+	return s, nil
 }
 
 // Reload takes a new config and the pages of the parts running now, in
@@ -120,7 +135,7 @@ func (s *Server) Reload(env *part.Env, deps Deps) error {
 
 func tlsConfig(env *part.Env) (*tls.Config, error) {
 	a := env.Config.Admin
-	tc, err := env.Certs.TLSConfig(certs.Source{Names: certNames(env.Config), CertFile: a.Cert, KeyFile: a.Key})
+	tc, err := env.Certs.TLSConfig(env.Certs.HostSource(certNames(env.Config), a.Cert, a.Key))
 	if err != nil {
 		return nil, fmt.Errorf("certificate: %w", err)
 	}
@@ -167,7 +182,7 @@ func newServer(cfg *config.Config, log *slog.Logger, reg prometheus.Registerer, 
 
 // newView builds the part of the admin UI a reload replaces.
 func (s *Server) newView(cfg *config.Config, deps Deps, tc *tls.Config) (*view, error) {
-	v := &view{Server: s, allow: config.Prefixes(cfg.Admin.Allow), trusted: config.Prefixes(cfg.TrustedProxies), deps: deps, tls: tc}
+	v := &view{Server: s, allow: config.Prefixes(cfg.Admin.Allow), trusted: config.Prefixes(cfg.TrustedProxies), deps: deps, tls: tc, host: cfg.Hostname}
 	if err := v.setUsers(cfg.Admin.Users); err != nil {
 		return nil, err
 	}
@@ -214,7 +229,7 @@ func (s *Server) Start() error {
 	if err != nil {
 		return err
 	}
-	s.ln = ln
+	s.ln = accept.Retry(ln, s.log, s.fail)
 	s.srv = &http.Server{
 		Handler:           s,
 		TLSConfig:         s.tlsConfig(),
@@ -226,9 +241,7 @@ func (s *Server) Start() error {
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
 	go func() {
-		if err := s.srv.ServeTLS(ln, "", ""); !errors.Is(err, http.ErrServerClosed) {
-			s.log.Error("admin listener failed", "addr", ln.Addr().String(), "err", err)
-		}
+		s.srv.ServeTLS(s.ln, "", "") // a failure is reported by accept.Retry
 	}()
 	return nil
 }

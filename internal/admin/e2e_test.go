@@ -43,11 +43,11 @@ allow = ["127.0.0.1/32"]
 `)
 	base := "https://" + addr
 	body, code := curl(t, base+"/")
-	if code != "200" || !strings.Contains(body, "<td>admin</td>") || !strings.Contains(body, addr) {
+	if code != "200" || !strings.Contains(body, `<td data-label="Part">admin</td>`) || !strings.Contains(body, addr) {
 		t.Fatalf("home page from 127.0.0.1: %s\n%s", code, body)
 	}
 	body, code = curl(t, "--interface", "127.0.0.2", base+"/")
-	if code != "403" || strings.Contains(body, "<td>admin</td>") {
+	if code != "403" || strings.Contains(body, `<td data-label="Part">admin</td>`) {
 		t.Fatalf("home page from 127.0.0.2, not in admin.allow: %s\n%s", code, body)
 	}
 	body, code = curl(t, base+"/metrics")
@@ -95,7 +95,7 @@ users = { ops = "`+hash+`" }
 		t.Fatalf("right password: %s, want 303", code)
 	}
 	body, code := curl(t, "-b", jar, base+"/")
-	if code != "200" || !strings.Contains(body, "<span>ops</span>") || !strings.Contains(body, "<td>admin</td>") {
+	if code != "200" || !strings.Contains(body, "<span>ops</span>") || !strings.Contains(body, `<td data-label="Part">admin</td>`) {
 		t.Fatalf("home page after login: %s\n%s", code, body)
 	}
 	if !d.WaitLog(`"msg":"admin login failed"`, 5*time.Second) || strings.Contains(d.Logs(), "s3cret") {

@@ -20,6 +20,7 @@ import (
 	"bartleby/internal/certs"
 	"bartleby/internal/config"
 	"bartleby/internal/control"
+	"bartleby/internal/logring"
 	"bartleby/internal/part"
 )
 
@@ -31,6 +32,10 @@ type opts struct {
 	ttl     string
 	pages   []part.AdminPage
 	notices []part.Notice
+	cards   []part.Card
+	status  func(*control.Status) // changes the test status
+	logs    *logring.Ring
+	certs   []certs.Cert
 }
 
 // testServer is a Server with a clock the test moves and a log it reads.
@@ -85,9 +90,16 @@ func (o opts) deps(metrics prometheus.Gatherer) Deps {
 		Pages:   o.pages,
 		Metrics: metrics,
 		Notices: func() []part.Notice { return o.notices },
+		Cards:   func() []part.Card { return o.cards },
+		Logs:    o.logs,
+		Certs:   func() []certs.Cert { return o.certs },
 		Status: func() control.Status {
-			return control.Status{Version: "test", PID: 42, Config: "/etc/bartleby.toml", Started: testStarted,
+			st := control.Status{Version: "test", PID: 42, Config: "/etc/bartleby.toml", Started: testStarted,
 				Parts: []control.PartStatus{{Name: "admin", Addrs: []string{"127.0.0.1:8025"}, Since: testStarted}}}
+			if o.status != nil {
+				o.status(&st)
+			}
+			return st
 		},
 	}
 }

@@ -31,6 +31,7 @@ type loginData struct {
 	Next  string
 	User  string
 	Error string
+	Host  string
 }
 
 func (v *view) loginPage(w http.ResponseWriter, r *http.Request) {
@@ -43,13 +44,13 @@ func (v *view) loginPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (v *view) renderLogin(w http.ResponseWriter, r *http.Request, code int, d loginData) {
-	d.CSRF = adminui.CSRFField(r)
+	d.CSRF, d.Host = adminui.CSRFField(r), v.host
 	var body strings.Builder
 	if err := pages.ExecuteTemplate(&body, "login.html", d); err != nil {
 		adminui.Error(w, r, http.StatusInternalServerError, err.Error())
 		return
 	}
-	adminui.RenderStatus(w, r, code, "Log in", template.HTML(body.String()))
+	adminui.RenderStatus(w, r, code, "Log in to "+v.host, template.HTML(body.String()))
 }
 
 // login checks a user name and password. Unknown users are checked against

@@ -34,6 +34,9 @@ func TestLoginSuccess(t *testing.T) {
 	s := newTestServer(t, opts{users: ops})
 	c := s.client("127.0.0.1")
 	page := c.get("/login?next=/queue")
+	if !strings.Contains(page.body, "<h1>Log in to test.example</h1>") {
+		t.Errorf("the login page does not name the host:\n%s", page.body)
+	}
 	res := c.post("/login", url.Values{"csrf": {csrf(t, page.body)}, "user": {"ops"}, "password": {ops["ops"]}, "next": {"/queue"}})
 	wantStatus(t, res, http.StatusSeeOther)
 	if loc := res.Header.Get("Location"); loc != "/queue" {

@@ -21,7 +21,7 @@ import (
 const maxFormBytes = 1 << 20
 
 // reserved are the admin listener's own paths; part pages cannot take them.
-var reserved = []string{"/", "/login", "/logout", "/metrics", "/healthz", "/static/"}
+var reserved = []string{"/", "/login", "/logout", "/logs", "/certs", "/metrics", "/healthz", "/static/"}
 
 func (v *view) routes() (*http.ServeMux, error) {
 	mux := http.NewServeMux()
@@ -40,6 +40,12 @@ func (v *view) routes() (*http.ServeMux, error) {
 	mux.Handle("GET /{$}", v.wrap(http.HandlerFunc(v.home), true))
 	mux.Handle("/", v.wrap(http.HandlerFunc(notFound), true))
 	v.nav = []adminui.Link{{Path: "/", Title: "Home"}}
+	if v.deps.Logs != nil {
+		mux.Handle("GET /logs", v.wrap(http.HandlerFunc(v.logs), true))
+	}
+	if v.deps.Certs != nil {
+		mux.Handle("GET /certs", v.wrap(http.HandlerFunc(v.certsPage), true))
+	}
 	seen := map[string]bool{}
 	for _, p := range v.deps.Pages {
 		if err := checkPagePath(p.Path, seen); err != nil {
@@ -49,6 +55,12 @@ func (v *view) routes() (*http.ServeMux, error) {
 		if p.Title != "" {
 			v.nav = append(v.nav, adminui.Link{Path: p.Path, Title: p.Title})
 		}
+	}
+	if v.deps.Certs != nil {
+		v.nav = append(v.nav, adminui.Link{Path: "/certs", Title: "Certificates"})
+	}
+	if v.deps.Logs != nil {
+		v.nav = append(v.nav, adminui.Link{Path: "/logs", Title: "Logs"})
 	}
 	return mux, nil
 }

@@ -26,8 +26,10 @@
 // methods than GET, HEAD and POST, and a POST without a valid token); put
 // ui.CSRFField(r) in every form; no inline script or style (the Content
 // Security Policy forbids them), use the classes of the shared style sheet
-// (static/style.css): tables in <div class="scroll">, class "ok", "warn" or
-// "bad" on a status, class "danger" on a destructive button.
+// (static/style.css): class "rows" on a table (one card per row on a phone,
+// each td with a data-label), class "ok", "warn" or "bad" on a status,
+// class "danger" on a destructive button. A part's health for the home page
+// is a part.Card, from part.Summarizer.
 package adminui
 
 import (

@@ -7,13 +7,13 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 
 	"github.com/caddyserver/certmagic"
 
+	"bartleby/internal/accept"
 	"bartleby/internal/certs/capool"
 	"bartleby/internal/config"
 )
@@ -89,6 +89,9 @@ func (m *Manager) startACME() (*acmeState, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ACME: %w", err)
 	}
+	park = accept.Retry(park, m.log, func(err error) {
+		m.log.Error("ACME: the parked port stopped; certmagic may try to bind its own", "error", err)
+	})
 	go drain(park)
 	a.park = park
 	a.ctx, a.cancel = context.WithCancel(context.Background())
@@ -126,7 +129,7 @@ func (a *acmeState) account(m *Manager, email string) *certmagic.Config {
 	}
 	log := zapLogger(m.log)
 	magic := certmagic.New(a.cache, certmagic.Config{
-		Storage: &certmagic.FileStorage{Path: filepath.Join(m.dir, "acme")},
+		Storage: m.storage,
 		OCSP:    certmagic.OCSPConfig{DisableStapling: true},
 		Logger:  log,
 	})
@@ -242,4 +245,37 @@ func lower(names []string) []string {
 		out[i] = strings.ToLower(strings.TrimSuffix(n, "."))
 	}
 	return out
+}
+
+// HostSource is the certificate source of a service named after the host
+// (the backup MX's STARTTLS, the admin UI): the files when given, else ACME
+// when a web site already manages the name through [acme] — the web
+// front's HTTP and HTTPS listeners answer the CA's challenges for it, and
+// certmagic's one cache serves both — else self-signed. Without such a
+// site nothing could answer HTTP-01 (port 80) or TLS-ALPN-01 (port 443),
+// so the name stays self-signed.
+func (m *Manager) HostSource(names []string, certFile, keyFile string) Source {
+	s := Source{Names: names, CertFile: certFile, KeyFile: keyFile}
+	if certFile == "" && keyFile == "" && len(names) > 0 {
+		s.ACME = m.siteACME(names[0])
+	}
+	return s
+}
+
+// siteACME reports whether a web site gets name's certificate from ACME.
+func (m *Manager) siteACME(name string) bool {
+	if m.cfg.ACME == nil {
+		return false
+	}
+	for _, sc := range m.cfg.Sites {
+		if sc.Cert != "" || sc.HTTPS == "off" {
+			continue
+		}
+		for _, h := range sc.Hosts {
+			if strings.EqualFold(h, name) {
+				return true
+			}
+		}
+	}
+	return false
 }

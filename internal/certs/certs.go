@@ -12,6 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/caddyserver/certmagic"
+
 	"bartleby/internal/config"
 )
 
@@ -24,8 +26,10 @@ type Manager struct {
 	fileCheckEvery time.Duration // how often cert files are looked at
 
 	mu      sync.Mutex
-	tickets []*ticketKeys // rotated until Close
-	acme    *acmeState    // made by the first ACME source
+	tickets []*ticketKeys     // rotated until Close
+	acme    *acmeState        // made by the first ACME source
+	storage certmagic.Storage // where ACME state lives; files in state_dir by default
+	served  []served          // for Certificates
 	stop    chan struct{}
 	closed  bool
 	wg      sync.WaitGroup
@@ -49,10 +53,20 @@ func New(cfg *config.Config, log *slog.Logger) (*Manager, error) {
 	if err := os.Chmod(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("certificate storage: %w", err)
 	}
-	m := &Manager{cfg: cfg, log: log, dir: dir, fileCheckEvery: fileCheckEvery, stop: make(chan struct{})}
+	m := &Manager{cfg: cfg, log: log, dir: dir, fileCheckEvery: fileCheckEvery, stop: make(chan struct{}),
+		storage: &certmagic.FileStorage{Path: filepath.Join(dir, "acme")}}
 	m.wg.Add(1)
 	go m.rotateTickets()
 	return m, nil
+}
+
+// ShareStorage keeps ACME accounts, certificates, locks and challenges in
+// storage shared by a fleet instead of state_dir: one node orders, all
+// serve, and any node answers a challenge. Call it before TLSConfig.
+func (m *Manager) ShareStorage(storage certmagic.Storage) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.storage = storage
 }
 
 // TLSConfig returns a server config that picks among sources by SNI: an
@@ -74,6 +88,7 @@ func (m *Manager) TLSConfig(sources ...Source) (*tls.Config, error) {
 			return nil, fmt.Errorf("certificate %d (%s): %w", i+1, describe(s), err)
 		}
 		sel.add(s.Names, get)
+		m.remember(s, get)
 		acme = acme || s.ACME
 	}
 	tk, err := m.newTicketKeys()

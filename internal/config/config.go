@@ -23,6 +23,8 @@ type Config struct {
 	StateDir       string   `toml:"state_dir"`
 	Hostname       string   `toml:"hostname"`
 	TrustedProxies []string `toml:"trusted_proxies"`
+	// User is the account a root-started daemon drops to (internal/privdrop).
+	User string `toml:"user"`
 
 	ACME  *ACME   `toml:"acme"`
 	Admin *Admin  `toml:"admin"`
@@ -31,6 +33,7 @@ type Config struct {
 	Mail  *Mail   `toml:"mail"`
 	SSH   *SSH    `toml:"ssh"`
 	Watch *Watch  `toml:"watch"`
+	Fleet *Fleet  `toml:"fleet"`
 
 	// File is the absolute path the config was read from.
 	File string `toml:"-"`
@@ -141,5 +144,8 @@ func (cfg *Config) check(c *Checker) {
 	}
 	if cfg.Watch != nil {
 		cfg.Watch.check(c)
+	}
+	if cfg.Fleet != nil {
+		cfg.Fleet.check(c)
 	}
 }

@@ -11,6 +11,7 @@ import (
 // or a man page can be generated from it. Defaults that depend on other keys
 // are in derivedDefaults below.
 func Defaults() *Config {
+	on := true
 	return &Config{
 		StateDir: "/var/lib/bartleby",
 		ACME:     &ACME{Directory: LetsEncrypt, Challenges: []string{ChallengeHTTP01, ChallengeTLSALPN01}},
@@ -20,18 +21,22 @@ func Defaults() *Config {
 		Sites: []*Site{{HTTPS: "always", HSTSMaxAge: duration("365d"), AccessLog: "off", AccessLogFmt: "combined",
 			Routes: []*Route{{Code: 308, Status: 200, Index: []string{"index.html"}, ProxyHost: "pass",
 				DialTimeout: duration("5s"), ResponseTimeout: duration("60s"), IdleTimeout: duration("90s"),
-				FailDuration: duration("10s")}},
+				FailDuration: duration("10s"), Compress: &on,
+				Cache: &RouteCache{TTL: duration("10m"), MaxSize: size("64MiB"), StaleIfError: duration("1h")}}},
 			Maintenance: &Maintenance{RetryAfter: duration("5m"), CookieLifetime: duration("12h")}}},
-		Mail: &Mail{MaxSize: size("25MB"), RetryEvery: duration("30m"), GiveUpAfter: duration("5d"),
+		Mail: &Mail{SubmitFrom: []string{"127.0.0.0/8", "::1/128"},
+			MaxSize: size("25MB"), RetryEvery: duration("30m"), GiveUpAfter: duration("5d"),
 			Smarthost: &Smarthost{TLS: "starttls", Timeout: duration("2m"), Connections: 2},
 			BackupMX: &BackupMX{PrimaryTLS: "opportunistic", ProbeEvery: duration("1m"), MaxRecipients: 100,
 				MaxConnections: 100, MaxPerIP: 10, GreetPause: duration("300ms")}},
 		SSH: &SSH{Listen: ":115", Ciphers: []string{"aes128-gcm@openssh.com", "aes256-gcm@openssh.com"},
 			MaxAuthTries: 3, MaxConnections: 100, LoginGraceTime: duration("30s"), IdleTimeout: duration("15m"),
-			Defender: SSHDefender{Failures: 10, Window: duration("10m"), BlockFor: duration("15m")}},
+			Defender: SSHDefender{Failures: 10, Window: duration("10m"), BlockFor: duration("15m")},
+			Users:    []*SSHUser{{Umask: "022"}}},
 		Watch: &Watch{Every: duration("5m"), Retry: duration("30s"), Timeout: duration("30s"), History: 288,
 			Clock:     &Clock{Warn: duration("100ms"), Crit: duration("1s"), Every: duration("15m")},
 			NTPServer: &NTPServer{Stratum: 2, Rate: 1, Burst: 8, Clients: 10000, Leak: 16}},
+		Fleet: &Fleet{Prefix: "/bartleby/", DialTimeout: duration("5s")},
 	}
 }
 
@@ -47,6 +52,11 @@ func (cfg *Config) derivedDefaults() {
 	if cfg.Web == nil && len(cfg.Sites) > 0 {
 		cfg.Web = &Web{}
 		fillDefaults(reflect.ValueOf(cfg.Web).Elem(), reflect.ValueOf(Defaults().Web).Elem())
+	}
+	for _, s := range cfg.Sites {
+		for _, r := range s.Routes {
+			r.defaultRateBurst()
+		}
 	}
 	if m := cfg.Mail; m != nil {
 		if m.QualifyDomain == "" {
@@ -70,6 +80,9 @@ func (cfg *Config) derivedDefaults() {
 		if s.PerSourceMaxStartups == 0 {
 			s.PerSourceMaxStartups = min(5, s.MaxStartups)
 		}
+	}
+	if f := cfg.Fleet; f != nil && f.Node == "" {
+		f.Node = cfg.Hostname
 	}
 	if w := cfg.Watch; w != nil && w.Every.err == nil {
 		defaultDuration(&w.Jitter, Duration{Duration: w.Every.Duration / 10, raw: (w.Every.Duration / 10).String()})
@@ -96,7 +109,14 @@ func fillDefaults(dst, def reflect.Value) {
 		}
 		switch f.Kind() {
 		case reflect.Pointer:
-			if !f.IsNil() && !d.IsNil() {
+			switch {
+			case d.IsNil():
+			case d.Elem().Kind() != reflect.Struct: // an optional value, like compress
+				if f.IsNil() {
+					f.Set(reflect.New(d.Elem().Type()))
+					f.Elem().Set(d.Elem())
+				}
+			case !f.IsNil():
 				fillDefaults(f.Elem(), d.Elem())
 			}
 		case reflect.Slice:

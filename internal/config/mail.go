@@ -13,6 +13,7 @@ type Mail struct {
 	QualifyDomain string   `toml:"qualify_domain"` // completes bare local parts; default hostname
 	Aliases       string   `toml:"aliases"`        // /etc/aliases format; none when empty
 	Submit        []string `toml:"submit"`         // loopback SMTP submission, no AUTH
+	SubmitFrom    []string `toml:"submit_from"`    // clients of the backup MX listener that may relay (Postfix's mynetworks); default loopback
 	Maildrop      string   `toml:"maildrop"`       // where `sendmail` drops mail when the daemon is down
 	MaxSize       Size     `toml:"max_size"`       // largest message accepted
 	RetryEvery    Duration `toml:"retry_every"`    // longest wait between attempts
@@ -69,6 +70,12 @@ func (m *Mail) check(c *Checker) {
 }
 
 func (m *Mail) checkSubmit(c *Checker) {
+	c.prefixes("mail.submit_from", m.SubmitFrom)
+	for i, s := range m.SubmitFrom {
+		if p, err := ParsePrefix(s); err == nil && p.Bits() == 0 {
+			c.Errorf(fmt.Sprintf("mail.submit_from[%d]", i+1), "%q lets every address relay: an open relay", s)
+		}
+	}
 	if len(m.Submit) > 0 && m.Smarthost == nil {
 		c.Errorf("mail.submit", "submission needs [mail.smarthost]: bartleby delivers nothing locally")
 	}
@@ -78,8 +85,34 @@ func (m *Mail) checkSubmit(c *Checker) {
 			c.Errorf(key, "%q is not a loopback address: submission has no authentication, so it listens only on 127.0.0.1 or [::1] (use [mail.backup_mx] to receive mail from outside)", a)
 			continue
 		}
-		c.listen(key, a)
+		if !m.OnBackupMX(a) {
+			c.listen(key, a)
+		}
 	}
+}
+
+// OnBackupMX reports whether a submission address is served by a backup
+// MX listener (same port, on that address or the wildcard): one port 25
+// for both, each client treated by its address (submit_from).
+func (m *Mail) OnBackupMX(submit string) bool {
+	if m.BackupMX == nil {
+		return false
+	}
+	sh, sp, err := net.SplitHostPort(submit)
+	if err != nil {
+		return false
+	}
+	for _, l := range m.BackupMX.Listen {
+		h, p, err := net.SplitHostPort(l)
+		if err != nil || p != sp {
+			continue
+		}
+		v4 := !strings.Contains(sh, ":")
+		if h == sh || h == "" || h == "::" || (h == "0.0.0.0" && v4) {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Smarthost) check(c *Checker) {

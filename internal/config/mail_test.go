@@ -21,6 +21,13 @@ func TestMailChecks(t *testing.T) {
 				":3: mail.smarthost: give both username and password_file, or neither"}},
 		{"backup MX", "[mail]\n[mail.backup_mx]\nlisten = [\"127.0.0.1:2525\"]\ndomains = [\"example.org\", \"*.example.net\"]\nprimary = \"mx\"\n",
 			[]string{`:5: mail.backup_mx.domains[2]: "*.example.net" is not a domain`}},
+		{"open relay", "[mail]\nsubmit_from = [\"0.0.0.0/0\"]\n",
+			[]string{`:3: mail.submit_from[1]: "0.0.0.0/0" lets every address relay`}},
+		{"submission on the backup MX port", "[mail]\nsubmit = [\"127.0.0.1:25\", \"[::1]:25\"]\n[mail.smarthost]\nhost = \"smtp.example.net:587\"\n" +
+			"[mail.backup_mx]\nlisten = [\":25\"]\ndomains = [\"example.org\"]\nrecipients = [\"a@example.org\"]\nprimary = \"mx\"\n", nil},
+		{"submission beside an IPv4 wildcard", "[mail]\nsubmit = [\"[::1]:25\"]\n[mail.smarthost]\nhost = \"smtp.example.net:587\"\n" +
+			"[mail.backup_mx]\nlisten = [\"0.0.0.0:25\"]\ndomains = [\"example.org\"]\nrecipients = [\"a@example.org\"]\nprimary = \"mx\"\n",
+			[]string{`mail.backup_mx.listen[1]: "0.0.0.0:25" is already used by mail.submit[1]`}},
 		{"backscatter warning", "[mail]\n[mail.backup_mx]\nlisten = [\"127.0.0.1:2525\"]\ndomains = [\".example.org\"]\nprimary = \"mx1.example.org:25\"\n",
 			[]string{":3: mail.backup_mx: no recipients list"}},
 	} {

@@ -160,7 +160,9 @@ func fits(t reflect.Type, k unstable.Kind, elems []unstable.Kind) bool {
 	case t.Kind() == reflect.Interface:
 		return true
 	case reflect.PointerTo(t).Implements(textUnmarshaler):
-		return k == unstable.String
+		// A table with keys of its own (cache) may also be written short,
+		// as one string; a Duration or Size only as a string.
+		return k == unstable.String || hasKeys(t) && (k == unstable.Table || k == unstable.InlineTable)
 	}
 	switch t.Kind() {
 	case reflect.String:
@@ -189,6 +191,19 @@ func fits(t reflect.Type, k unstable.Kind, elems []unstable.Kind) bool {
 			}
 		}
 		return true
+	}
+	return false
+}
+
+// hasKeys reports whether struct type t has fields the file can name.
+func hasKeys(t reflect.Type) bool {
+	if t.Kind() != reflect.Struct {
+		return false
+	}
+	for _, f := range reflect.VisibleFields(t) {
+		if name, _, _ := strings.Cut(f.Tag.Get("toml"), ","); name != "" && name != "-" {
+			return true
+		}
 	}
 	return false
 }

@@ -2,6 +2,8 @@ package config
 
 import (
 	"fmt"
+	"os"
+	"strconv"
 	"strings"
 )
 
@@ -48,9 +50,25 @@ type SSHUser struct {
 	ReadOnly       bool           `toml:"read_only"`
 	Rsync          bool           `toml:"rsync"`
 	RsyncOwner     bool           `toml:"rsync_owner"`
+	// Group is the group (name or number) every file and directory the
+	// user writes gets; the daemon's user must be a member of it.
+	Group string `toml:"group"`
+	// Umask is the octal mask of the modes the user's files may have
+	// ("022", "002" for a directory shared with a group).
+	Umask string `toml:"umask"`
 }
 
 const maxSSHUsers = 10000
+
+// ParseUmask reads an octal umask of three or four digits, like umask(1)
+// prints it ("022", "0027"); setuid, setgid and sticky bits are not in it.
+func ParseUmask(s string) (os.FileMode, error) {
+	n, err := strconv.ParseUint(s, 8, 32)
+	if err != nil || len(s) < 3 || len(s) > 4 || n > 0o777 {
+		return 0, fmt.Errorf("%q is not a umask (three octal digits, like \"022\" or \"002\")", s)
+	}
+	return os.FileMode(n), nil
+}
 
 // sshCiphers are the ciphers that may be offered: modern ones only.
 var sshCiphers = []string{"aes128-gcm@openssh.com", "aes256-gcm@openssh.com",
@@ -112,6 +130,12 @@ func (u *SSHUser) check(c *Checker, key string) {
 	}
 	if u.Root == "" {
 		c.Errorf(key+".root", "a user needs a root directory")
+	}
+	if _, err := ParseUmask(u.Umask); err != nil {
+		c.Errorf(key+".umask", "%v", err)
+	}
+	if u.Group != "" && (len(u.Group) > 32 || strings.ContainsAny(u.Group, " \t\r\n:/,\x00")) {
+		c.Errorf(key+".group", "%q is not a group name or number (like \"www-data\")", u.Group)
 	}
 	if u.RsyncOwner && !u.Rsync {
 		c.Errorf(key+".rsync_owner", "only means something with rsync = true")

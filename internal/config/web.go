@@ -55,6 +55,17 @@ type Route struct {
 	IdleTimeout     Duration `toml:"idle_timeout"`
 	FailDuration    Duration `toml:"fail_duration"`
 	WebSocket       bool     `toml:"websocket"` // pass Upgrade: websocket to the upstream
+
+	// Access and limits, for every action (checked in webroute.go).
+	Allow     []string          `toml:"allow"`      // client CIDRs let in; everyone when empty
+	Deny      []string          `toml:"deny"`       // client CIDRs refused, before allow
+	BasicAuth map[string]string `toml:"basic_auth"` // user -> bcrypt hash
+	RateLimit string            `toml:"rate_limit"` // "10/m" per client address
+	RateBurst int               `toml:"rate_burst"` // default: the rate's count
+	MaxBody   Size              `toml:"max_body"`   // request body limit; 413 beyond; "0" for none
+	Headers   *RouteHeaders     `toml:"headers"`    // response headers to set, add, remove
+	Compress  *bool             `toml:"compress"`   // gzip/zstd; default true
+	Cache     *RouteCache       `toml:"cache"`      // proxy cache: "10m" or a table
 }
 
 // Limits of a site's section.
@@ -166,6 +177,7 @@ func (r *Route) check(c *Checker, key string) {
 	}
 	r.checkStatic(c, key)
 	r.checkProxy(c, key)
+	r.checkAccessAndLimits(c, key)
 	switch {
 	case r.Redirect != "" && r.Code != 301 && r.Code != 302 && r.Code != 303 && r.Code != 307 && r.Code != 308:
 		c.Errorf(key+".code", "must be 301, 302, 303, 307 or 308, got %d", r.Code)

@@ -63,6 +63,22 @@ func (l *Limiter) Take(a netip.Addr) bool {
 	return true
 }
 
+// TakeTrusted admits a connection from a trusted address (the host's own
+// programs) while fewer than total are open: as Postfix exempts
+// mynetworks from its per-client limits, neither perAddr nor the reserve
+// applies. Give returns the slot as for Take.
+func (l *Limiter) TakeTrusted(a netip.Addr) bool {
+	a = Key(a)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.n >= l.total {
+		return false
+	}
+	l.n++
+	l.by[a]++
+	return true
+}
+
 // Give returns a slot taken for a.
 func (l *Limiter) Give(a netip.Addr) {
 	a = Key(a)

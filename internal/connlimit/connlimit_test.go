@@ -44,3 +44,29 @@ func TestLimiter(t *testing.T) {
 		t.Error("a slot given back was not reusable")
 	}
 }
+
+// TestTrustedOnlyCountTowardTotal: a trusted address is spared perAddr and
+// the reserve, never the total, and its slots count for everyone.
+func TestTrustedOnlyCountTowardTotal(t *testing.T) {
+	t.Parallel()
+	l := New(4, 1)
+	local := netip.MustParseAddr("127.0.0.1")
+	for i := range 3 {
+		if !l.TakeTrusted(local) {
+			t.Fatalf("trusted connection %d refused", i+1)
+		}
+	}
+	if l.Take(local) {
+		t.Error("Take ignored perAddr for an address holding trusted slots")
+	}
+	if !l.Take(netip.MustParseAddr("192.0.2.1")) {
+		t.Fatal("the last slot was refused to a new address")
+	}
+	if l.TakeTrusted(local) {
+		t.Error("a trusted connection went over the total")
+	}
+	l.Give(local)
+	if !l.TakeTrusted(local) {
+		t.Error("a trusted slot given back was not reusable")
+	}
+}

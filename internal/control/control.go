@@ -1,8 +1,9 @@
 // Package control is the local socket through which the CLI talks to the
 // running daemon: one JSON request per line, one JSON response per line.
 //
-// The socket lives in state_dir with mode 0600, so only the daemon's user
-// (and root) can use it; there is no other authentication.
+// The socket lives in state_dir with mode 0660, owned by the daemon's user
+// and group, so only root, that user and members of its group can use it;
+// there is no other authentication.
 package control
 
 import (
@@ -18,11 +19,17 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
+
+	"bartleby/internal/accept"
 )
 
 // SocketName is the control socket's file name in state_dir.
 const SocketName = "control.sock"
+
+// socketMode lets root, the daemon's user and its group in.
+const socketMode = 0o660
 
 // maxLine bounds one request or response line.
 const maxLine = 1 << 20
@@ -60,6 +67,9 @@ type Server struct {
 // but refusing to steal it from a daemon that still answers.
 func Listen(dir string, log *slog.Logger) (*Server, error) {
 	path := filepath.Join(dir, SocketName)
+	if err := checkOwner(path); err != nil {
+		return nil, err
+	}
 	if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
 		c.Close()
 		return nil, fmt.Errorf("control socket %s: another bartleby is running with this state_dir", path)
@@ -67,13 +77,13 @@ func Listen(dir string, log *slog.Logger) (*Server, error) {
 	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("control socket %s: %w", path, err)
 	}
-	// state_dir is 0700, so nobody else can reach the socket before the
-	// chmod below narrows it further.
+	// state_dir is 0710 at most, so nobody outside the group can reach the
+	// socket before the chmod below.
 	ln, err := net.Listen("unix", path)
 	if err != nil {
 		return nil, fmt.Errorf("control socket %s: %w", path, err)
 	}
-	if err := os.Chmod(path, 0o600); err != nil {
+	if err := os.Chmod(path, socketMode); err != nil {
 		ln.Close()
 		return nil, fmt.Errorf("control socket %s: %w", path, err)
 	}
@@ -102,10 +112,12 @@ func (s *Server) Commands() []string {
 	return names
 }
 
-// Serve accepts connections until Close.
-func (s *Server) Serve() {
+// Serve accepts connections until Close, through transient errors such as
+// running out of file descriptors; died is told if the socket fails for good.
+func (s *Server) Serve(died func(error)) {
+	ln := accept.Retry(s.ln, s.log, died)
 	for {
-		c, err := s.ln.Accept()
+		c, err := ln.Accept()
 		if err != nil {
 			return
 		}
@@ -195,4 +207,20 @@ func (s *Server) answer(ctx context.Context, line []byte) Response {
 		return Response{Error: "encoding result: " + err.Error()}
 	}
 	return Response{Result: b}
+}
+
+// checkOwner refuses a socket file left by another user: removing it would
+// hijack that user's daemon, or this state_dir is shared by mistake.
+func checkOwner(path string) error {
+	st, err := os.Lstat(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("control socket %s: %w", path, err)
+	}
+	if owner := int(st.Sys().(*syscall.Stat_t).Uid); owner != os.Geteuid() {
+		return fmt.Errorf("control socket %s belongs to uid %d, not to this daemon's uid %d: another user's bartleby uses this state_dir; stop it or remove the socket", path, owner, os.Geteuid())
+	}
+	return nil
 }

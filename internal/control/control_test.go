@@ -19,7 +19,7 @@ func TestCallAndErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go s.Serve()
+	go s.Serve(func(err error) { t.Errorf("control socket died: %v", err) })
 	defer s.Close()
 	s.SetHandlers(map[string]Handler{
 		"echo": func(_ context.Context, args json.RawMessage) (any, error) {
@@ -40,7 +40,7 @@ func TestCallAndErrors(t *testing.T) {
 	})
 
 	st, err := os.Stat(filepath.Join(dir, SocketName))
-	if err != nil || st.Mode().Perm() != 0o600 {
+	if err != nil || st.Mode().Perm() != socketMode {
 		t.Fatalf("socket mode: %v %v", st.Mode(), err)
 	}
 
@@ -100,7 +100,7 @@ func TestCloseHangsUpOnIdleClients(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go s.Serve()
+	go s.Serve(func(err error) { t.Errorf("control socket died: %v", err) })
 	s.SetHandlers(map[string]Handler{"ping": func(context.Context, json.RawMessage) (any, error) { return "pong", nil }})
 	c, err := Dial(dir)
 	if err != nil {
@@ -119,5 +119,31 @@ func TestCloseHangsUpOnIdleClients(t *testing.T) {
 	}
 	if err := c.Call("ping", nil, nil); err == nil {
 		t.Fatal("a call after Close succeeded")
+	}
+}
+
+// TestSocketOfAnotherUserRefused: a socket file owned by someone else is
+// neither removed nor reused.
+func TestSocketOfAnotherUserRefused(t *testing.T) {
+	if os.Geteuid() != 0 {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("needs root, as CI runs the suite")
+		}
+		t.Skip("needs root to make a file owned by another user")
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, SocketName)
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(path, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Listen(dir, slog.Default())
+	if err == nil || !strings.Contains(err.Error(), "belongs to uid 65534, not to this daemon's uid 0") {
+		t.Fatalf("got %v", err)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("the other user's socket was removed: %v", err)
 	}
 }

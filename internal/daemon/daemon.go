@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -21,28 +22,58 @@ import (
 	"bartleby/internal/certs"
 	"bartleby/internal/config"
 	"bartleby/internal/control"
+	"bartleby/internal/fleet"
+	"bartleby/internal/logring"
 	"bartleby/internal/part"
 	"bartleby/internal/version"
 )
 
+// logsPerPart is how many log records per part the admin UI can show.
+const logsPerPart = 200
+
 // DrainTimeout is how long a stop waits for in-flight work.
 const DrainTimeout = 30 * time.Second
 
-// running is a started part and when it started.
+// running is a started part, when it started and whether it is failing.
 type running struct {
 	part.Part
-	since time.Time
-	reg   *prometheus.Registry
+	since  time.Time
+	reg    *prometheus.Registry
+	health *health
+}
+
+// health is what a part reported through Env.Fail.
+type health struct {
+	mu   sync.Mutex
+	errs []string
+}
+
+func (h *health) fail(err error) {
+	h.mu.Lock()
+	h.errs = append(h.errs, err.Error())
+	h.mu.Unlock()
+}
+
+// state is "running", or "failing" with why.
+func (h *health) state() (string, string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.errs) == 0 {
+		return "running", ""
+	}
+	return "failing", strings.Join(h.errs, "; ")
 }
 
 // Daemon is one running bartleby.
 type Daemon struct {
 	path    string
 	log     *slog.Logger
+	logs    *logring.Ring // the last records per part, for the admin UI
 	started time.Time
 	metrics *metrics
 
-	ctl *control.Server
+	ctl   *control.Server
+	fleet *fleet.Fleet // nil without [fleet]
 
 	// mu serialises start, reload and stop; it is held while parts drain
 	// at stop.
@@ -56,11 +87,20 @@ type Daemon struct {
 	certs    *certs.Manager
 	parts    []*running
 	reloaded time.Time
+	attempt  *control.ReloadResult
+}
+
+// Options are the serve flags that override the config.
+type Options struct {
+	// User overrides the config's user: the account to drop to.
+	User string
 }
 
 // Run loads the config at path, starts every configured part and serves
 // until ctx is done or SIGTERM/SIGINT arrives; SIGHUP reloads.
-func Run(ctx context.Context, path string, log *slog.Logger) error {
+func Run(ctx context.Context, path string, opts Options, log *slog.Logger) error {
+	logs := logring.New(logsPerPart)
+	log = slog.New(logs.Handler(log.Handler()))
 	cfg, err := Load(path)
 	if err != nil {
 		return err
@@ -68,61 +108,60 @@ func Run(ctx context.Context, path string, log *slog.Logger) error {
 	for _, w := range cfg.Warnings {
 		log.Warn("config", "warning", w.String())
 	}
-	d := &Daemon{path: path, log: log, cfg: cfg, started: time.Now(), metrics: newMetrics()}
-	if err := prepareStateDir(cfg.StateDir, log); err != nil {
+	d := &Daemon{path: path, log: log, logs: logs, cfg: cfg, started: time.Now(), metrics: newMetrics()}
+	if err := becomeUser(cfg, opts, log); err != nil {
 		return err
 	}
 	if d.ctl, err = control.Listen(cfg.StateDir, log); err != nil {
 		return err
 	}
-	go d.ctl.Serve()
+	go d.ctl.Serve(func(err error) {
+		log.Error("control socket failing: bartleby commands no longer reach this daemon; restart it", "error", err)
+		d.metrics.markFailing("control")
+	})
 	defer d.ctl.Close()
+	if err := d.joinFleet(ctx); err != nil {
+		return err
+	}
+	if d.fleet != nil {
+		defer d.fleet.Close()
+	}
 	if err := d.start(); err != nil {
 		return err
 	}
+	if err := d.register(ctx); err != nil {
+		d.stop()
+		return err
+	}
 	log.Info("bartleby started", "version", version.String(), "config", cfg.File, "state_dir", cfg.StateDir, "pid", os.Getpid())
+	notify(sdReady)
 	d.wait(ctx)
+	notify(sdStopping)
 	return d.stop()
 }
 
-// prepareStateDir creates state_dir 0700, and narrows an existing one that
-// others can read: it holds keys, the queue and the control socket.
-func prepareStateDir(dir string, log *slog.Logger) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("state_dir: %w", err)
-	}
-	st, err := os.Stat(dir)
-	if err != nil {
-		return fmt.Errorf("state_dir: %w", err)
-	}
-	if st.Mode().Perm()&0o077 != 0 {
-		log.Warn("state_dir was open to others; setting mode 0700", "dir", dir, "mode", fmt.Sprintf("%04o", st.Mode().Perm()))
-		if err := os.Chmod(dir, 0o700); err != nil {
-			return fmt.Errorf("state_dir: %w", err)
-		}
-	}
-	return nil
-}
-
 // wait serves signals until the daemon should stop: SIGHUP reloads,
-// SIGTERM or SIGINT stop it. Signal handling stays on while the parts drain:
-// a second stop signal exits at once, a SIGHUP is ignored.
+// SIGUSR1 reopens log files, SIGTERM or SIGINT stop it. Signal handling
+// stays on while the parts drain: a second stop signal exits at once, a
+// SIGHUP or SIGUSR1 is ignored.
 func (d *Daemon) wait(ctx context.Context) {
 	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
+	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGTERM, syscall.SIGINT)
 	for {
 		select {
 		case <-ctx.Done():
 			go d.whileStopping(sigs)
 			return
 		case s := <-sigs:
-			if s != syscall.SIGHUP {
+			switch s {
+			case syscall.SIGHUP:
+				d.Reload("SIGHUP")
+			case syscall.SIGUSR1:
+				d.reopenLogs()
+			default:
 				d.log.Info("stopping", "signal", s.String(), "drain", DrainTimeout)
 				go d.whileStopping(sigs)
 				return
-			}
-			if err := d.Reload(); err != nil {
-				d.log.Error("reload", "err", err)
 			}
 		}
 	}
@@ -130,11 +169,25 @@ func (d *Daemon) wait(ctx context.Context) {
 
 func (d *Daemon) whileStopping(sigs <-chan os.Signal) {
 	for s := range sigs {
-		if s != syscall.SIGHUP {
+		if s != syscall.SIGHUP && s != syscall.SIGUSR1 {
 			d.log.Error("second signal, exiting now", "signal", s.String())
 			os.Exit(1)
 		}
-		d.log.Warn("stopping: SIGHUP ignored")
+		d.log.Warn("stopping: signal ignored", "signal", s.String())
+	}
+}
+
+// reopenLogs has every part reopen its log files, without a reload.
+func (d *Daemon) reopenLogs() {
+	_, parts := d.snapshot()
+	for _, r := range parts {
+		if lr, ok := r.Part.(part.LogReopener); ok {
+			if err := lr.ReopenLogs(); err != nil {
+				d.log.Error("reopening log files", "part", r.Name(), "err", err)
+				continue
+			}
+			d.log.Info("log files reopened", "part", r.Name())
+		}
 	}
 }
 
@@ -143,7 +196,7 @@ func (d *Daemon) whileStopping(sigs <-chan os.Signal) {
 func (d *Daemon) start() error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	cm, err := certs.New(d.cfg, d.log)
+	cm, err := d.newCerts(d.cfg)
 	if err != nil {
 		return err
 	}
@@ -186,23 +239,31 @@ func (d *Daemon) snapshot() (*config.Config, []*running) {
 // build makes one part and starts it.
 func (d *Daemon) build(name string, b part.Builder, cfg *config.Config, cm *certs.Manager) (*running, error) {
 	reg := prometheus.NewRegistry()
-	p, err := b(d.env(name, reg, cfg, cm))
+	h := &health{}
+	env := d.env(name, reg, cfg, cm)
+	env.OnFail = func(err error) {
+		h.fail(err)
+		d.log.Error("part failing", "part", name, "error", err)
+		d.metrics.markFailing(name)
+	}
+	p, err := b(env)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	if p == nil {
 		return nil, nil
 	}
+	d.metrics.failing.WithLabelValues(name).Set(0) // a restart starts afresh
 	if err := p.Start(); err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+		return nil, fmt.Errorf("%s: %w%s", name, err, bindHint(err))
 	}
 	d.log.Info("part started", "part", name, "addrs", p.Addrs())
 	d.metrics.up(name, true)
-	return &running{Part: p, since: time.Now(), reg: reg}, nil
+	return &running{Part: p, since: time.Now(), reg: reg, health: h}, nil
 }
 
 func (d *Daemon) env(name string, reg *prometheus.Registry, cfg *config.Config, cm *certs.Manager) *part.Env {
-	return &part.Env{Config: cfg, Log: d.log.With("part", name), Certs: cm, Metrics: reg}
+	return &part.Env{Config: cfg, Log: d.log.With("part", name), Certs: cm, Metrics: reg, Fleet: d.fleet}
 }
 
 // adminBuilder builds the admin UI with the pages of the parts before it.
@@ -219,12 +280,40 @@ func (d *Daemon) adminDeps(parts []*running) admin.Deps {
 			pages = append(pages, p.AdminPages()...)
 		}
 	}
-	return admin.Deps{Pages: pages, Status: d.Status, Metrics: d.gatherer(), Notices: d.notices}
+	return admin.Deps{Pages: pages, Status: d.Status, Metrics: d.gatherer(), Notices: d.notices, Cards: d.cards, Logs: d.logs, Certs: d.certificates}
+}
+
+// certificates lists the certificates the running parts serve.
+func (d *Daemon) certificates() []certs.Cert {
+	d.state.RLock()
+	cm := d.certs
+	d.state.RUnlock()
+	return cm.Certificates()
+}
+
+// cards gathers the running parts' health for the admin home page.
+func (d *Daemon) cards() []part.Card {
+	_, parts := d.snapshot()
+	var out []part.Card
+	for _, r := range parts {
+		if s, ok := r.Part.(part.Summarizer); ok {
+			out = append(out, s.Summary()...)
+		}
+	}
+	return out
 }
 
 func (d *Daemon) handlers(parts []*running) map[string]control.Handler {
 	h := map[string]control.Handler{
-		"status": func(context.Context, json.RawMessage) (any, error) { return d.Status(), nil },
+		"status":       func(context.Context, json.RawMessage) (any, error) { return d.Status(), nil },
+		"fleet.status": d.fleetStatus,
+		"reload": func(ctx context.Context, _ json.RawMessage) (any, error) {
+			by := "control socket"
+			if p, ok := control.PeerFrom(ctx); ok {
+				by = fmt.Sprintf("control socket (uid %d)", p.UID)
+			}
+			return d.Reload(by), nil
+		},
 	}
 	for _, r := range parts {
 		if c, ok := r.Part.(part.Commander); ok {
@@ -252,12 +341,13 @@ func (d *Daemon) notices() []part.Notice {
 func (d *Daemon) Status() control.Status {
 	cfg, parts := d.snapshot()
 	d.state.RLock()
-	reloaded := d.reloaded
+	reloaded, attempt := d.reloaded, d.attempt
 	d.state.RUnlock()
 	st := control.Status{Version: version.String(), PID: os.Getpid(), Config: cfg.File,
-		Started: d.started, Reload: reloaded, Parts: []control.PartStatus{}}
+		Started: d.started, Reload: reloaded, Attempt: attempt, Parts: []control.PartStatus{}}
 	for _, r := range parts {
-		st.Parts = append(st.Parts, control.PartStatus{Name: r.Name(), Addrs: r.Addrs(), Since: r.since})
+		state, why := r.health.state()
+		st.Parts = append(st.Parts, control.PartStatus{Name: r.Name(), Addrs: r.Addrs(), Since: r.since, State: state, Error: why})
 	}
 	for _, n := range d.notices() {
 		st.Notices = append(st.Notices, n.Part+": "+n.Text)

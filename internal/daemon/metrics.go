@@ -11,9 +11,10 @@ import (
 // metrics are the daemon's own: the Go runtime, the process, and whether
 // each part is up and since when.
 type metrics struct {
-	reg   *prometheus.Registry
-	upG   *prometheus.GaugeVec
-	since *prometheus.GaugeVec
+	reg     *prometheus.Registry
+	upG     *prometheus.GaugeVec
+	since   *prometheus.GaugeVec
+	failing *prometheus.GaugeVec
 }
 
 func newMetrics() *metrics {
@@ -25,8 +26,11 @@ func newMetrics() *metrics {
 		since: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "bartleby_part_start_time_seconds", Help: "When the part last started, in Unix seconds.",
 		}, []string{"part"}),
+		failing: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "bartleby_part_failing", Help: "Whether a listener of the part (or the control socket) stopped for good (1) since it started.",
+		}, []string{"part"}),
 	}
-	m.reg.MustRegister(m.upG, m.since,
+	m.reg.MustRegister(m.upG, m.since, m.failing,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -40,6 +44,8 @@ func (m *metrics) up(part string, up bool) {
 	}
 	m.upG.WithLabelValues(part).Set(0)
 }
+
+func (m *metrics) markFailing(part string) { m.failing.WithLabelValues(part).Set(1) }
 
 // gatherer gathers the daemon's metrics and those of the parts running at
 // the time of the scrape; each part has its own registry so a restarted

@@ -4,6 +4,7 @@ import (
 	"bartleby/internal/admin"
 	"bartleby/internal/certs"
 	"bartleby/internal/config"
+	"bartleby/internal/fleet"
 	"bartleby/internal/mail"
 	"bartleby/internal/part"
 	"bartleby/internal/sshd"
@@ -26,7 +27,7 @@ var builders = []struct {
 // checks are the parts' own checks of their sections (files, keys,
 // templates, regular expressions), run on top of config's syntax checks.
 var checks = []config.Check{
-	checkStateDir, certs.Check, admin.Check, web.Check, mail.Check, sshd.Check, watch.Check,
+	checkStateDir, checkUser, certs.Check, admin.Check, web.Check, mail.Check, sshd.Check, watch.Check, fleet.Check,
 }
 
 // Load reads the config at path and checks it whole, as `bartleby check`,

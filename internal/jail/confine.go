@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -85,7 +86,7 @@ func (p *RsyncPlan) Command(ctx context.Context) (*exec.Cmd, error) {
 		return nil, fmt.Errorf("rsync: finding bartleby's own binary: %w", err)
 	}
 	args := append([]string{}, ConfineCommand...)
-	args = append(args, "--dir", p.Dir)
+	args = append(args, "--dir", p.Dir, "--umask", fmt.Sprintf("%03o", p.Perms.Umask))
 	if p.Writable {
 		args = append(args, "--writable")
 	}
@@ -108,9 +109,10 @@ var readOnlyFiles = []string{RsyncBinary, "/etc/ld.so.cache", "/etc/ld.so.preloa
 
 // RunConfined is the hidden subcommand's body: restrict this process with
 // Landlock to read-only system files and dir (read-write when writable),
+// set umask (what rsync applies without -p, and to its temporary files),
 // then exec rsync with args. It returns only on failure; nothing is run
 // unconfined.
-func RunConfined(dir string, writable bool, args []string) error {
+func RunConfined(dir string, writable bool, umask fs.FileMode, args []string) error {
 	if len(args) == 0 || args[0] != "rsync" {
 		return errors.New("rsync-exec: want rsync arguments")
 	}
@@ -153,6 +155,7 @@ func RunConfined(dir string, writable bool, args []string) error {
 	if err := dropPrivileges(); err != nil {
 		return fmt.Errorf("rsync-exec: %w", err)
 	}
+	unix.Umask(int(umask.Perm()))
 	env := []string{"PATH=/usr/bin:/bin", "LC_ALL=C", "HOME=" + dir}
 	return syscall.Exec(RsyncBinary, args, env)
 }

@@ -24,7 +24,7 @@ func TestMain(m *testing.M) {
 			Args     []string
 		}
 		json.Unmarshal([]byte(spec), &s)
-		err := RunConfined(s.Dir, s.Writable, s.Args)
+		err := RunConfined(s.Dir, s.Writable, DefaultPerms.Umask, s.Args)
 		fmt.Fprintln(os.Stderr, "RunConfined:", err)
 		os.Exit(99)
 	}

@@ -33,6 +33,7 @@ var ErrDenied error = sftp.ErrSSHFxPermissionDenied
 // Jail is one user's filesystem view. It is safe for concurrent use.
 type Jail struct {
 	user   string
+	perms  Perms
 	mounts []*mount // longest path first, so the deepest mount wins
 	log    *slog.Logger
 }
@@ -43,8 +44,8 @@ type mount struct {
 }
 
 // Open opens every mount's directory. mounts must contain "/".
-func Open(user string, mounts []Mount, log *slog.Logger) (*Jail, error) {
-	j := &Jail{user: user, log: log}
+func Open(user string, mounts []Mount, perms Perms, log *slog.Logger) (*Jail, error) {
+	j := &Jail{user: user, perms: perms, log: log}
 	for _, m := range mounts {
 		r, err := os.OpenRoot(m.Dir)
 		if err != nil {

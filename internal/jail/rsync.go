@@ -32,6 +32,7 @@ type RsyncPlan struct {
 	Dir      string   // host directory to run in: the mount holding the paths
 	Writable bool     // whether rsync needs write access to Dir
 	Sender   bool
+	Perms    Perms // the user's umask and group
 }
 
 // capabilityString is the tail of the server's short-option cluster:
@@ -59,7 +60,7 @@ func (j *Jail) CheckRsync(cmdline string, o RsyncOptions) (*RsyncPlan, error) {
 	if len(args) < 2 || args[0] != "rsync" || args[1] != "--server" {
 		return nil, refuse(`only "rsync --server …" may run here (use rsync -e ssh, or sftp)`)
 	}
-	plan := &RsyncPlan{}
+	plan := &RsyncPlan{Perms: j.perms}
 	opts, paths, err := checkOptions(args[2:], o, plan)
 	if err != nil {
 		return nil, err
@@ -85,9 +86,36 @@ func serverOptions(plan *RsyncPlan) []string {
 		// No setuid, setgid or sticky bits, no devices or FIFOs, no
 		// owners beyond what an unprivileged user may set, even if the
 		// confined child had the capabilities (it has none).
-		opts = append(opts, "--chmod=a-st", "--drop-D", "--no-super")
+		opts = append(opts, "--chmod="+rsyncChmod(plan.Perms), "--drop-D", "--no-super")
 	}
 	return opts
+}
+
+// rsyncChmod is the receiver's --chmod for perms, applied to every mode
+// rsync sets (with -p too, where the process umask is not): no setuid,
+// setgid or sticky bits; directories setgid when the user has a group, so
+// that everything rsync makes below them inherits it (rsync itself only
+// sets groups with -g, which the client would have to send); none of the
+// umask's bits. Umask 022 gives "a-st,g-w,o-w".
+func rsyncChmod(p Perms) string {
+	clauses := []string{"a-st"}
+	if p.Group != 0 {
+		clauses = append(clauses, "Dg+s")
+	}
+	for i, who := range []string{"u", "g", "o"} {
+		bits := p.Umask >> (3 * (2 - i)) & 7
+		if bits == 0 {
+			continue
+		}
+		letters := ""
+		for j, l := range "rwx" {
+			if bits&(4>>j) != 0 {
+				letters += string(l)
+			}
+		}
+		clauses = append(clauses, who+"-"+letters)
+	}
+	return strings.Join(clauses, ",")
 }
 
 // checkOptions walks the options up to the "." that ends them and returns

@@ -14,6 +14,11 @@ import (
 // mount /www.
 func testJail(t testing.TB) (*Jail, string) {
 	t.Helper()
+	return testJailWith(t, DefaultPerms)
+}
+
+func testJailWith(t testing.TB, perms Perms) (*Jail, string) {
+	t.Helper()
 	dir := t.TempDir()
 	for _, d := range []string{"root", "data", "www"} {
 		if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
@@ -24,7 +29,7 @@ func testJail(t testing.TB) (*Jail, string) {
 		{Path: "/", Dir: filepath.Join(dir, "root")},
 		{Path: "/data", Dir: filepath.Join(dir, "data")},
 		{Path: "/www", Dir: filepath.Join(dir, "www"), ReadOnly: true},
-	}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	}, perms, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +67,7 @@ func TestCheckRsyncAccepts(t *testing.T) {
 		}
 		server := "--confine-root=" + tc.dir + " --munge-links"
 		if !tc.sender {
-			server += " --chmod=a-st --drop-D --no-super"
+			server += " --chmod=a-st,g-w,o-w --drop-D --no-super"
 		}
 		want := "rsync --server " + strings.Replace(tc.want, "{server}", server, 1)
 		if got := strings.Join(p.Args, " "); got != want {

@@ -15,9 +15,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// umask is applied to every file and directory a user creates.
-const umask = 0o022
-
 // maxList bounds the entries one directory listing returns.
 const maxList = 200_000
 
@@ -114,7 +111,7 @@ func (h handlers) openFile(r *sftp.Request, pf sftp.FileOpenFlags, op string) (*
 	}
 	var f *os.File
 	if pf.Creat {
-		f, err = createFile(m.root, rel, flags, pf.Excl, createMode)
+		f, err = createFile(m.root, rel, flags, pf.Excl, h.j.perms)
 	} else {
 		f, err = m.root.OpenFile(rel, flags, 0)
 	}
@@ -137,12 +134,15 @@ func (h handlers) openFile(r *sftp.Request, pf sftp.FileOpenFlags, op string) (*
 	return &auditFile{File: f, j: h.j, op: op, path: Clean(r.Filepath)}, nil
 }
 
-// createFile creates rel with mode exactly (umask applied by the caller,
-// not the process), or opens the existing file unless excl.
-func createFile(root *os.Root, rel string, flags int, excl bool, mode os.FileMode) (*os.File, error) {
-	f, err := root.OpenFile(rel, flags|os.O_CREATE|os.O_EXCL, mode)
+// createFile creates rel with the user's group and a mode within their
+// umask (set explicitly, not left to the process umask), or opens the
+// existing file unless excl. pkg/sftp does not keep an open request's
+// attribute flags, so the client's requested mode cannot be read reliably;
+// `put -p` sets it afterwards with setstat.
+func createFile(root *os.Root, rel string, flags int, excl bool, perms Perms) (*os.File, error) {
+	f, err := root.OpenFile(rel, flags|os.O_CREATE|os.O_EXCL, perms.fileMode())
 	if err == nil {
-		if err := f.Chmod(mode); err != nil {
+		if err := setOwnership(f, perms, perms.fileMode()); err != nil {
 			f.Close()
 			return nil, err
 		}
@@ -154,10 +154,17 @@ func createFile(root *os.Root, rel string, flags int, excl bool, mode os.FileMod
 	return root.OpenFile(rel, flags, 0)
 }
 
-// createMode is 0666 less umask. pkg/sftp does not keep an open
-// request's attribute flags, so the client's requested mode cannot be
-// read reliably; `put -p` sets it afterwards with setstat.
-const createMode = 0o666 &^ umask
+// setOwnership gives a new file or directory, open as f, the user's group
+// and then mode (chown may clear mode bits, so it comes first). Through
+// the descriptor: nothing can swap the name in between.
+func setOwnership(f *os.File, perms Perms, mode fs.FileMode) error {
+	if perms.Group != 0 {
+		if err := f.Chown(-1, perms.Group); err != nil {
+			return fmt.Errorf("giving it group %d: %w", perms.Group, err)
+		}
+	}
+	return f.Chmod(mode)
+}
 
 // auditFile counts the bytes moved through an open file and logs them
 // when the client closes it.
@@ -226,10 +233,7 @@ func (h handlers) cmd(r *sftp.Request) error {
 		if err != nil {
 			return err
 		}
-		if err := m.root.Mkdir(rel, 0o777&^umask); err != nil {
-			return denyEscape(err)
-		}
-		return denyEscape(m.root.Chmod(rel, 0o777&^umask))
+		return h.mkdir(m.root, rel)
 	case "Link":
 		m, from, to, err := h.j.samemount(r.Filepath, r.Target)
 		if err != nil {
@@ -240,6 +244,22 @@ func (h handlers) cmd(r *sftp.Request) error {
 		return h.symlink(r.Filepath, r.Target)
 	}
 	return sftp.ErrSSHFxOpUnsupported
+}
+
+// mkdir makes a directory with the user's group and mode, set through a
+// descriptor of the new directory: os.Root.Chmod and Chown may act on a
+// symlink swapped in for it.
+func (h handlers) mkdir(root *os.Root, rel string) error {
+	// os.Root.Mkdir takes permission bits only; setgid comes after.
+	if err := root.Mkdir(rel, h.j.perms.dirMode().Perm()); err != nil {
+		return denyEscape(err)
+	}
+	d, err := root.OpenFile(rel, os.O_RDONLY|syscall.O_DIRECTORY|syscall.O_NOFOLLOW, 0)
+	if err != nil {
+		return denyEscape(err)
+	}
+	defer d.Close()
+	return denyEscape(setOwnership(d, h.j.perms, h.j.perms.dirMode()))
 }
 
 // PosixRename replaces the target if it exists.
@@ -297,7 +317,13 @@ func (h handlers) symlink(target, link string) error {
 	if err := checkLinkTarget(target); err != nil {
 		return err
 	}
-	return denyEscape(m.root.Symlink(target, rel))
+	if err := m.root.Symlink(target, rel); err != nil {
+		return denyEscape(err)
+	}
+	if h.j.perms.Group != 0 {
+		return denyEscape(m.root.Lchown(rel, -1, h.j.perms.Group))
+	}
+	return nil
 }
 
 // checkLinkTarget refuses absolute targets and any ".." component.
@@ -341,8 +367,7 @@ func (h handlers) setstat(r *sftp.Request) error {
 		}
 	}
 	if flags.Permissions {
-		// No setuid, setgid or sticky bits in a jail.
-		if err := m.root.Chmod(rel, attrs.FileMode().Perm()); err != nil {
+		if err := h.chmod(m.root, rel, attrs.FileMode()); err != nil {
 			return denyEscape(err)
 		}
 	}
@@ -352,6 +377,21 @@ func (h handlers) setstat(r *sftp.Request) error {
 		}
 	}
 	return nil
+}
+
+// chmod sets a mode the client asked for, as Perms.chmodMode allows it:
+// never a bit the umask removes, nor setuid or sticky bits. A directory
+// keeps its setgid bit when the user has a group, set through a
+// descriptor that O_DIRECTORY proves is one: a file swapped in must never
+// get the bit.
+func (h handlers) chmod(root *os.Root, rel string, mode fs.FileMode) error {
+	if h.j.perms.Group != 0 {
+		if d, err := root.OpenFile(rel, os.O_RDONLY|syscall.O_DIRECTORY, 0); err == nil {
+			defer d.Close()
+			return d.Chmod(h.j.perms.chmodMode(mode, true))
+		}
+	}
+	return root.Chmod(rel, h.j.perms.chmodMode(mode, false))
 }
 
 // StatVFS reports the filesystem holding the path's mount.

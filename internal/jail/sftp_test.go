@@ -14,7 +14,12 @@ import (
 // sftpClient serves the test jail over an in-memory pipe.
 func sftpClient(t *testing.T) (*sftp.Client, string) {
 	t.Helper()
-	j, dir := testJail(t)
+	return sftpClientWith(t, DefaultPerms)
+}
+
+func sftpClientWith(t *testing.T, perms Perms) (*sftp.Client, string) {
+	t.Helper()
+	j, dir := testJailWith(t, perms)
 	c1, c2, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)

@@ -2,6 +2,7 @@ package mail
 
 import (
 	"context"
+	"embed"
 	"encoding/json"
 	"fmt"
 	"html/template"
@@ -29,6 +30,14 @@ const (
 	lowDiskPercent = 10
 )
 
+//go:embed admin_*.html
+var adminFS embed.FS
+
+var adminTmpl = template.Must(template.New("").Funcs(template.FuncMap{
+	"bytes": humanBytes,
+	"age":   func(now, t time.Time) string { return humanAge(now.Sub(t)) },
+}).ParseFS(adminFS, "admin_*.html"))
+
 // AdminPages adds the queue page (and its JSON at /mail/api).
 func (m *Mail) AdminPages() []part.AdminPage {
 	return []part.AdminPage{{Path: "/mail/", Title: "Mail queue", Handler: &queuePage{m: m}}}
@@ -41,14 +50,17 @@ type queuePage struct {
 }
 
 func (p *queuePage) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	post := r.Method == http.MethodPost
 	switch {
-	case r.URL.Path == "/mail/api" && r.Method != http.MethodPost:
+	case r.URL.Path == "/mail/api" && !post:
 		p.api(w)
-	case r.URL.Path == "/mail/flush" && r.Method == http.MethodPost:
+	case r.URL.Path == "/mail/flush" && post:
 		p.flush(w, r)
-	case r.URL.Path == "/mail/message" && r.Method == http.MethodPost:
-		p.act(w, r)
-	case r.URL.Path == "/mail/" && r.Method != http.MethodPost:
+	case r.URL.Path == "/mail/bulk" && post:
+		p.bulk(w, r)
+	case r.URL.Path == "/mail/message" && !post:
+		p.message(w, r)
+	case r.URL.Path == "/mail/" && !post:
 		p.show(w, r)
 	default:
 		adminui.Error(w, r, http.StatusNotFound, "no such page")
@@ -65,13 +77,21 @@ type Summary struct {
 	SetAside      []maildrop.Aside `json:"set_aside"` // drops that could not be queued
 }
 
-// Disk is the space of the spool's filesystem.
+// Disk is the space of the spool's filesystem as bartleby, an
+// unprivileged user, sees it: the blocks reserved for root are neither
+// used nor available to it.
 type Disk struct {
 	Path        string  `json:"path"`
 	Total       uint64  `json:"total"`
-	Free        uint64  `json:"free"`         // available to bartleby
-	UsedPercent float64 `json:"used_percent"` // as df shows it
+	Avail       uint64  `json:"available"`    // what bartleby can still write
+	UsedPercent float64 `json:"used_percent"` // of what bartleby could use, as df shows it
 	Error       string  `json:"error,omitempty"`
+}
+
+// lowSpace reports whether less than lowDiskPercent of the usable space is
+// left.
+func (d Disk) lowSpace() bool {
+	return d.Error == "" && d.Total > 0 && 100-d.UsedPercent < lowDiskPercent
 }
 
 func (m *Mail) summary() Summary {
@@ -93,12 +113,11 @@ func diskOf(dir string) Disk {
 		d.Error = err.Error()
 		return d
 	}
-	// As df counts: blocks reserved for root are neither used nor free.
 	d.Total = st.Blocks * uint64(st.Bsize)
-	d.Free = st.Bavail * uint64(st.Bsize)
+	d.Avail = st.Bavail * uint64(st.Bsize)
 	used := (st.Blocks - st.Bfree) * uint64(st.Bsize)
-	if used+d.Free > 0 {
-		d.UsedPercent = 100 * float64(used) / float64(used+d.Free)
+	if used+d.Avail > 0 {
+		d.UsedPercent = 100 * float64(used) / float64(used+d.Avail)
 	}
 	return d
 }
@@ -110,63 +129,7 @@ func (p *queuePage) api(w http.ResponseWriter) {
 	enc.Encode(p.m.summary())
 }
 
-var queueTmpl = template.Must(template.New("queue").Funcs(template.FuncMap{
-	"bytes": humanBytes, "age": func(t time.Time) string { return humanAge(time.Since(t)) },
-}).Parse(`
-{{with .Notice}}<p id="notice" class="{{.Class}}">{{.Text}}</p>{{end}}
-<p>{{.S.Count}} message(s), {{bytes .S.TotalSize}}{{if .S.Count}}, oldest {{.Oldest}}{{end}}.</p>
-{{with .S.Disk}}{{if .Error}}<p class="bad">Spool disk: {{.Error}}</p>{{else}}
-<p class="{{$.DiskClass}}">Spool disk ({{.Path}}): {{bytes .Total}} total, {{bytes .Free}} free, {{printf "%.0f" .UsedPercent}}% used.</p>{{end}}{{end}}
-<form method="post" action="/mail/flush">{{.CSRF}}<button>Flush the queue</button></form>
-{{with .Confirm}}<form method="post" action="/mail/message">{{$.CSRF}}
-<input type="hidden" name="id" value="{{.ID}}"><input type="hidden" name="op" value="{{.Op}}">
-<p class="warn">{{.Op}} message {{.ID}}?{{if eq .Op "delete"}} It is removed without a bounce.{{end}}</p>
-<button class="danger">Yes, {{.Op}} it</button> <a href="/mail/">Cancel</a></form>{{end}}
-{{if .S.Messages}}<div class="scroll"><table>
-<tr><th>ID</th><th>Age</th><th>From</th><th>To</th><th>Size</th><th>Attempts</th><th>Last error</th><th>Next attempt</th><th></th></tr>
-{{range .S.Messages}}<tr>
-<td>{{.ID}}{{if .Held}} <span class="warn">held</span>{{end}}</td><td>{{age .Received}}</td>
-<td>{{if .From}}{{.From}}{{else}}&lt;&gt;{{end}}</td>
-<td>{{range .Rcpts}}{{if .Open}}{{.Addr}}<br>{{end}}{{end}}</td>
-<td>{{bytes .Size}}</td><td>{{.Attempts}}</td><td class="bad">{{.LastError}}</td>
-<td>{{if .Held}}on hold{{else if .NextAttempt.IsZero}}now{{else}}{{.NextAttempt.Format "15:04:05 MST"}}{{end}}</td>
-<td class="inline"><a href="/mail/?confirm={{.ID}}&amp;op={{if .Held}}release{{else}}hold{{end}}">{{if .Held}}release{{else}}hold{{end}}</a>
-<a href="/mail/?confirm={{.ID}}&amp;op=delete">delete</a></td></tr>
-{{end}}</table></div>{{else}}<p class="ok">The queue is empty.</p>{{end}}
-{{with .S.SetAside}}<h2>Set aside from the maildrop</h2>
-<p class="bad">These messages were handed to sendmail while the daemon was down and could not be queued. Release one once the cause is fixed (it is picked up again within seconds), or delete it.</p>
-<div class="scroll"><table><tr><th>Drop</th><th>Age</th><th>UID</th><th>Size</th><th>Reason</th><th></th></tr>
-{{range .}}<tr><td>{{.Name}} <span class="warn">set aside</span></td><td>{{age .Time}}</td><td>{{.UID}}</td><td>{{bytes .Size}}</td><td class="bad">{{.Reason}}</td>
-<td class="inline"><a href="/mail/?confirm={{.Name}}&amp;op=release">release</a> <a href="/mail/?confirm={{.Name}}&amp;op=delete">delete</a></td></tr>
-{{end}}</table></div>{{end}}
-<p class="muted">Refreshes every {{.Refresh}} s. JSON: <a href="/mail/api">/mail/api</a>.</p>
-`))
-
 type notice struct{ Text, Class string }
-
-func (p *queuePage) show(w http.ResponseWriter, r *http.Request) {
-	s := p.m.summary()
-	data := struct {
-		S         Summary
-		Oldest    string
-		DiskClass string
-		CSRF      template.HTML
-		Notice    *notice
-		Confirm   *struct{ ID, Op string }
-		Refresh   string
-	}{S: s, Oldest: humanAge(time.Duration(s.OldestSeconds) * time.Second), DiskClass: "ok",
-		CSRF: adminui.CSRFField(r), Notice: noticeFrom(r.URL.Query()), Refresh: pageRefresh}
-	if s.Disk.Total > 0 && 100-s.Disk.UsedPercent < lowDiskPercent {
-		data.DiskClass = "bad"
-	}
-	q := r.URL.Query()
-	if id, op := q.Get("confirm"), q.Get("op"); id != "" && (op == "hold" || op == "release" || op == "delete") {
-		data.Confirm = &struct{ ID, Op string }{id, op}
-	} else {
-		w.Header().Set("Refresh", pageRefresh)
-	}
-	adminui.RenderTemplate(w, r, "Mail queue", queueTmpl, data)
-}
 
 // noticeFrom rebuilds the result of the last POST from the redirect's
 // query: only known messages with numbers, so a link cannot put words on
@@ -178,34 +141,31 @@ func noticeFrom(q url.Values) *notice {
 		return &notice{fmt.Sprintf("Flush: %d attempted, %d delivered, %d deferred, %d bounced, %d still in progress.",
 			n("n"), n("delivered"), n("deferred"), n("bounced"), n("pending")), "ok"}
 	case "wait":
-		return &notice{fmt.Sprintf("A flush was done less than %s ago; the next one is allowed in %d s.", flushEvery, n("s")), "warn"}
-	case "hold", "release", "delete":
-		if q.Get("ok") == "1" {
-			return &notice{"Message " + safeID(q.Get("id")) + ": " + q.Get("done") + " done.", "ok"}
+		return &notice{fmt.Sprintf("A flush or retry was done less than %s ago; the next one is allowed in %d s.", flushEvery, n("s")), "warn"}
+	case "hold", "release", "delete", "retry":
+		class := "ok"
+		if n("failed") > 0 {
+			class = "warn"
 		}
-		return &notice{"Message " + safeID(q.Get("id")) + " is not in the queue any more.", "warn"}
+		return &notice{fmt.Sprintf("%s: %d done, %d not (gone from the queue meanwhile, or not possible).",
+			bulkOps[q.Get("done")], n("n"), n("failed")), class}
 	}
 	return nil
 }
 
-func safeID(s string) string {
-	if maildrop.ValidName(s) {
-		return s
-	}
-	if len(s) > 64 || strings.Trim(s, "0123456789ABCDEF") != "" {
-		return "?"
-	}
-	return s
-}
-
-func (p *queuePage) flush(w http.ResponseWriter, r *http.Request) {
+// tryFlush takes the flush allowance, or says how long to wait for it.
+func (p *queuePage) tryFlush() time.Duration {
 	p.mu.Lock()
+	defer p.mu.Unlock()
 	wait := flushEvery - time.Since(p.lastFlush)
 	if wait <= 0 {
 		p.lastFlush = time.Now()
 	}
-	p.mu.Unlock()
-	if wait > 0 {
+	return wait
+}
+
+func (p *queuePage) flush(w http.ResponseWriter, r *http.Request) {
+	if wait := p.tryFlush(); wait > 0 {
 		http.Redirect(w, r, fmt.Sprintf("/mail/?done=wait&s=%d", int(wait.Seconds())+1), http.StatusSeeOther)
 		return
 	}
@@ -219,28 +179,6 @@ func (p *queuePage) flush(w http.ResponseWriter, r *http.Request) {
 	p.m.log.Info("queue flushed from the admin page", "user", adminui.User(r), "messages", len(out))
 	http.Redirect(w, r, fmt.Sprintf("/mail/?done=flush&n=%d&delivered=%d&deferred=%d&bounced=%d&pending=%d",
 		len(out), count["delivered"]+count["partial"], count["deferred"], count["bounced"], count["pending"]), http.StatusSeeOther)
-}
-
-func (p *queuePage) act(w http.ResponseWriter, r *http.Request) {
-	id, op := r.PostFormValue("id"), r.PostFormValue("op")
-	var o Outcome
-	switch op {
-	case "hold":
-		o = p.m.setHold(id, true)
-	case "release":
-		o = p.m.setHold(id, false)
-	case "delete":
-		o = p.m.deleteOne(id)
-	default:
-		adminui.Error(w, r, http.StatusBadRequest, "unknown action")
-		return
-	}
-	ok := "0"
-	if o.Result != "error" {
-		ok = "1"
-	}
-	p.m.log.Info("queue action from the admin page", "user", adminui.User(r), "id", id, "op", op, "result", o.Result)
-	http.Redirect(w, r, "/mail/?done="+op+"&ok="+ok+"&id="+url.QueryEscape(safeID(id)), http.StatusSeeOther)
 }
 
 func humanBytes(n any) string {
@@ -273,4 +211,17 @@ func humanAge(d time.Duration) string {
 		return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
 	}
 	return fmt.Sprintf("%dd", int(d.Hours()/24))
+}
+
+// render writes one of the admin_*.html templates as a page.
+func render(w http.ResponseWriter, r *http.Request, title, name string, data any) {
+	adminui.RenderTemplate(w, r, title, adminTmpl.Lookup(name), data)
+}
+
+// domainOf is the part of an address after the last "@".
+func domainOf(addr string) string {
+	if i := strings.LastIndexByte(addr, '@'); i >= 0 {
+		return strings.ToLower(addr[i+1:])
+	}
+	return addr
 }

@@ -62,7 +62,7 @@ func TestQueuePage(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 		_, page = get(t, c, base+"/mail/")
 	}
-	for _, want := range []string{"2 message(s)", "Spool disk (", "% used", "a@example.org", "b@example.org", "cannot connect to primary " + primary, "Flush the queue"} {
+	for _, want := range []string{"2 message(s)", "Spool disk (", "usable by bartleby", "a@example.org", "b@example.org", "cannot connect to primary " + primary, "Flush the queue"} {
 		if !strings.Contains(page, want) {
 			t.Fatalf("page lacks %q:\n%s", want, page)
 		}
@@ -86,8 +86,10 @@ func TestQueuePage(t *testing.T) {
 		t.Fatalf("POST without CSRF: %d", resp.StatusCode)
 	}
 
-	startSink(t, primary)
 	token := csrfRe.FindStringSubmatch(page)[1]
+	bulkHold(t, c, base, token, page)
+
+	startSink(t, primary)
 	flush := func() string {
 		resp, err := c.PostForm(base+"/mail/flush", url.Values{"csrf": {token}})
 		if err != nil {
@@ -115,5 +117,47 @@ func TestQueuePage(t *testing.T) {
 	}
 	if !strings.Contains(d.Logs(), "queue flushed from the admin page") {
 		t.Error("flush not logged")
+	}
+}
+
+var idRe = regexp.MustCompile(`name="id" value="([0-9A-Z]+)"`)
+
+// bulkHold ticks every message of the page and holds them: the first POST
+// only asks, the confirmed one holds; then releases them the same way.
+func bulkHold(t *testing.T, c *http.Client, base, token, page string) {
+	t.Helper()
+	var ids []string
+	for _, m := range idRe.FindAllStringSubmatch(page, -1) {
+		ids = append(ids, m[1])
+	}
+	post := func(v url.Values) (int, string, string) {
+		resp, err := c.PostForm(base+"/mail/bulk", v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, resp.Header.Get("Location"), string(b)
+	}
+	for _, op := range []string{"hold", "release"} {
+		form := url.Values{"csrf": {token}, "op": {op}, "id": ids}
+		code, _, ask := post(form)
+		if code != 200 || !strings.Contains(ask, "message(s)?") || !strings.Contains(ask, `name="confirm" value="yes"`) {
+			t.Fatalf("%s %v: first POST gave %d:\n%s", op, ids, code, ask)
+		}
+		if _, p := get(t, c, base+"/mail/?state=held"); (op == "hold") != strings.Contains(p, "No message matches") {
+			t.Fatalf("%s acted before the confirmation:\n%s", op, p)
+		}
+		form.Set("confirm", "yes")
+		if code, loc, _ := post(form); code != http.StatusSeeOther || loc != fmt.Sprintf("/mail/?done=%s&n=%d&failed=0", op, len(ids)) {
+			t.Fatalf("%s confirmed: %d %q", op, code, loc)
+		}
+		_, p := get(t, c, base+"/mail/?state=held")
+		if held := strings.Count(p, `type="checkbox"`); (op == "hold" && held != len(ids)) || (op == "release" && held != 0) {
+			t.Fatalf("after %s, %d held of %d", op, held, len(ids))
+		}
+	}
+	if code, _, _ := post(url.Values{"csrf": {token}, "op": {"delete"}, "id": {"../../etc/passwd"}, "confirm": {"yes"}}); code != http.StatusBadRequest {
+		t.Fatalf("a path as message id: %d", code)
 	}
 }

@@ -2,6 +2,7 @@ package mail
 
 import (
 	"fmt"
+	"net/netip"
 	"strings"
 
 	"bartleby/internal/certs/capool"
@@ -20,10 +21,13 @@ func Check(cfg *config.Config, c *config.Checker) {
 // settings is what [mail] names, read and checked.
 type settings struct {
 	password string // of the smarthost
+	// submitFrom are the clients of a backup MX listener that relay
+	// through the smarthost (mail.submit_from, Postfix's mynetworks).
+	submitFrom []netip.Prefix
 }
 
 func compile(m *config.Mail, c *config.Checker) settings {
-	var s settings
+	s := settings{submitFrom: config.Prefixes(m.SubmitFrom)}
 	if m.Aliases != "" {
 		checkAliases(c, m.Aliases, m.QualifyDomain)
 	}

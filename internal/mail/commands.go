@@ -42,6 +42,13 @@ func (m *Mail) Commands() map[string]control.Handler {
 		"mail.delete":  m.each(m.deleteOne),
 		"mail.hold":    m.each(func(id string) Outcome { return m.setHold(id, true) }),
 		"mail.release": m.each(func(id string) Outcome { return m.setHold(id, false) }),
+		"mail.aliases": func(context.Context, json.RawMessage) (any, error) {
+			n, err := m.conf().aliases.Reload()
+			if err != nil {
+				return nil, err
+			}
+			return n, nil
+		},
 	}
 }
 
@@ -129,13 +136,18 @@ func (m *Mail) show(_ context.Context, raw json.RawMessage) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	env, ok := m.q.Get(ids[0])
+	return m.shown(ids[0])
+}
+
+// shown is a queued message's envelope and header (at most maxShownHeader).
+func (m *Mail) shown(id string) (Shown, error) {
+	env, ok := m.q.Get(id)
 	if !ok {
-		return nil, fmt.Errorf("%s: %w", ids[0], queue.ErrNotFound)
+		return Shown{}, fmt.Errorf("%s: %w", id, queue.ErrNotFound)
 	}
 	data, err := m.q.Data(env.ID)
 	if err != nil {
-		return nil, err
+		return Shown{}, err
 	}
 	defer data.Close()
 	var hdr strings.Builder

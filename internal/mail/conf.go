@@ -1,6 +1,8 @@
 package mail
 
 import (
+	"net/netip"
+
 	"bartleby/internal/certs"
 	"bartleby/internal/config"
 	"bartleby/internal/mail/aliases"
@@ -17,6 +19,9 @@ type conf struct {
 	certs     *certs.Manager
 	smarthost *deliver.Target // nil without [mail.smarthost]
 	primary   deliver.Target  // to the primary MX, its address left out
+	// submitFrom are the clients of a backup MX port that relay through
+	// the smarthost (mail.submit_from, Postfix's mynetworks).
+	submitFrom []netip.Prefix
 }
 
 // newConf checks and compiles env's [mail].
@@ -31,7 +36,7 @@ func newConf(env *part.Env) (*conf, error) {
 	if err != nil {
 		env.Log.Warn("aliases", "error", err)
 	}
-	k := &conf{cfg: cfg, hostname: env.Config.Hostname, aliases: al, certs: env.Certs}
+	k := &conf{cfg: cfg, hostname: env.Config.Hostname, aliases: al, certs: env.Certs, submitFrom: set.submitFrom}
 	if sh := cfg.Smarthost; sh != nil {
 		if k.smarthost, err = smarthostTarget(sh, set.password, k.hostname); err != nil {
 			return nil, err
@@ -46,3 +51,17 @@ func newConf(env *part.Env) (*conf, error) {
 }
 
 func (k *conf) maxSize() int64 { return k.cfg.MaxSize.Bytes }
+
+// submits reports whether a client of a backup MX port is local
+// submission: listed in submit_from, with a smarthost to relay to.
+func (k *conf) submits(client netip.Addr) bool {
+	if k.smarthost == nil {
+		return false
+	}
+	for _, p := range k.submitFrom {
+		if p.Contains(client) {
+			return true
+		}
+	}
+	return false
+}

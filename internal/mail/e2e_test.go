@@ -1,7 +1,6 @@
 package mail_test
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -96,10 +95,7 @@ func write(t *testing.T, p, s string) {
 
 func swaks(t *testing.T, args ...string) (string, error) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, testutil.Need(t, "swaks"), append([]string{"--hide-informational", "--timeout", "30"}, args...)...).CombinedOutput()
-	return string(out), err
+	return mailtest.Swaks(t, args...)
 }
 
 func TestSubmitToSmarthost(t *testing.T) {
@@ -132,17 +128,7 @@ func TestSubmitToSmarthost(t *testing.T) {
 // waitEmpty waits for delivered messages to leave the queue.
 func waitEmpty(t *testing.T, d *testutil.Daemon) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		out, err := d.Run("mail", "queue")
-		if err == nil && strings.Contains(out, "Mail queue is empty") {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("queue not empty: %v\n%s", err, out)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	mailtest.WaitEmpty(t, d)
 }
 
 func TestSubmitBadInput(t *testing.T) {

@@ -20,9 +20,15 @@ type Mail struct {
 	log      *slog.Logger
 	met      *metrics
 	dsnLimit dsnLimiter
+	// fail marks the part failing: a listening socket died for good.
+	fail func(error)
 	// cur is the config in force; a reload swaps it. SMTP sessions keep
 	// the one they started with.
 	cur atomic.Pointer[conf]
+	// primaryDown is set when a delivery could not connect to the primary,
+	// so the probe flushes once it answers again even if every probe
+	// during the outage missed it.
+	primaryDown atomic.Bool
 
 	q    *queue.Queue
 	run  *runner
@@ -47,7 +53,7 @@ func New(env *part.Env) (part.Part, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Mail{stateDir: env.Config.StateDir, log: env.Log, stop: make(chan struct{})}
+	m := &Mail{stateDir: env.Config.StateDir, log: env.Log, fail: env.Fail, stop: make(chan struct{})}
 	m.cur.Store(k)
 	m.met = newMetrics(env.Metrics, m)
 	return m, nil
@@ -114,7 +120,7 @@ func (m *Mail) listen() error {
 	m.live, m.sockets = g, socks
 	for _, s := range socks {
 		s.feed(g)
-		go s.serve(m.log)
+		s.serve(m)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package mail
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -11,7 +12,6 @@ import (
 
 	"github.com/emersion/go-smtp"
 
-	"bartleby/internal/certs"
 	"bartleby/internal/certs/capool"
 	"bartleby/internal/config"
 	"bartleby/internal/mail/deliver"
@@ -21,15 +21,9 @@ import (
 
 // mxServer is the backup MX of config k: STARTTLS with the configured or a
 // self-signed certificate, only the configured domains.
-func (m *Mail) mxServer(k *conf) (*smtp.Server, error) {
-	b := k.cfg.BackupMX
-	tlsCfg, err := k.certs.TLSConfig(certs.Source{Names: []string{k.hostname}, CertFile: b.Cert, KeyFile: b.Key})
-	if err != nil {
-		return nil, fmt.Errorf("mail.backup_mx: %w", err)
-	}
-	tlsCfg.NextProtos = nil
-	return smtpd.New(smtpd.Config{Name: "backup_mx", Hostname: k.hostname, MaxSize: k.maxSize(),
-		MaxRecipients: b.MaxRecipients, TLS: tlsCfg, Log: m.log}, &mxHandler{m: m, k: k}), nil
+func (m *Mail) mxServer(k *conf, tlsCfg *tls.Config) *smtp.Server {
+	return smtpd.New(smtpd.Config{Name: roleMX, Hostname: k.hostname, MaxSize: k.maxSize(),
+		MaxRecipients: k.cfg.BackupMX.MaxRecipients, TLS: tlsCfg, Log: m.log}, &mxHandler{m: m, k: k})
 }
 
 // mxHandler accepts mail for the configured domains only: no open relay.
@@ -210,7 +204,9 @@ func (m *Mail) primaryMX(domain string) (string, error) {
 // and flushes that mail as soon as the primary greets again, instead of
 // waiting for the next retry. It flushes on the change from silent to
 // greeting only: a primary that greets but defers our mail is retried on
-// the normal schedule, not hammered every probe.
+// the normal schedule, not hammered every probe. Silent means a probe or a
+// delivery attempt found it so since the last probe: an outage shorter
+// than probe_every is flushed too, every time.
 func (m *Mail) probeLoop() {
 	defer m.wg.Done()
 	every := m.conf().cfg.BackupMX.ProbeEvery.Duration
@@ -242,6 +238,9 @@ func (m *Mail) probeLoop() {
 			addr = net.JoinHostPort(host, "25")
 		}
 		up := greets(addr)
+		if m.primaryDown.Swap(false) {
+			wasDown = true
+		}
 		if up && wasDown {
 			m.log.Info("primary answers again: flushing", "primary", addr, "messages", len(waiting))
 			m.run.flush(context.Background(), waiting)

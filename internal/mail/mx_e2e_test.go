@@ -4,13 +4,12 @@ import (
 	"bufio"
 	"fmt"
 	"net"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"bartleby/internal/mail/mailtest"
 	"bartleby/internal/testutil"
 )
 
@@ -30,31 +29,7 @@ max_size = "20KB"
 // into a directory.
 func startSink(t *testing.T, addr string) string {
 	t.Helper()
-	// Not under t.TempDir(): smtp-sink runs as nobody, who must reach it.
-	dir, err := os.MkdirTemp("", "smtp-sink")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	os.Chmod(dir, 0o777)
-	args := []string{"-d", filepath.Join(dir, "msg."), addr, "10"}
-	if os.Getuid() == 0 {
-		args = append([]string{"-u", "nobody"}, args...)
-	}
-	cmd := exec.Command(testutil.Need(t, "smtp-sink"), args...)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	for i := 0; i < 100; i++ {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			return dir
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatal("smtp-sink did not start")
-	return ""
+	return mailtest.StartSink(t, addr).Dir
 }
 
 func TestBackupMX(t *testing.T) {

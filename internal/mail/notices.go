@@ -32,9 +32,9 @@ func (m *Mail) Notices() []part.Notice {
 		out = append(out, part.Notice{Part: "mail",
 			Text: fmt.Sprintf("%d message(s) from the maildrop set aside, not queued (see the mail queue page); first: %s", len(aside), aside[0].Reason)})
 	}
-	if d := diskOf(m.q.Dir()); d.Error == "" && d.Total > 0 && 100-d.UsedPercent < lowDiskPercent {
+	if d := diskOf(m.q.Dir()); d.lowSpace() {
 		out = append(out, part.Notice{Part: "mail",
-			Text: fmt.Sprintf("the mail spool's disk is %.0f%% full (%s free): new mail will be refused with 451 when it is full", d.UsedPercent, humanBytes(d.Free))})
+			Text: fmt.Sprintf("the mail spool's disk is %.0f%% full (%s usable): new mail will be refused with 451 when it is full", d.UsedPercent, humanBytes(d.Avail))})
 	}
 	return out
 }

@@ -59,7 +59,7 @@ func (m *Mail) Reload(env *part.Env) error {
 	}
 	for _, s := range added {
 		s.feed(g)
-		go s.serve(m.log)
+		s.serve(m)
 	}
 	for _, s := range drop {
 		s.ln.Close()

@@ -287,6 +287,9 @@ func (r *runner) attempt(rt *route, conn *deliver.Conn, id string) (*deliver.Con
 		if !errors.As(err, &de) {
 			de = &deliver.Error{Kind: "queue", Temporary: true, Reason: err.Error()}
 		}
+		if rt.name == routePrimary && de.Kind == "connect" {
+			r.m.primaryDown.Store(true)
+		}
 		for _, rc := range env.Rcpts {
 			if rc.Open() {
 				res[rc.Addr] = de

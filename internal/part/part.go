@@ -14,6 +14,7 @@ import (
 	"bartleby/internal/certs"
 	"bartleby/internal/config"
 	"bartleby/internal/control"
+	"bartleby/internal/fleet"
 )
 
 // Env is what the daemon hands every part when building it.
@@ -22,6 +23,22 @@ type Env struct {
 	Log     *slog.Logger
 	Certs   *certs.Manager
 	Metrics prometheus.Registerer
+	// Fleet is the link to the other nodes; nil without [fleet].
+	Fleet *fleet.Fleet
+	// OnFail is how the daemon learns that a listener of the part stopped
+	// for good; parts call Fail.
+	OnFail func(err error)
+}
+
+// Fail marks the part failing: a listener stopped and cannot come back
+// without a restart. The daemon logs it at ERROR and shows it in `status`,
+// the admin UI and the bartleby_part_failing metric.
+func (e *Env) Fail(err error) {
+	if e.OnFail != nil {
+		e.OnFail(err)
+		return
+	}
+	e.Log.Error("part failing", "error", err)
 }
 
 // Part is one running service.
@@ -55,6 +72,12 @@ type Commander interface {
 	Commands() map[string]control.Handler
 }
 
+// LogReopener is a part that writes log files of its own and reopens them
+// on SIGUSR1, after logrotate moved them.
+type LogReopener interface {
+	ReopenLogs() error
+}
+
 // AdminPage is a page a part adds to the admin UI. Its handler runs behind
 // the admin access rules (allowlist, login, CSRF on POST).
 type AdminPage struct {
@@ -78,4 +101,42 @@ type Notice struct {
 // Noticer is a part with warnings to show on the admin home page.
 type Noticer interface {
 	Notices() []Notice
+}
+
+// Level is how a part is doing, from good to bad.
+type Level int
+
+// The levels of a Card, in order of concern.
+const (
+	OK Level = iota
+	Warning
+	Failing
+)
+
+// String is the level in words, so that a colour is never the only sign.
+func (l Level) String() string {
+	return [...]string{"OK", "warning", "failing"}[l]
+}
+
+// Fact is one number that matters on a Card ("queue", "12 messages").
+type Fact struct {
+	Label, Value string
+	Level        Level // colours the value; the card's level is the worst
+}
+
+// Card is a part's health at a glance for the admin home page.
+type Card struct {
+	Title string // "Mail"
+	Link  string // the admin page with the details, or ""
+	Level Level
+	Facts []Fact
+	// Problems name what is wrong ("scenario login failed: …").
+	Problems []string
+}
+
+// Summarizer is a part that shows its health on the admin home page: one
+// card per area it looks after (the watcher has the scenarios and the
+// clock).
+type Summarizer interface {
+	Summary() []Card
 }

@@ -101,6 +101,10 @@ func (s *Server) fail(addr netip.Addr, why string) {
 	}
 	if until, blocked := s.defender.Fail(addr); blocked {
 		s.log.Warn("address blocked after repeated failed logins", "addr", addr, "until", until.Format(time.RFC3339))
+		if s.blocks != nil {
+			s.wg.Add(1)
+			go func() { defer s.wg.Done(); s.blocks.publish(key(addr), until) }()
+		}
 	}
 }
 

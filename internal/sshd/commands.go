@@ -20,6 +20,11 @@ func (s *Server) Commands() map[string]control.Handler {
 	return map[string]control.Handler{
 		"ssh.blocked": func(context.Context, json.RawMessage) (any, error) {
 			list := s.defender.List()
+			for i := range list {
+				if list[i].From == "" && s.blocks != nil {
+					list[i].From = s.blocks.f.Node()
+				}
+			}
 			sort.Slice(list, func(i, j int) bool { return list[i].Addr < list[j].Addr })
 			return list, nil
 		},
@@ -34,6 +39,11 @@ func (s *Server) Commands() map[string]control.Handler {
 			}
 			was := s.defender.Unblock(addr)
 			s.log.Info("address unblocked by the operator", "addr", addr, "was_blocked", was)
+			if s.blocks != nil {
+				if err := s.blocks.remove(addr); err != nil {
+					return nil, err
+				}
+			}
 			return map[string]bool{"was_blocked": was}, nil
 		},
 	}

@@ -14,6 +14,7 @@ import (
 
 	"bartleby/internal/config"
 	"bartleby/internal/jail"
+	"bartleby/internal/testutil"
 )
 
 const testKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"
@@ -44,7 +45,7 @@ listen = "127.0.0.1:2222"
 	if err != nil {
 		t.Fatal(err)
 	}
-	u := compile(cfg.SSH, cfg.Checker())["alice"]
+	u := compile(cfg, cfg.Checker())["alice"]
 	if len(u.keys) != 1 || len(u.mounts) != 2 || !u.mounts[1].ReadOnly || u.mounts[1].Path != "/www" {
 		t.Errorf("user = %+v", u)
 	}
@@ -148,7 +149,7 @@ func (f *fakeAddr) String() string  { return f.s }
 func TestExecPolicy(t *testing.T) {
 	dir := t.TempDir()
 	u := &user{SSHUser: &config.SSHUser{Name: "alice", Rsync: true}, mounts: []jail.Mount{{Path: "/", Dir: dir}}}
-	j, err := jail.Open("alice", u.mounts, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	j, err := jail.Open("alice", u.mounts, u.perms, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,5 +170,90 @@ func TestExecPolicy(t *testing.T) {
 	u.Rsync = false
 	if _, err := s.checkExec("rsync --server -rlptDe.iLsfxCIvu . x", u, j); err == nil {
 		t.Error("rsync allowed for a user without rsync = true")
+	}
+}
+
+// TestConfigPermsSyntax: umask and group are checked wherever the check
+// runs; a default user gets umask 022 and the daemon's group.
+func TestConfigPermsSyntax(t *testing.T) {
+	_, err := parse(t, `
+[ssh]
+  [[ssh.user]]
+  name = "a"
+  password_file = "/dev/null"
+  root = "{{dir}}/root"
+  umask = "22"
+  [[ssh.user]]
+  name = "b"
+  keys = ["`+testKey+`"]
+  root = "{{dir}}/root"
+  umask = "0o22"
+  group = "web:data"
+  [[ssh.user]]
+  name = "c"
+  keys = ["`+testKey+`"]
+  root = "{{dir}}/root"
+  umask = "1777"
+  group = "no-such-group-bartleby"
+  [[ssh.user]]
+  name = "d"
+  keys = ["`+testKey+`"]
+  root = "{{dir}}/root"
+  group = "root"
+`)
+	if err == nil {
+		t.Fatal("bad config accepted")
+	}
+	for _, want := range []string{
+		`ssh.user[1].umask: "22" is not a umask`,
+		`ssh.user[2].umask: "0o22" is not a umask`,
+		`ssh.user[2].group: "web:data" is not a group name`,
+		`ssh.user[3].umask: "1777" is not a umask`,
+		`ssh.user[3].group: no group "no-such-group-bartleby" on this system`,
+		`ssh.user[4].group: "root" is root's group (gid 0)`,
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("missing %q in:\n%s", want, err)
+		}
+	}
+	cfg, err := parse(t, "[ssh]\n[[ssh.user]]\nname = \"e\"\nkeys = [\""+testKey+"\"]\nroot = \"{{dir}}/root\"\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := compile(cfg, cfg.Checker())["e"].perms; p != jail.DefaultPerms {
+		t.Errorf("default perms %+v, want umask 022 and no group", p)
+	}
+}
+
+// TestConfigGroupMembership: a group the daemon's user is not a member of
+// is refused (its files could not be given to it); one it is in is taken.
+// As root, the user key names the daemon's user; without one the check
+// can only warn.
+func TestConfigGroupMembership(t *testing.T) {
+	testutil.NeedRoot(t)
+	user := func(name, group string) string {
+		return fmt.Sprintf("[[ssh.user]]\nname = %q\nkeys = [%q]\nroot = \"{{dir}}/root\"\ngroup = %q\numask = \"002\"\n", name, testKey, group)
+	}
+	_, err := parse(t, "user = \"nobody\"\n[ssh]\n"+user("a", "daemon"))
+	if err == nil || !strings.Contains(err.Error(), `ssh.user[1].group: nobody is not a member of group "daemon"`) {
+		t.Errorf("a group nobody is not in: %v", err)
+	}
+	cfg, err := parse(t, "user = \"nobody\"\n[ssh]\n"+user("b", "nogroup"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	nogroup, err := lookupGroup("nogroup")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := compile(cfg, cfg.Checker())["b"].perms; p != (jail.Perms{Umask: 0o002, Group: nogroup}) {
+		t.Errorf("perms %+v, want umask 002 and group nogroup", p)
+	}
+	cfg, err = parse(t, "[ssh]\n"+user("c", "daemon"))
+	if err != nil {
+		t.Fatalf("without a user key as root: %v, want only a warning", err)
+	}
+	if w := cfg.Warnings.Error(); !strings.Contains(w, `ssh.user[1].group: checked as root without a user key`) {
+		t.Errorf("warnings: %s", w)
 	}
 }

@@ -24,6 +24,7 @@ type record struct {
 	failures int
 	first    time.Time // start of the current window
 	blocked  time.Time // blocked until
+	from     string    // the fleet node that blocked it; "" for this one
 }
 
 // key is what failures are counted against: an IPv4 address or an IPv6
@@ -121,6 +122,8 @@ func (d *defender) prune(now time.Time) bool {
 type Blocked struct {
 	Addr  string    `json:"addr"`
 	Until time.Time `json:"until"`
+	// From is the fleet node whose defender blocked it; "" for this node.
+	From string `json:"from,omitempty"`
 }
 
 // List returns the addresses blocked now.
@@ -131,7 +134,7 @@ func (d *defender) List() []Blocked {
 	out := []Blocked{}
 	for a, r := range d.entries {
 		if now.Before(r.blocked) {
-			out = append(out, Blocked{Addr: a.String(), Until: r.blocked})
+			out = append(out, Blocked{Addr: a.String(), Until: r.blocked, From: r.from})
 		}
 	}
 	return out
@@ -145,4 +148,34 @@ func (d *defender) Unblock(addr netip.Addr) bool {
 	r := d.entries[key(addr)]
 	delete(d.entries, key(addr))
 	return r != nil && d.now().Before(r.blocked)
+}
+
+// BlockFrom applies a block another fleet node made (addr is already a
+// key); a longer block already here stays.
+func (d *defender) BlockFrom(addr netip.Addr, until time.Time, node string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	now := d.now()
+	r := d.entries[addr]
+	if r != nil && !r.blocked.Before(until) {
+		return
+	}
+	if r == nil {
+		if len(d.entries) >= maxTracked && !d.prune(now) {
+			return
+		}
+		r = &record{first: now}
+		d.entries[addr] = r
+	}
+	r.blocked, r.from = until, node
+}
+
+// UnblockFrom lifts a block another node made, when that node lifts it
+// (unblocked by an operator, or its lease ended).
+func (d *defender) UnblockFrom(addr netip.Addr, node string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if r := d.entries[addr]; r != nil && r.from == node {
+		delete(d.entries, addr)
+	}
 }

@@ -1,6 +1,7 @@
 package sshd
 
 import (
+	"bartleby/internal/accept"
 	"errors"
 	"fmt"
 	"net"
@@ -27,7 +28,7 @@ func (s *Server) Reload(env *part.Env) error {
 	if err != nil {
 		return err
 	}
-	if err := makeRoots(g); err != nil {
+	if err := prepareDirs(g); err != nil {
 		return err
 	}
 	var ln net.Listener
@@ -35,6 +36,7 @@ func (s *Server) Reload(env *part.Env) error {
 		if ln, err = net.Listen("tcp", c.Listen); err != nil {
 			return fmt.Errorf("listen on %s: %w", c.Listen, err)
 		}
+		ln = accept.Retry(ln, s.log, s.died)
 	}
 	s.defender.set(c.Defender.Failures, c.Defender.Window.Duration, c.Defender.BlockFor.Duration)
 	s.swap(g)

@@ -69,7 +69,7 @@ func (s *Server) handle(c net.Conn, g *generation) {
 	log.Info("login", attrs...)
 	go rejectGlobal(reqs, log)
 
-	j, err := jail.Open(u.Name, u.mounts, s.log.With("addr", addr.String()))
+	j, err := jail.Open(u.Name, u.mounts, u.perms, s.log.With("addr", addr.String()))
 	if err != nil {
 		log.Error("cannot open the user's jail", "err", err)
 		return

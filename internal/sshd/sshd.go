@@ -16,11 +16,11 @@ import (
 	"path/filepath"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/crypto/ssh"
 
+	"bartleby/internal/accept"
 	"bartleby/internal/config"
 	"bartleby/internal/connlimit"
 	"bartleby/internal/jail"
@@ -32,6 +32,7 @@ type Server struct {
 	log      *slog.Logger
 	stateDir string
 	defender *defender
+	blocks   *blocklist // the fleet's shared blocks; nil on a single host
 	metrics  *metrics
 	rsyncErr error // why rsync cannot run here, nil when it can
 	// failTimer pads every failed password check (see timing.go).
@@ -40,6 +41,7 @@ type Server struct {
 	// it, and connections keep the one they started with.
 	cur atomic.Pointer[generation]
 
+	died  func(error) // a listener stopped for good
 	wg    sync.WaitGroup
 	mu    sync.Mutex
 	ln    net.Listener
@@ -74,7 +76,7 @@ func New(env *part.Env) (part.Part, error) {
 		return nil, nil
 	}
 	s := &Server{
-		log: env.Log, stateDir: env.Config.StateDir,
+		log: env.Log, stateDir: env.Config.StateDir, died: env.Fail,
 		defender:    newDefender(c.Defender.Failures, c.Defender.Window.Duration, c.Defender.BlockFor.Duration),
 		conns:       map[net.Conn]struct{}{},
 		logins:      map[*ssh.ServerConn]string{},
@@ -90,6 +92,9 @@ func New(env *part.Env) (part.Part, error) {
 		return nil, err
 	}
 	s.cur.Store(g)
+	if env.Fleet != nil {
+		s.blocks = shareBlocks(env.Fleet, s.defender, env.Log)
+	}
 	return s, nil
 }
 
@@ -98,7 +103,7 @@ func New(env *part.Env) (part.Part, error) {
 func (s *Server) compile(cfg *config.Config, old *generation) (*generation, error) {
 	c := cfg.SSH
 	check := cfg.Checker()
-	users := compile(c, check)
+	users := compile(cfg, check)
 	if err := check.Err(); err != nil {
 		return nil, err
 	}
@@ -178,13 +183,14 @@ func (s *Server) Addrs() []string {
 // Start binds the listener and serves in the background.
 func (s *Server) Start() error {
 	g := s.cur.Load()
-	if err := makeRoots(g); err != nil {
+	if err := prepareDirs(g); err != nil {
 		return err
 	}
 	ln, err := net.Listen("tcp", g.cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", g.cfg.Listen, err)
 	}
+	ln = accept.Retry(ln, s.log, s.died)
 	s.mu.Lock()
 	s.ln = ln
 	s.mu.Unlock()
@@ -194,10 +200,22 @@ func (s *Server) Start() error {
 	return nil
 }
 
-func makeRoots(g *generation) error {
+// prepareDirs makes the users' roots and their writable mounts ready for
+// them (owner, group, mode: see perms.go).
+func prepareDirs(g *generation) error {
 	for _, u := range g.cfg.Users {
 		if err := os.MkdirAll(u.Root, 0o755); err != nil {
 			return fmt.Errorf("root of %s: %w", u.Name, err)
+		}
+	}
+	for _, u := range g.users {
+		for _, m := range u.mounts {
+			if m.ReadOnly {
+				continue
+			}
+			if err := jail.PrepareDir(m.Dir, u.perms); err != nil {
+				return fmt.Errorf("user %s: %w", u.Name, err)
+			}
 		}
 	}
 	return nil
@@ -210,12 +228,7 @@ func (s *Server) serve(ln net.Listener) {
 	for {
 		c, err := ln.Accept()
 		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			s.log.Warn("accept", "err", err)
-			time.Sleep(100 * time.Millisecond)
-			continue
+			return // closed, or failed for good and reported by accept.Retry
 		}
 		addr := remoteAddr(c.RemoteAddr())
 		if s.defender.Blocked(addr) {
@@ -276,6 +289,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.ln.Close()
 	}
 	s.mu.Unlock()
+	if s.blocks != nil {
+		defer s.blocks.close()
+	}
 	done := make(chan struct{})
 	go func() { s.wg.Wait(); close(done) }()
 	select {

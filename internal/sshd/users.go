@@ -19,29 +19,32 @@ type user struct {
 	hash   string
 	keys   []authkeys.Key
 	mounts []jail.Mount // "/" first
+	perms  jail.Perms
 }
 
 // Check reports what is wrong with [ssh] beyond its syntax: host keys,
 // password files, keys and mount directories. It starts nothing.
 func Check(cfg *config.Config, c *config.Checker) {
 	if cfg.SSH != nil {
-		compile(cfg.SSH, c)
+		compile(cfg, c)
 	}
 }
 
 // compile reads and checks what [ssh] names; problems go to c.
-func compile(s *config.SSH, c *config.Checker) map[string]*user {
+func compile(cfg *config.Config, c *config.Checker) map[string]*user {
+	s := cfg.SSH
 	for i, k := range s.HostKeys {
 		c.Readable(fmt.Sprintf("ssh.host_keys[%d]", i+1), k, config.MaxCertFile)
 	}
 	users := map[string]*user{}
 	for i, cu := range s.Users {
-		users[cu.Name] = compileUser(c, fmt.Sprintf("ssh.user[%d]", i+1), cu)
+		users[cu.Name] = compileUser(c, fmt.Sprintf("ssh.user[%d]", i+1), cu, cfg.User)
 	}
 	return users
 }
 
-func compileUser(c *config.Checker, key string, cu *config.SSHUser) *user {
+// compileUser compiles one user; daemonUser is the config's user key.
+func compileUser(c *config.Checker, key string, cu *config.SSHUser, daemonUser string) *user {
 	u := &user{SSHUser: cu}
 	u.hash = c.Secret(cu.Password, key+".password_file", cu.PasswordFile)
 	if u.hash != "" {
@@ -51,6 +54,7 @@ func compileUser(c *config.Checker, key string, cu *config.SSHUser) *user {
 	}
 	u.compileKeys(c, key)
 	u.compileMounts(c, key)
+	u.perms = compilePerms(c, key, cu, daemonUser)
 	if cu.Rsync {
 		// A warning, not an error: SFTP still works, and rsync is
 		// refused at login with the same reason.

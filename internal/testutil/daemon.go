@@ -26,6 +26,7 @@ type Daemon struct {
 	StateDir string
 	logs     *syncBuffer
 	done     chan struct{}
+	args     []string // extra serve flags
 }
 
 // StartDaemon writes config (TOML; "{{dir}}" is replaced by the test's
@@ -34,14 +35,36 @@ type Daemon struct {
 // printed if the test failed.
 func StartDaemon(t testing.TB, config string) *Daemon {
 	t.Helper()
+	return startDaemon(t, config, 0o600)
+}
+
+// StartDaemonAs starts bartleby as root with `serve --user user`: the
+// temporary directory and the config are readable by that user, who
+// re-reads the config on reload.
+func StartDaemonAs(t testing.TB, user, config string) *Daemon {
+	t.Helper()
+	NeedRoot(t)
+	return startDaemon(t, config, 0o644, "--user", user)
+}
+
+func startDaemon(t testing.TB, config string, mode os.FileMode, args ...string) *Daemon {
+	t.Helper()
 	dir := t.TempDir()
+	if mode&0o044 != 0 {
+		// t.TempDir's parent is 0700.
+		for _, d := range []string{filepath.Dir(dir), dir} {
+			if err := os.Chmod(d, 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	d := &Daemon{t: t, Dir: dir, Config: filepath.Join(dir, "bartleby.toml"),
-		StateDir: filepath.Join(dir, "state"), logs: &syncBuffer{}, done: make(chan struct{})}
+		StateDir: filepath.Join(dir, "state"), logs: &syncBuffer{}, done: make(chan struct{}), args: args}
 	config = strings.ReplaceAll(config, "{{dir}}", dir)
 	if !strings.Contains(config, "state_dir") {
 		config = "state_dir = \"" + d.StateDir + "\"\n" + config
 	}
-	if err := os.WriteFile(d.Config, []byte(config), 0o600); err != nil {
+	if err := os.WriteFile(d.Config, []byte(config), mode); err != nil {
 		t.Fatal(err)
 	}
 	d.launch()
@@ -58,7 +81,8 @@ func StartDaemon(t testing.TB, config string) *Daemon {
 // launch starts `bartleby serve` on the config.
 func (d *Daemon) launch() {
 	d.t.Helper()
-	d.Cmd = exec.Command(Binary(d.t), "serve", "-c", d.Config, "--log-format", "json", "--log-level", "debug")
+	args := append([]string{"serve", "-c", d.Config, "--log-format", "json", "--log-level", "debug"}, d.args...)
+	d.Cmd = exec.Command(Binary(d.t), args...)
 	d.Cmd.Stdout = d.logs
 	d.Cmd.Stderr = d.logs
 	if err := d.Cmd.Start(); err != nil {

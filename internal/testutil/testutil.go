@@ -36,6 +36,20 @@ func Need(t testing.TB, cmd string) string {
 	return ""
 }
 
+// NeedRoot stops a test that must run as root (to change users or bind
+// low ports): it fails in CI, which runs the suite as root, and is skipped
+// elsewhere.
+func NeedRoot(t testing.TB) {
+	t.Helper()
+	if os.Geteuid() == 0 {
+		return
+	}
+	if InCI() {
+		t.Fatal("this test needs root; CI runs the suite as root")
+	}
+	t.Skip("needs root")
+}
+
 // FreePort returns a loopback TCP address ("127.0.0.1:NNNNN") free now.
 func FreePort(t testing.TB) string {
 	t.Helper()

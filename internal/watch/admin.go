@@ -4,7 +4,8 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
-	"strings"
+	"slices"
+	"sort"
 	"time"
 
 	"bartleby/internal/adminui"
@@ -13,8 +14,8 @@ import (
 	"bartleby/internal/watch/scenario"
 )
 
-// AdminPages adds the watch page: scenario status, step timing charts,
-// recent failures and the clock.
+// AdminPages adds the watch page: scenario status, pass rate, step timings
+// (chart, p50, p95), grouped failures and the clock.
 func (w *Watch) AdminPages() []part.AdminPage {
 	return []part.AdminPage{{Path: "/watch", Title: "Watch", Handler: http.HandlerFunc(w.serveAdmin)}}
 }
@@ -22,16 +23,21 @@ func (w *Watch) AdminPages() []part.AdminPage {
 var adminTmpl = template.Must(template.New("watch").Parse(`
 {{with .Clock}}<p class="{{.Class}}">{{.Line}} <small>(checked {{.Ago}} ago)</small></p>{{end}}
 <h2>Scenarios</h2>
-<div class="scroll"><table>
-<tr><th>Scenario</th><th>Status</th><th>Last run</th><th>Took</th><th>Step times over the last {{.Runs}} runs</th></tr>
-{{range .Rows}}<tr>
-<td>{{.Feature}} / {{.Name}}<br><small>{{.File}}:{{.Line}}</small></td>
-<td class="{{.Class}}">{{.Status}}</td><td>{{.When}}</td><td>{{.Took}}</td>
-<td>{{.Chart}}</td></tr>
-{{end}}</table></div>
-<h2>Last failures</h2>
-{{range .Failures}}<h3 class="bad">{{.Time.Format "2006-01-02 15:04:05 MST"}} — {{.Scenario}}, step {{.Step}}: {{.Text}}</h3>
-<p>{{.Error}}</p>{{with .Excerpt}}<pre>{{.}}</pre>{{end}}
+{{range .Rows}}<section class="scenario">
+<h3>{{.Feature}} / {{.Name}} <span class="{{.Class}}">{{.Status}}</span></h3>
+<p class="muted">{{.File}}:{{.Line}} · last run {{.When}}, took {{.Took}}{{if .Runs}} · passed {{.Passed}} of {{.Runs}} runs ({{printf "%.1f" .PassRate}} %) since {{.Since}}{{end}}</p>
+{{.Chart}}
+{{if .Steps}}<table class="rows steps"><thead><tr><th scope="col">Step</th><th scope="col">p50</th><th scope="col">p95</th></tr></thead><tbody>
+{{range .Steps}}<tr><td data-label="Step">{{if .Plotted}}<span class="swatch s{{.Class}}" aria-hidden="true"></span>{{else}}<span class="swatch" aria-hidden="true"></span>{{end}}{{.N}}. {{.Text}}{{if not .Plotted}} <span class="muted">(check, not timed)</span>{{end}}</td>
+<td data-label="p50">{{.P50}}</td><td data-label="p95">{{.P95}}</td></tr>{{end}}
+</tbody></table>{{end}}
+</section>
+{{else}}<p class="muted">No scenario is configured.</p>{{end}}
+<h2>Failures</h2>
+{{if .Failures}}<table class="rows"><thead><tr><th scope="col">Scenario, step</th><th scope="col">Error</th><th scope="col">Count</th><th scope="col">First</th><th scope="col">Last</th></tr></thead><tbody>
+{{range .Failures}}<tr><td data-label="Scenario">{{.Scenario}}, step {{.Step}}: {{.Text}}</td><td data-label="Error" class="bad">{{.Error}}{{with .Excerpt}}<details><summary>What the page showed</summary><pre>{{.}}</pre></details>{{end}}</td>
+<td data-label="Count">{{.Count}}</td><td data-label="First">{{.First.Format "2006-01-02 15:04:05"}}</td><td data-label="Last">{{.Last.Format "2006-01-02 15:04:05 MST"}}</td></tr>{{end}}
+</tbody></table><p class="muted">Over the last {{.Kept}} failures recorded.</p>
 {{else}}<p class="ok">No failure recorded.</p>{{end}}
 `))
 
@@ -40,114 +46,145 @@ type adminRow struct {
 	Line                int
 	Status, Class       string
 	When, Took          string
+	Runs, Passed        int
+	PassRate            float64
+	Since               string
 	Chart               template.HTML
+	Steps               []stepRow
+}
+
+type stepRow struct {
+	N        int
+	Text     string
+	Plotted  bool
+	Class    int
+	P50, P95 string
 }
 
 type adminClock struct{ Line, Class, Ago string }
+
+// failureGroup is the failures of one (scenario, step, error).
+type failureGroup struct {
+	failure
+	Count       int
+	First, Last time.Time
+}
 
 func (w *Watch) serveAdmin(rw http.ResponseWriter, r *http.Request) {
 	data := struct {
 		Clock    *adminClock
 		Rows     []adminRow
-		Runs     int
-		Failures []failure
+		Failures []failureGroup
+		Kept     int
 	}{}
 	if c := w.Clock(); c != nil {
 		data.Clock = &adminClock{Line: c.Line(), Class: statusClass(c.Status), Ago: time.Since(c.Time).Round(time.Second).String()}
 	}
+	last := w.lastResults()
+	for _, sc := range w.scenarios() {
+		data.Rows = append(data.Rows, w.row(sc, last[sc.ID()]))
+	}
+	f := w.hist.failures()
+	data.Failures, data.Kept = groupFailures(f), len(f)
+	adminui.RenderTemplate(rw, r, "Watch", adminTmpl, data)
+}
+
+func (w *Watch) lastResults() map[string]*scenario.Result {
 	w.mu.Lock()
-	data.Runs = w.cfg.History
+	defer w.mu.Unlock()
 	last := make(map[string]*scenario.Result, len(w.last))
 	for k, v := range w.last {
 		last[k] = v
 	}
-	w.mu.Unlock()
-	for _, sc := range w.scenarios() {
-		row := adminRow{Feature: sc.Feature, Name: sc.Name, File: sc.File, Line: sc.Line, Status: "not run yet", Class: "warn", When: "—", Took: "—"}
-		if res := last[sc.ID()]; res != nil {
-			row.Status, row.Class = "passed", "ok"
-			switch {
-			case !res.OK:
-				row.Status, row.Class = "failed: "+res.Failed().Error, "bad"
-			case res.Slow:
-				row.Status, row.Class = "slow", "warn"
-			}
-			row.When = time.Since(res.Started).Round(time.Second).String() + " ago"
-			row.Took = fmt.Sprintf("%.3fs", res.Duration.Seconds())
+	return last
+}
+
+// row is one scenario: its last result, pass rate and step timings over
+// the kept history. Steps that make no request (assertions) are listed
+// but neither plotted nor timed.
+func (w *Watch) row(sc *scenario.Scenario, res *scenario.Result) adminRow {
+	row := adminRow{Feature: sc.Feature, Name: sc.Name, File: sc.File, Line: sc.Line, Status: "not run yet", Class: "warn", When: "—", Took: "—"}
+	if res != nil {
+		row.Status, row.Class = "passed", "ok"
+		switch {
+		case !res.OK:
+			row.Status, row.Class = "failed: "+res.Failed().Error, "bad"
+		case res.Slow:
+			row.Status, row.Class = "slow", "warn"
 		}
-		row.Chart = chart(w.hist.snapshot(sc.ID()))
-		data.Rows = append(data.Rows, row)
+		row.When = time.Since(res.Started).Round(time.Second).String() + " ago"
+		row.Took = fmt.Sprintf("%.3fs", res.Duration.Seconds())
 	}
-	f := w.hist.failures()
-	for i, j := 0, len(f)-1; i < j; i, j = i+1, j-1 {
-		f[i], f[j] = f[j], f[i]
+	t := w.hist.snapshot(sc.ID())
+	row.Runs = len(t.Runs)
+	for _, run := range t.Runs {
+		if run.OK {
+			row.Passed++
+		}
 	}
-	data.Failures = f
-	adminui.RenderTemplate(rw, r, "Watch", adminTmpl, data)
+	if row.Runs > 0 {
+		row.PassRate = 100 * float64(row.Passed) / float64(row.Runs)
+		row.Since = time.Unix(t.Runs[0].T, 0).Format("2006-01-02 15:04")
+	}
+	var plotted []int
+	for i, st := range sc.Steps {
+		sr := stepRow{N: i + 1, Text: st.Text, Plotted: st.MakesRequest(), Class: i % stepClasses, P50: "—", P95: "—"}
+		if sr.Plotted {
+			plotted = append(plotted, i)
+			if d := durations(t.Runs, i); len(d) > 0 {
+				sr.P50, sr.P95 = seconds(quantile(d, 0.5)), seconds(quantile(d, 0.95))
+			}
+		}
+		row.Steps = append(row.Steps, sr)
+	}
+	row.Chart = chart(t, plotted)
+	return row
+}
+
+// durations are step s's times over the runs where it ran, sorted.
+func durations(runs []record, s int) []float64 {
+	var out []float64
+	for _, r := range runs {
+		if s < len(r.Steps) && r.Steps[s] >= 0 {
+			out = append(out, float64(r.Steps[s]))
+		}
+	}
+	sort.Float64s(out)
+	return out
+}
+
+// quantile is the nearest-rank q-quantile of sorted values.
+func quantile(sorted []float64, q float64) float64 {
+	i := int(float64(len(sorted))*q+0.999999) - 1
+	return sorted[min(max(i, 0), len(sorted)-1)]
+}
+
+// groupFailures folds failures of the same scenario, step and error into
+// one line with a count, the latest first.
+func groupFailures(fs []failure) []failureGroup {
+	type key struct {
+		sc    string
+		step  int
+		error string
+	}
+	idx := map[key]int{}
+	var out []failureGroup
+	for _, f := range fs {
+		k := key{f.Scenario, f.Step, f.Error}
+		i, ok := idx[k]
+		if !ok {
+			idx[k] = len(out)
+			out = append(out, failureGroup{failure: f, First: f.Time})
+			i = len(out) - 1
+		}
+		g := &out[i]
+		g.Count++
+		g.Last, g.Excerpt = f.Time, f.Excerpt
+	}
+	slices.SortFunc(out, func(a, b failureGroup) int { return b.Last.Compare(a.Last) })
+	return out
 }
 
 func statusClass(s clock.Status) string {
 	return [...]string{"ok", "warn", "bad", "bad"}[s]
-}
-
-// palette colours the steps' lines; it repeats after ten steps.
-var palette = []string{"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"}
-
-// chart draws each step's duration over the runs as an SVG line chart,
-// server-side: one polyline per step, failed runs marked in red along the
-// top, the scale and the time span written on it.
-func chart(t track) template.HTML {
-	const w, h, top, left = 480.0, 120.0, 12.0, 44.0
-	if len(t.Runs) == 0 {
-		return "<small>no runs yet</small>"
-	}
-	maxV := float32(0.001)
-	for _, r := range t.Runs {
-		for _, d := range r.Steps {
-			maxV = max(maxV, d)
-		}
-	}
-	n := len(t.Runs)
-	x := func(i int) float64 {
-		if n == 1 {
-			return left + (w-left)/2
-		}
-		return left + float64(i)*(w-left-4)/float64(n-1)
-	}
-	y := func(v float32) float64 { return top + (h-top-14)*(1-float64(v/maxV)) }
-	var b strings.Builder
-	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%.0f" height="%.0f" viewBox="0 0 %.0f %.0f" role="img" aria-label="step durations">`, w, h+16*float64((len(t.Steps)+2)/3), w, h+16*float64((len(t.Steps)+2)/3))
-	fmt.Fprintf(&b, `<line x1="%.0f" y1="%.0f" x2="%.0f" y2="%.0f" stroke="#999"/>`, left, h-14, w, h-14)
-	fmt.Fprintf(&b, `<text x="0" y="%.0f" font-size="10">%.3fs</text><text x="0" y="%.0f" font-size="10">0</text>`, top+4, maxV, h-14)
-	fmt.Fprintf(&b, `<text x="%.0f" y="%.0f" font-size="10">%s</text><text x="%.0f" y="%.0f" font-size="10" text-anchor="end">%s</text>`,
-		left, h-2, time.Unix(t.Runs[0].T, 0).Format("Jan 2 15:04"), w, h-2, time.Unix(t.Runs[n-1].T, 0).Format("Jan 2 15:04"))
-	for s := range t.Steps {
-		var pts []string
-		for i, r := range t.Runs {
-			if s < len(r.Steps) && r.Steps[s] >= 0 {
-				pts = append(pts, fmt.Sprintf("%.1f,%.1f", x(i), y(r.Steps[s])))
-			}
-		}
-		fmt.Fprintf(&b, `<polyline fill="none" stroke-width="1.5" stroke="%s" points="%s"/>`, palette[s%len(palette)], strings.Join(pts, " "))
-	}
-	for i, r := range t.Runs {
-		if !r.OK {
-			fmt.Fprintf(&b, `<circle cx="%.1f" cy="%.0f" r="3" fill="#d62728"><title>failed %s</title></circle>`, x(i), top-6, time.Unix(r.T, 0).Format(time.RFC3339))
-		}
-	}
-	for s, text := range t.Steps {
-		cx, cy := 4+float64(s%3)*160, h+12+16*float64(s/3)
-		fmt.Fprintf(&b, `<rect x="%.0f" y="%.0f" width="10" height="4" fill="%s"/><text x="%.0f" y="%.0f" font-size="10">%d. %s</text>`,
-			cx, cy-4, palette[s%len(palette)], cx+14, cy, s+1, template.HTMLEscapeString(shorten(text, 26)))
-	}
-	b.WriteString("</svg>")
-	return template.HTML(b.String())
-}
-
-func shorten(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n-1]) + "…"
 }

@@ -16,7 +16,7 @@ import (
 
 // Limits of the stored history.
 const (
-	maxFailures    = 20
+	maxFailures    = 200 // grouped on the admin page
 	maxHistoryFile = 64 << 20
 )
 

@@ -97,7 +97,7 @@ func New(env *part.Env) (part.Part, error) {
 	w.hist = h
 	if n := wc.NTPServer; n != nil {
 		w.ntp = clock.NewServer(clock.ServerOptions{Rate: n.Rate, Burst: n.Burst, Clients: n.Clients, Leak: n.Leak,
-			Upstream: w.upstream, Log: env.Log})
+			Upstream: w.upstream, Log: env.Log, Died: env.Fail})
 		w.registerNTP(env.Metrics)
 	}
 	return w, nil

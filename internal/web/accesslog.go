@@ -74,6 +74,7 @@ type accessLog struct {
 	mu   sync.Mutex
 	w    io.Writer
 	file *os.File // nil for stderr
+	path string
 	json bool
 }
 
@@ -86,19 +87,46 @@ func openAccessLog(dest, format string) (*accessLog, error) {
 	case "stderr":
 		l.w = os.Stderr
 	default:
-		f, err := os.OpenFile(dest, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+		f, err := openLogFile(dest)
 		if err != nil {
-			return nil, fmt.Errorf("access log: %w", err)
+			return nil, err
 		}
-		l.w, l.file = f, f
+		l.w, l.file, l.path = f, f, dest
 	}
 	return l, nil
+}
+
+func openLogFile(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+	if err != nil {
+		return nil, fmt.Errorf("access log: %w", err)
+	}
+	return f, nil
+}
+
+// reopen opens the log file again by name, after logrotate moved it; on
+// failure the old file stays in use.
+func (l *accessLog) reopen() error {
+	if l == nil || l.file == nil {
+		return nil
+	}
+	f, err := openLogFile(l.path)
+	if err != nil {
+		return err
+	}
+	l.mu.Lock()
+	old := l.file
+	l.w, l.file = f, f
+	l.mu.Unlock()
+	return old.Close()
 }
 
 func (l *accessLog) Close() error {
 	if l == nil || l.file == nil {
 		return nil
 	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	return l.file.Close()
 }
 

@@ -2,10 +2,12 @@ package web
 
 import (
 	"fmt"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -47,14 +49,21 @@ func checkSite(c *config.Checker, key string, sc *config.Site) {
 
 // routeSpec is what a route's section compiles to.
 type routeSpec struct {
-	re        *regexp.Regexp // regex, anchored
-	upstreams []*url.URL
+	re          *regexp.Regexp // regex, anchored
+	upstreams   []*url.URL
+	allow, deny []netip.Prefix
+	rateEvents  int // rate_limit: so many requests per ratePer; 0 for none
+	ratePer     time.Duration
 }
 
-// compileRoute compiles a route's regex and upstreams and checks the files
-// it names; problems go to c under key.
+// compileRoute compiles a route's regex, upstreams, client lists and rate
+// and checks the files it names; problems go to c under key.
 func compileRoute(c *config.Checker, key string, rc *config.Route) routeSpec {
-	var rs routeSpec
+	rs := routeSpec{allow: config.Prefixes(rc.Allow), deny: config.Prefixes(rc.Deny)}
+	if rc.RateLimit != "" {
+		// config reported a bad rate; such a config never runs.
+		rs.rateEvents, rs.ratePer, _ = config.ParseRate(rc.RateLimit)
+	}
 	if rc.Regex != "" && len(rc.Regex) <= config.MaxRegex {
 		re, err := regexp.Compile("^(?:" + rc.Regex + ")$")
 		if err != nil {

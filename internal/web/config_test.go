@@ -83,6 +83,34 @@ fail_duration = "soon"
 			`:10: site[1].route[3].proxy: "http://127.0.0.1:1/app": give only scheme, host and port`,
 			`:11: site[1].route[3].proxy_host: must be one of pass, rewrite, got "keep"`,
 			`:12: site[1].route[3].fail_duration: "soon" is not a duration`}},
+		{"access, limits and cache", `[[site]]
+hosts = ["a.test"]
+[[site.route]]
+root = "{{dir}}/www"
+allow = ["10.0.0.0/33"]
+basic_auth = { ann = "plain" }
+rate_limit = "10/week"
+max_body = "lots"
+headers = { set = { "Bad Name" = "x" }, add = { X-Ok = "a\nb" } }
+cache = "5m"
+[[site.route]]
+proxy = "http://127.0.0.1:1"
+rate_burst = 3
+  [site.route.cache]
+  ttl = "soon"
+  max_size = "1KB"
+  bypass_cookies = ["[wp"]
+`, []string{`:6: site[1].route[1].allow[1]: "10.0.0.0/33" is not an IP address or CIDR`,
+			`site[1].route[1].basic_auth.ann: must be a bcrypt hash`,
+			`:8: site[1].route[1].rate_limit: "10/week" is not a rate`,
+			`:9: site[1].route[1].max_body: "lots" is not a size`,
+			`site[1].route[1].headers: "Bad Name" is not a header name`,
+			`site[1].route[1].headers.X-Ok: a header value cannot hold a line break`,
+			`:11: site[1].route[1].cache: cache goes with proxy`,
+			`:14: site[1].route[2].rate_burst: goes with rate_limit`,
+			`:16: site[1].route[2].cache.ttl: "soon" is not a duration`,
+			`:17: site[1].route[2].cache.max_size: must be at least 1MiB`,
+			`:18: site[1].route[2].cache.bypass_cookies[1]: "[wp" is not a cookie name glob`}},
 		{"wildcard with ACME", `[acme]
 email = "ops@b.test"
 [[site]]

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"bartleby/internal/config"
+	"bartleby/internal/web/proxycache"
 )
 
 // matcher is the condition of one route: a path prefix, a set of file
@@ -58,19 +59,31 @@ type route struct {
 	matcher
 	strip string
 	h     http.Handler
+	cache *proxycache.Cache // nil without one
 }
 
 // serve runs the route's action, with strip_prefix applied to the path.
 func (rt *route) serve(w http.ResponseWriter, r *http.Request) {
-	if p, ok := stripPath(r.URL.Path, rt.strip); !ok {
+	if r = rt.request(r); r == nil {
 		http.Error(w, "400 bad request: invalid path", http.StatusBadRequest)
 		return
-	} else if p != r.URL.Path {
-		orig := r.URL.Path
-		r = withPath(r, p)
-		r = r.WithContext(context.WithValue(r.Context(), origPathKey{}, orig))
 	}
 	rt.h.ServeHTTP(w, r)
+}
+
+// request is r as the route's action sees it, strip_prefix applied; nil
+// when stripping leaves an invalid path.
+func (rt *route) request(r *http.Request) *http.Request {
+	p, ok := stripPath(r.URL.Path, rt.strip)
+	if !ok {
+		return nil
+	}
+	if p == r.URL.Path {
+		return r
+	}
+	orig := r.URL.Path
+	r = withPath(r, p)
+	return r.WithContext(context.WithValue(r.Context(), origPathKey{}, orig))
 }
 
 // stripPath removes prefix from the clean path p and checks the rest again:
@@ -89,14 +102,21 @@ type router []*route
 // ServeHTTP runs the first route matching the path, which cleanPaths has
 // made clean.
 func (rs router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	p := r.URL.Path
-	for _, rt := range rs {
-		if rt.match(p) {
-			rt.serve(w, r)
-			return
-		}
+	if rt := rs.match(r.URL.Path); rt != nil {
+		rt.serve(w, r)
+		return
 	}
 	http.NotFound(w, r)
+}
+
+// match is the first route of the clean path p, nil for none.
+func (rs router) match(p string) *route {
+	for _, rt := range rs {
+		if rt.match(p) {
+			return rt
+		}
+	}
+	return nil
 }
 
 // cleanPaths checks and cleans the request path before anything looks at

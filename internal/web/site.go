@@ -17,6 +17,7 @@ import (
 	"bartleby/internal/certs"
 	"bartleby/internal/config"
 	"bartleby/internal/realip"
+	"bartleby/internal/web/proxycache"
 )
 
 // site is one [[site]] ready to serve.
@@ -27,7 +28,12 @@ type site struct {
 	h       http.Handler
 	log     *accessLog
 	proxies []*proxy
-	counts  [6]prometheus.Counter // by status class, 1xx to 5xx
+	routes  router
+	caches  []*proxycache.Cache
+	// upstreams are shared by the routes that proxy to one URL, so that a
+	// backend found failing by one route is down for all of them.
+	upstreams map[string]*upstream
+	counts    [6]prometheus.Counter // by status class, 1xx to 5xx
 }
 
 // backendDown reports whether the site proxies and every upstream of every
@@ -41,6 +47,21 @@ func (s *site) backendDown() bool {
 	return len(s.proxies) > 0
 }
 
+// backendDownFor reports whether the backend is down for r: it is down
+// and r's route has no cached answer (fresh, or stale within
+// stale_if_error) to give instead.
+func (s *site) backendDownFor(r *http.Request) bool {
+	if !s.backendDown() {
+		return false
+	}
+	rt := s.routes.match(r.URL.Path) // made clean by cleanPaths, outside maintenance
+	if rt == nil || rt.cache == nil {
+		return true
+	}
+	r = rt.request(r)
+	return r == nil || !rt.cache.Usable(r)
+}
+
 // table is every site of one config, looked up by host. A reload builds a
 // new table and swaps it in whole.
 type table struct {
@@ -51,14 +72,23 @@ type table struct {
 	trusted  []netip.Prefix
 	httpsURL string // ":8443" or "" for 443, appended to redirect hosts
 	requests *prometheus.CounterVec
-	closers  []io.Closer
+	// cacheMetrics are the proxy caches'; nil counts nothing.
+	cacheMetrics *proxycache.Metrics
+	closers      []io.Closer
 }
 
 // wrapper lets the maintenance manager wrap each site's routes.
-type wrapper func(sc *config.Site, next http.Handler, backendDown func() bool) http.Handler
+type wrapper func(sc *config.Site, next http.Handler, backendDown func(*http.Request) bool) http.Handler
 
-func buildTable(cfg *config.Config, cm *certs.Manager, wrap wrapper, requests *prometheus.CounterVec, log *slog.Logger) (*table, error) {
-	t := &table{exact: map[string]*site{}, wild: map[string]*site{}, trusted: config.Prefixes(cfg.TrustedProxies), requests: requests}
+// metrics are the web part's collectors, registered once.
+type metrics struct {
+	requests *prometheus.CounterVec
+	cache    *proxycache.Metrics
+}
+
+func buildTable(cfg *config.Config, cm *certs.Manager, wrap wrapper, m metrics, log *slog.Logger) (*table, error) {
+	t := &table{exact: map[string]*site{}, wild: map[string]*site{}, trusted: config.Prefixes(cfg.TrustedProxies),
+		requests: m.requests, cacheMetrics: m.cache}
 	if _, port, err := net.SplitHostPort(cfg.Web.HTTPS); err == nil && port != "443" {
 		t.httpsURL = ":" + port
 	}
@@ -113,45 +143,77 @@ func (t *table) buildSite(c *config.Checker, key string, sc *config.Site, wrap w
 	var rs router
 	for i, rc := range sc.Routes {
 		spec := compileRoute(c, fmt.Sprintf("%s.route[%d]", key, i+1), rc)
-		h, err := t.action(s, rc, spec, log)
+		h, p, err := t.action(s, rc, spec, log)
 		if err != nil {
 			return nil, fmt.Errorf("route %d: %w", i+1, err)
 		}
-		rs = append(rs, &route{matcher: newMatcher(rc, spec.re), strip: rc.StripPrefix, h: h})
+		rt := &route{matcher: newMatcher(rc, spec.re), strip: rc.StripPrefix}
+		rt.h, rt.cache = t.wrapRoute(s, rc, spec, h, p)
+		rs = append(rs, rt)
 	}
-	s.h = rs
+	s.h, s.routes = rs, rs
 	if wrap != nil {
-		s.h = wrap(sc, rs, s.backendDown)
+		s.h = wrap(sc, rs, s.backendDownFor)
 	}
 	s.h = cleanPaths(s.h)
 	return s, nil
 }
 
-// action builds what a route does.
-func (t *table) action(s *site, rc *config.Route, spec routeSpec, log *slog.Logger) (http.Handler, error) {
+// action builds what a route does; p is its proxy, if it has one.
+func (t *table) action(s *site, rc *config.Route, spec routeSpec, log *slog.Logger) (h http.Handler, p *proxy, err error) {
 	switch {
 	case rc.Root != "":
 		st, err := newStatic(rc)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		t.closers = append(t.closers, st)
-		return st, nil
+		return st, nil, nil
 	case len(spec.upstreams) > 0:
 		p, err := newProxy(s.name, rc, spec.upstreams, t.trusted, log)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		t.closers = append(t.closers, p)
 		s.proxies = append(s.proxies, p)
-		return p, nil
+		s.shareUpstreams(p)
+		return p, p, nil
 	case rc.Redirect != "":
-		return redirect{target: rc.Redirect, code: rc.Code}, nil
+		return redirect{target: rc.Redirect, code: rc.Code}, nil, nil
 	}
-	return respond{body: rc.Respond, status: rc.Status}, nil
+	return respond{body: rc.Respond, status: rc.Status}, nil, nil
+}
+
+// shareUpstreams makes p use the site's upstream of each URL it has.
+func (s *site) shareUpstreams(p *proxy) {
+	if s.upstreams == nil {
+		s.upstreams = map[string]*upstream{}
+	}
+	for i, u := range p.ups {
+		if shared, ok := s.upstreams[u.url.String()]; ok {
+			p.ups[i] = shared
+		} else {
+			s.upstreams[u.url.String()] = u
+		}
+	}
 }
 
 // Close releases the table's files and connections.
+// reopenLogs reopens every site's access log file.
+func (t *table) reopenLogs() error {
+	seen := map[*site]bool{}
+	var errs []error
+	for _, m := range []map[string]*site{t.exact, t.wild} {
+		for _, s := range m {
+			if !seen[s] {
+				seen[s] = true
+				errs = append(errs, s.log.reopen())
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
 func (t *table) Close() error {
 	var errs []error
 	for _, c := range t.closers {

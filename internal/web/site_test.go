@@ -36,7 +36,7 @@ func newTable(t *testing.T, text string) (*table, *config.Config) {
 	}
 	t.Cleanup(cm.Close)
 	requests := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "r"}, []string{"site", "code"})
-	tb, err := buildTable(cfg, cm, nil, requests, log)
+	tb, err := buildTable(cfg, cm, nil, metrics{requests: requests}, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -462,5 +462,25 @@ status = 202
 	re := regexp.MustCompile(`^192\.0\.2\.7 - - \[\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}\] "GET (https://a\.test)?/x\?y=1 HTTP/1\.1" 202 5 "https://r\.test/" "evil\\"\\x0a1\.2\.3\.4 - - \[forged\]"\n$`)
 	if !re.MatchString(line) {
 		t.Errorf("access log line:\n%q", line)
+	}
+}
+
+func TestRoutesShareUpstreamHealth(t *testing.T) {
+	t.Parallel()
+	tb, _ := newTable(t, `[[site]]
+hosts = ["a.test"]
+[[site.route]]
+path = "/wp-admin/"
+proxy = "http://127.0.0.1:1"
+[[site.route]]
+proxy = "http://127.0.0.1:1"
+fail_duration = "1h"
+`)
+	s := tb.lookup("a.test")
+	if resp := do(tb, "GET", "https://a.test/", "a.test"); resp.StatusCode != 502 {
+		t.Fatalf("dead backend: %d", resp.StatusCode)
+	}
+	if !s.proxies[0].down() || !s.backendDown() {
+		t.Error("the backend failed on one route but another route still counts it up")
 	}
 }

@@ -18,9 +18,10 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"bartleby/internal/control"
+	"bartleby/internal/accept"
 	"bartleby/internal/part"
 	"bartleby/internal/web/maint"
+	"bartleby/internal/web/proxycache"
 )
 
 // Server limits, the same for every site.
@@ -38,16 +39,19 @@ type Web struct {
 	log       *slog.Logger
 	httpAddr  string
 	httpsAddr string
-	requests  *prometheus.CounterVec
+	metrics   metrics
 	maint     *maint.Manager
 	// headerTimeout is readHeaderTimeout; a test shortens it.
 	headerTimeout time.Duration
+	fail          func(error) // a listener stopped for good
 
 	table atomic.Pointer[table]
 
 	mu      sync.Mutex
 	servers []*http.Server
 	addrs   []string
+	started time.Time
+	samples []sample // request counters looked at by Summary, oldest first
 }
 
 // New builds the web part, or returns nil when no site is configured.
@@ -56,23 +60,31 @@ func New(env *part.Env) (part.Part, error) {
 	if len(cfg.Sites) == 0 {
 		return nil, nil
 	}
-	w := &Web{log: env.Log, httpAddr: cfg.Web.HTTP, httpsAddr: cfg.Web.HTTPS, headerTimeout: readHeaderTimeout,
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "bartleby_web_requests_total", Help: "Requests answered, by site and status class.",
-		}, []string{"site", "code"})}
-	if err := env.Metrics.Register(w.requests); err != nil {
+	w := &Web{started: time.Now(), log: env.Log, fail: env.Fail, httpAddr: cfg.Web.HTTP, httpsAddr: cfg.Web.HTTPS, headerTimeout: readHeaderTimeout}
+	w.metrics.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "bartleby_web_requests_total", Help: "Requests answered, by site and status class.",
+	}, []string{"site", "code"})
+	if err := env.Metrics.Register(w.metrics.requests); err != nil {
 		return nil, fmt.Errorf("metrics: %w", err)
 	}
+	cm, err := proxycache.NewMetrics(env.Metrics)
+	if err != nil {
+		return nil, fmt.Errorf("cache metrics: %w", err)
+	}
+	w.metrics.cache = cm
 	m, err := maint.NewManager(cfg, env.Log)
 	if err != nil {
 		return nil, err
 	}
 	w.maint = m
-	t, err := buildTable(cfg, env.Certs, m.Handler, w.requests, env.Log)
+	t, err := buildTable(cfg, env.Certs, m.Handler, w.metrics, env.Log)
 	if err != nil {
 		return nil, err
 	}
 	w.table.Store(t)
+	if env.Fleet != nil {
+		m.Share(env.Fleet)
+	}
 	return w, nil
 }
 
@@ -118,8 +130,9 @@ func (w *Web) Start() error {
 	w.servers = []*http.Server{plain, secure}
 	w.addrs = []string{"http://" + httpLn.Addr().String(), "https://" + httpsLn.Addr().String()}
 	w.mu.Unlock()
-	go w.serve(plain, func() error { return plain.Serve(httpLn) })
-	go w.serve(secure, func() error { return secure.ServeTLS(httpsLn, "", "") })
+	// A failure is reported by accept.Retry.
+	go plain.Serve(accept.Retry(httpLn, w.log, w.fail))
+	go secure.ServeTLS(accept.Retry(httpsLn, w.log, w.fail), "", "")
 	w.log.Info("web listening", "http", httpLn.Addr().String(), "https", httpsLn.Addr().String())
 	return nil
 }
@@ -136,12 +149,6 @@ func (w *Web) server(h http.Handler) *http.Server {
 	}
 }
 
-func (w *Web) serve(srv *http.Server, run func() error) {
-	if err := run(); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		w.log.Error("web server stopped", "err", err)
-	}
-}
-
 // Shutdown stops accepting and waits for requests in flight until ctx ends.
 func (w *Web) Shutdown(ctx context.Context) error {
 	w.mu.Lock()
@@ -152,6 +159,7 @@ func (w *Web) Shutdown(ctx context.Context) error {
 		errs = append(errs, srv.Shutdown(ctx))
 	}
 	errs = append(errs, w.table.Load().Close())
+	w.maint.Unshare()
 	return errors.Join(errs...)
 }
 
@@ -162,7 +170,7 @@ func (w *Web) Reload(env *part.Env) error {
 	if cfg.Web == nil || cfg.Web.HTTP != w.httpAddr || cfg.Web.HTTPS != w.httpsAddr {
 		return fmt.Errorf("the web listeners changed (or every site was removed): restart bartleby to apply it")
 	}
-	t, err := buildTable(cfg, env.Certs, w.maint.Handler, w.requests, env.Log)
+	t, err := buildTable(cfg, env.Certs, w.maint.Handler, w.metrics, env.Log)
 	if err != nil {
 		return err
 	}
@@ -175,8 +183,5 @@ func (w *Web) Reload(env *part.Env) error {
 	return nil
 }
 
-// Commands are the maintenance commands ("maint.on", …).
-func (w *Web) Commands() map[string]control.Handler { return w.maint.Commands() }
-
-// AdminPages is the maintenance page of the admin UI.
-func (w *Web) AdminPages() []part.AdminPage { return w.maint.AdminPages() }
+// ReopenLogs reopens the access log files (SIGUSR1, after logrotate).
+func (w *Web) ReopenLogs() error { return w.table.Load().reopenLogs() }

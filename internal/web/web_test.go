@@ -336,3 +336,51 @@ respond = "x"
 		t.Fatal("the half-sent request was never cut off")
 	}
 }
+
+// TestFirstFailureGetsMaintenancePage: with when_backend_down, the request
+// that finds the upstream dead (the proxy's first try, or its retry after
+// fail_duration) gets the maintenance page, through a cache without an
+// entry too, as the requests after it; without when_backend_down the 502.
+func TestFirstFailureGetsMaintenancePage(t *testing.T) {
+	t.Parallel()
+	rn := startWeb(t, `[[site]]
+hosts = ["cached.test"]
+https = "off"
+[[site.route]]
+proxy = "http://127.0.0.1:1"
+cache = "1m"
+  [site.maintenance]
+  when_backend_down = true
+[[site]]
+hosts = ["plain.test"]
+https = "off"
+[[site.route]]
+proxy = "http://127.0.0.1:1"
+  [site.maintenance]
+  when_backend_down = true
+[[site]]
+hosts = ["nomaint.test"]
+https = "off"
+[[site.route]]
+proxy = "http://127.0.0.1:1"
+`)
+	for _, u := range []string{"http://cached.test:80/", "http://plain.test:80/", "http://plain.test:80/"} {
+		resp, err := rn.client.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 503 || !strings.Contains(string(body), "Down for maintenance") {
+			t.Errorf("%s: %d, want the maintenance page\n%s", u, resp.StatusCode, body)
+		}
+	}
+	resp, err := rn.client.Get("http://nomaint.test:80/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 502 {
+		t.Errorf("site without when_backend_down: %d, want 502", resp.StatusCode)
+	}
+}

@@ -48,7 +48,8 @@ func New(t testing.TB, name string) *CA {
 	return &CA{Cert: cert, PEM: certPEM(cert), key: key}
 }
 
-// Issue signs a server certificate for hosts: DNS names or IP addresses.
+// Issue signs a certificate for hosts (DNS names or IP addresses), good
+// for a server and as a client certificate (etcd's mutual TLS).
 func (ca *CA) Issue(t testing.TB, hosts ...string) *Leaf {
 	t.Helper()
 	key := newKey(t)
@@ -56,7 +57,7 @@ func (ca *CA) Issue(t testing.TB, hosts ...string) *Leaf {
 		SerialNumber: serial(t),
 		NotBefore:    time.Now().Add(-time.Hour),
 		NotAfter:     time.Now().Add(24 * time.Hour),
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
 	}
 	for _, h := range hosts {
 		if ip := net.ParseIP(h); ip != nil {

@@ -49,6 +49,18 @@ func (f *File) Table() (*Table, error) {
 	return f.table, f.reloadLocked()
 }
 
+// Reload re-reads the file now (newaliases) and returns how many aliases
+// it holds. Entries with problems are left out and reported.
+func (f *File) Reload() (int, error) {
+	if f.path == "" {
+		return 0, nil
+	}
+	err := f.reload()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.table.Len(), err
+}
+
 func (f *File) reload() error {
 	f.mu.Lock()
 	defer f.mu.Unlock()

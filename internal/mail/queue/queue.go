@@ -162,8 +162,9 @@ func NewID() string {
 	return fmt.Sprintf("%012X%s", time.Now().UnixMicro(), strings.ToUpper(hex.EncodeToString(b[:])))
 }
 
-// validID guards paths built from IDs given on the command line.
-func validID(id string) bool {
+// ValidID reports whether id can be a queue ID; it guards paths built
+// from IDs given on the command line or in a form.
+func ValidID(id string) bool {
 	if len(id) == 0 || len(id) > 64 {
 		return false
 	}
@@ -284,7 +285,7 @@ func readErr(err error) error {
 
 // Data opens a message's content. The caller closes it.
 func (q *Queue) Data(id string) (io.ReadCloser, error) {
-	if !validID(id) {
+	if !ValidID(id) {
 		return nil, fmt.Errorf("queue: no message %q", id)
 	}
 	f, err := os.Open(q.path(id, ".msg"))

@@ -13,10 +13,11 @@ type Mode int
 
 // Modes.
 const (
-	Deliver Mode = iota // the default: send the message on stdin
-	SMTP                // -bs: SMTP on stdin/stdout
-	List                // -bp, mailq: list the queue
-	Flush               // -q: attempt the queue now
+	Deliver    Mode = iota // the default: send the message on stdin
+	SMTP                   // -bs: SMTP on stdin/stdout
+	List                   // -bp, mailq: list the queue
+	Flush                  // -q: attempt the queue now
+	Newaliases             // -bi, newaliases: check the aliases file, have the daemon re-read it
 )
 
 // Options are the parsed flags.
@@ -112,8 +113,10 @@ func (o *Options) mode(a string) error {
 		o.Mode = SMTP
 	case "-bp":
 		o.Mode = List
-	case "-bd", "-bD", "-bi", "-bl", "-bv", "-bt", "-bh", "-bH":
-		return fmt.Errorf("%s is not supported: bartleby runs as `bartleby serve`, has no alias database to rebuild and no address test mode", a)
+	case "-bi":
+		o.Mode = Newaliases
+	case "-bd", "-bD", "-bl", "-bv", "-bt", "-bh", "-bH":
+		return fmt.Errorf("%s is not supported: bartleby runs as `bartleby serve` and has no address test mode", a)
 	default:
 		return fmt.Errorf("unknown option %s", a)
 	}

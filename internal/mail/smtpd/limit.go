@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,12 +27,15 @@ const PreMailTimeout = 60 * time.Second
 // silent for pause before the greeting: one that talks first is not a real
 // MTA (RFC 5321 4.3.1) and is dropped. A zero pause skips that test. A
 // client idle for PreMailTimeout before its first MAIL is cut off.
-func Limit(ln net.Listener, total, perIP int, pause time.Duration, log *slog.Logger) net.Listener {
-	return limit(ln, total, perIP, pause, PreMailTimeout, log)
+// Clients for which local is true (the host's own programs) are spared
+// the per-address limit, the reserve and the pause, as Postfix's
+// postscreen and client limits spare mynetworks; they count toward total.
+func Limit(ln net.Listener, total, perIP int, pause time.Duration, local func(netip.Addr) bool, log *slog.Logger) net.Listener {
+	return limit(ln, total, perIP, pause, PreMailTimeout, local, log)
 }
 
-func limit(ln net.Listener, total, perIP int, pause, preMail time.Duration, log *slog.Logger) net.Listener {
-	l := &limitListener{Listener: ln, preMail: preMail, log: log,
+func limit(ln net.Listener, total, perIP int, pause, preMail time.Duration, local func(netip.Addr) bool, log *slog.Logger) net.Listener {
+	l := &limitListener{Listener: ln, preMail: preMail, local: local, log: log,
 		ready: make(chan net.Conn), done: make(chan struct{})}
 	l.lim.Store(newLimits(total, perIP, pause))
 	go l.acceptLoop()
@@ -68,6 +72,7 @@ type limitListener struct {
 	net.Listener
 	lim       atomic.Pointer[limits]
 	preMail   time.Duration
+	local     func(netip.Addr) bool
 	log       *slog.Logger
 	ready     chan net.Conn
 	done      chan struct{}
@@ -109,7 +114,12 @@ func (l *limitListener) acceptLoop() {
 func (l *limitListener) admit(c net.Conn) {
 	ip := connlimit.AddrOf(c.RemoteAddr())
 	lim := l.lim.Load()
-	if !lim.slots.Take(ip) {
+	local := l.local(ip)
+	take := lim.slots.Take
+	if local {
+		take = lim.slots.TakeTrusted
+	}
+	if !take(ip) {
 		c.SetDeadline(time.Now().Add(5 * time.Second))
 		c.Write([]byte("421 4.7.0 too many connections, try again later\r\n"))
 		c.Close()
@@ -117,7 +127,7 @@ func (l *limitListener) admit(c net.Conn) {
 		return
 	}
 	lc := &slotConn{Conn: c, preMail: l.preMail, release: func() { lim.slots.Give(ip) }}
-	if lim.pause > 0 {
+	if lim.pause > 0 && !local {
 		c.SetReadDeadline(time.Now().Add(lim.pause))
 		var b [1]byte
 		if n, _ := c.Read(b[:]); n > 0 {

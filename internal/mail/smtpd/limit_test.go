@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -21,9 +22,16 @@ func serveLimited(t *testing.T, preMail time.Duration) string {
 	}
 	log := slog.New(slog.DiscardHandler)
 	s := New(Config{Name: "test", Hostname: "mx.test", MaxSize: 1 << 16, MaxRecipients: 3, Log: log}, &sink{})
-	go s.Serve(limit(ln, 100, 10, 0, preMail, log))
+	go s.Serve(limit(ln, 100, 10, 0, preMail, noLocal, log))
 	t.Cleanup(func() { s.Close() })
 	return ln.Addr().String()
+}
+
+func noLocal(netip.Addr) bool { return false }
+
+// only is the local test of a listener that trusts one address.
+func only(addr string) func(netip.Addr) bool {
+	return func(a netip.Addr) bool { return a == netip.MustParseAddr(addr) }
 }
 
 // greet connects from the loopback address src and returns the
@@ -96,4 +104,48 @@ func TestPreMailTimeout(t *testing.T) {
 	if line, err := br.ReadString('\n'); !strings.HasPrefix(line, "250") {
 		t.Errorf("after MAIL, a pause of %v cut the session: %q %v", 3*preMail, line, err)
 	}
+}
+
+// TestLocalClientsSpared: the host's own programs (local) are spared the
+// per-address limit and the greet pause, as Postfix spares mynetworks;
+// everyone else still gets max_per_ip.
+func TestLocalClientsSpared(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.DiscardHandler)
+	s := New(Config{Name: "test", Hostname: "mx.test", MaxSize: 1 << 16, MaxRecipients: 3, Log: log}, &sink{})
+	// A pause longer than greet's deadline: a client made to wait it fails.
+	go s.Serve(limit(ln, 100, 2, time.Minute, time.Minute, only("127.0.0.5"), log))
+	t.Cleanup(func() { s.Close() })
+	addr := ln.Addr().String()
+
+	// Talking before the greeting, more sessions than max_per_ip: the
+	// local client gets every one; anyone else is an early talker.
+	for i := range 5 {
+		if line := talkFirst(t, "127.0.0.5", addr); !strings.HasPrefix(line, "220") {
+			t.Fatalf("local session %d: %q", i+1, line)
+		}
+	}
+	if line := talkFirst(t, "127.0.0.1", addr); !strings.HasPrefix(line, "554 5.5.1") {
+		t.Errorf("a remote early talker got %q", line)
+	}
+}
+
+// talkFirst connects from src, sends EHLO at once and returns the first
+// line the server sends; the connection stays open until the test ends.
+func talkFirst(t *testing.T, src, addr string) string {
+	t.Helper()
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}}
+	c, err := d.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	fmt.Fprintf(c, "EHLO c.test\r\n")
+	line, _ := bufio.NewReader(c).ReadString('\n')
+	return line
 }

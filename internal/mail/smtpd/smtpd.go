@@ -155,8 +155,10 @@ func dataError(err error) error {
 		return se
 	case errors.Is(err, queue.ErrTooBig):
 		return smtp.ErrDataTooLarge
-	case errors.Is(err, message.ErrLongLine):
-		return &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 6, 0}, Message: "rejected: " + err.Error()}
+	case errors.Is(err, message.ErrLongLine), errors.Is(err, smtp.ErrTooLongLine):
+		// Past go-smtp's own line limit too: a 451 would have the sender
+		// retry the same message until it gives up.
+		return &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 6, 0}, Message: "rejected: " + message.ErrLongLine.Error()}
 	case errors.Is(err, message.ErrNUL):
 		return &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 6, 0}, Message: "rejected: the message contains a NUL byte"}
 	case errors.As(err, &te):

@@ -72,7 +72,14 @@ func serveConfig(t testing.TB, h Handler, cfg Config) string {
 // dialog sends a script and returns every reply line.
 func dialog(t *testing.T, addr, script string) string {
 	t.Helper()
-	c, err := net.Dial("tcp", addr)
+	return dialogFrom(t, "127.0.0.1", addr, script)
+}
+
+// dialogFrom is dialog from the loopback address src.
+func dialogFrom(t *testing.T, src, addr, script string) string {
+	t.Helper()
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}}
+	c, err := d.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,8 @@
 // Package passwd checks passwords against the hash formats an operator is
 // likely to paste into the config: bcrypt (what `bartleby sftp
-// hash-password` makes), argon2id in PHC format, and the $6$ sha512-crypt
-// lines of /etc/shadow, so existing unix accounts move over unchanged.
+// hash-password` makes), argon2id in PHC format, and the yescrypt ($y$) and
+// sha512-crypt ($6$) lines of /etc/shadow, so existing unix accounts move
+// over unchanged.
 package passwd
 
 import (
@@ -45,8 +46,10 @@ func Check(hash string) error {
 	case strings.HasPrefix(hash, "$6$"):
 		_, err := parseSHA512Crypt(hash)
 		return err
+	case strings.HasPrefix(hash, "$y$"):
+		return checkYescrypt(hash)
 	}
-	return errors.New("not a supported password hash: want bcrypt ($2y$…), argon2id ($argon2id$…) or sha512-crypt ($6$…); make one with `bartleby sftp hash-password`")
+	return errors.New("not a supported password hash: want bcrypt ($2y$…), argon2id ($argon2id$…), yescrypt ($y$…) or sha512-crypt ($6$…); make one with `bartleby sftp hash-password`")
 }
 
 // Verify reports whether password matches hash. An empty password never
@@ -62,8 +65,9 @@ func Verify(hash, password string) bool {
 		a, err := parseArgon2id(hash)
 		return err == nil && subtle.ConstantTimeCompare(a.key([]byte(password)), a.sum) == 1
 	case strings.HasPrefix(hash, "$6$"):
-		s, err := parseSHA512Crypt(hash)
-		return err == nil && subtle.ConstantTimeCompare([]byte(s.crypt([]byte(password))), []byte(hash)) == 1
+		return verifySHA512Crypt(hash, password)
+	case strings.HasPrefix(hash, "$y$"):
+		return verifyYescrypt(hash, password)
 	}
 	return false
 }
@@ -86,6 +90,8 @@ func Params(hash string) string {
 		return strings.Join(parts[:3], "$") // $6$rounds=N
 	case strings.HasPrefix(hash, "$6$"):
 		return "$6"
+	case strings.HasPrefix(hash, "$y$") && len(parts) > 2:
+		return strings.Join(parts[:3], "$") // $y$j9T: the flags, N and r
 	}
 	return ""
 }

@@ -35,14 +35,34 @@ func TestSHA512CryptVectors(t *testing.T) {
 	}
 }
 
-func TestSHA512CryptTruncatesSalt(t *testing.T) {
-	s, err := parseSHA512Crypt("$6$rounds=5000$toolongsaltstring$" + strings.Repeat("a", 86))
-	if err != nil {
+// A yescrypt line as Debian 12 writes it to /etc/shadow, at its default
+// cost j9T: `echo "correct horse" | mkpasswd -m yescrypt --stdin` (package
+// whois, libxcrypt).
+const yescryptVector = "$y$j9T$9UclfpGLjOl18Fw0j7Y8j/$PdgChmTulWE2DGy7iWocTSGpfb74nCrvcLfTd8MunH4"
+
+func TestYescrypt(t *testing.T) {
+	if err := Check(yescryptVector); err != nil {
 		t.Fatal(err)
 	}
-	want := shaVectors[2].hash
-	if got := s.crypt([]byte(shaVectors[2].key)); got != want {
-		t.Errorf("crypt = %s, want %s", got, want)
+	if !Verify(yescryptVector, "correct horse") {
+		t.Error("the right password is refused")
+	}
+	if Verify(yescryptVector, "correct horsf") {
+		t.Error("a wrong password is accepted")
+	}
+	for _, bad := range []string{"$y$", "$y$j9T$", "$y$jzz$salt$hash", "$y$jFT$9UclfpGLjOl18Fw0j7Y8j/$PdgChmTulWE2DGy7iWocTSGpfb74nCrvcLfTd8MunH4"} {
+		if err := Check(bad); err == nil {
+			t.Errorf("Check(%q) accepted it", bad)
+		}
+		if Verify(bad, "correct horse") {
+			t.Errorf("Verify(%q) accepted it", bad)
+		}
+	}
+}
+
+func TestSHA512CryptRoundsBound(t *testing.T) {
+	if err := Check("$6$rounds=20000000$salt$" + strings.Repeat("a", 86)); err == nil {
+		t.Error("20 million rounds accepted")
 	}
 }
 
@@ -108,4 +128,21 @@ func FuzzCheck(f *testing.F) {
 			t.Fatalf("Verify accepted a hash Check refused: %q", h)
 		}
 	})
+}
+
+// TestParams: hashes of one kind and cost share their Params, so the SSH
+// server times one of each for its dummy hash; salts never count.
+func TestParams(t *testing.T) {
+	for hash, want := range map[string]string{
+		yescryptVector:                            "$y$j9T",
+		"$y$jFT$abc$def":                          "$y$jFT",
+		"$6$salt$sum":                             "$6",
+		"$6$rounds=5000$salt$sum":                 "$6$rounds=5000",
+		"$2y$12$abcdefghijklmnopqrstuv":           "$2y$12",
+		"$argon2id$v=19$m=65536,t=3,p=4$salt$sum": "$argon2id$v=19$m=65536,t=3,p=4",
+	} {
+		if got := Params(hash); got != want {
+			t.Errorf("Params(%q) = %q, want %q", hash, got, want)
+		}
+	}
 }

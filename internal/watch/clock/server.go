@@ -3,6 +3,7 @@ package clock
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -11,6 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"bartleby/internal/accept"
 )
 
 // Upstream is what the responder knows of its own time source.
@@ -30,6 +33,8 @@ type ServerOptions struct {
 	// Upstream is asked for every answer.
 	Upstream func() Upstream
 	Log      *slog.Logger
+	// Died is told when a socket fails for good (nil: only logged).
+	Died func(error)
 }
 
 // Server answers NTP client queries with the host clock.
@@ -83,6 +88,7 @@ func (s *Server) serve(c *net.UDPConn) {
 	buf := make([]byte, 1024)
 	oob := make([]byte, 128)
 	out := make([]byte, 0, PacketSize)
+	var wait accept.Backoff
 	for {
 		n, oobn, _, from, err := c.ReadMsgUDPAddrPort(buf, oob)
 		recv := time.Now()
@@ -90,10 +96,12 @@ func (s *Server) serve(c *net.UDPConn) {
 			if s.closed.Load() || errors.Is(err, net.ErrClosed) {
 				return
 			}
-			s.opt.Log.Warn("ntp read", "err", err)
-			time.Sleep(10 * time.Millisecond)
+			if !s.retry(c, err, &wait) {
+				return
+			}
 			continue
 		}
+		wait.Reset()
 		if t, ok := socketTime(oob[:oobn]); ok {
 			recv = t
 		}
@@ -108,6 +116,24 @@ func (s *Server) serve(c *net.UDPConn) {
 			s.opt.Log.Debug("ntp write", "client", from, "err", err)
 		}
 	}
+}
+
+// retry waits out a transient read error (a memory shortage) with backoff
+// and reports whether to go on; any other error ends the socket, loudly.
+func (s *Server) retry(c *net.UDPConn, err error, wait *accept.Backoff) bool {
+	if !accept.Transient(err) {
+		err = fmt.Errorf("ntp socket %s stopped: %w", c.LocalAddr(), err)
+		if s.opt.Died != nil {
+			s.opt.Died(err)
+		} else {
+			s.opt.Log.Error("ntp", "error", err)
+		}
+		return false
+	}
+	d := wait.Next()
+	s.opt.Log.Warn("ntp read failed, retrying", "error", err, "retry_in", d)
+	time.Sleep(d)
+	return true
 }
 
 // socketTime finds the SO_TIMESTAMPNS control message.

@@ -23,22 +23,22 @@ var adminTmpl = template.Must(template.New("maint").Parse(`
 allowlist and to holders of the bypass cookie. The same switch on the command line:
 <code>bartleby maint on SITE --for 2h</code>.</p>
 {{if .Error}}<p class="bad" role="alert">{{.Error}}</p>{{end}}
-<div class="scroll"><table>
+<table class="rows">
 <thead><tr><th scope="col">Site</th><th scope="col">State</th><th scope="col">Since</th><th scope="col">By</th><th scope="col">Until</th><th scope="col">Message</th><th scope="col">Bypass</th><th scope="col">Switch</th></tr></thead>
 <tbody>
 {{range .Sites}}<tr>
 <th scope="row">{{.Site}}</th>
-{{if .On}}<td class="warn">in maintenance</td><td>{{.Mode.Since.UTC.Format "2006-01-02 15:04 UTC"}}</td><td>{{.Mode.Who}}</td>
-<td>{{if .Mode.Until.IsZero}}until switched off{{else}}{{.Mode.Until.UTC.Format "2006-01-02 15:04 UTC"}}{{end}}</td><td>{{.Mode.Message}}</td>
-{{else}}<td class="ok">up{{if .WhenBackendDown}} <span class="muted">(automatic when the backend is down)</span>{{end}}</td><td></td><td></td><td></td><td></td>{{end}}
-<td>{{.Bypass}}</td>
+{{if .On}}<td data-label="State" class="warn">in maintenance</td><td data-label="Since">{{.Mode.Since.UTC.Format "2006-01-02 15:04 UTC"}}</td><td data-label="By">{{.Mode.Who}}</td>
+<td data-label="Until">{{if .Mode.Until.IsZero}}until switched off{{else}}{{.Mode.Until.UTC.Format "2006-01-02 15:04 UTC"}}{{end}}</td><td data-label="Message">{{.Mode.Message}}</td>
+{{else}}<td data-label="State" class="ok">up{{if .WhenBackendDown}} <span class="muted">(automatic when the backend is down)</span>{{end}}</td><td></td><td></td><td></td><td></td>{{end}}
+<td data-label="Bypass">{{.Bypass}}</td>
 <td>{{if .On}}<form method="post" class="inline">{{$.CSRF}}<input type="hidden" name="site" value="{{.Site}}"><input type="hidden" name="action" value="off"><button type="submit">End maintenance</button></form>
 {{else}}<form method="post" class="stack">{{$.CSRF}}<input type="hidden" name="site" value="{{.Site}}"><input type="hidden" name="action" value="on">
 <label>For (e.g. 2h, empty: until switched off)<input type="text" name="for" maxlength="16"></label>
 <label>Message<input type="text" name="message" maxlength="2000"></label>
 <button type="submit" class="danger">Start maintenance</button></form>{{end}}</td>
 </tr>{{end}}
-</tbody></table></div>`))
+</tbody></table>`))
 
 func (m *Manager) serveAdmin(w http.ResponseWriter, r *http.Request) {
 	var msg string

@@ -29,8 +29,10 @@ var hdrBypass = []string{"bypass"}
 // requests get the 503 page, except exempt paths and
 // bypassing clients, which go to next; bypassing responses carry
 // BypassHeader. The secret bypass URL is answered here. backendDown may be
-// nil.
-func (m *Manager) Handler(cs *config.Site, next http.Handler, backendDown func() bool) http.Handler {
+// nil. With when_backend_down, a request that goes to next while the
+// backend is up goes through a failover: the failure that takes the
+// backend down gets the 503 page too.
+func (m *Manager) Handler(cs *config.Site, next http.Handler, backendDown func(*http.Request) bool) http.Handler {
 	name := Name(cs)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		st := m.snap.Load().sites[name]
@@ -39,8 +41,13 @@ func (m *Manager) Handler(cs *config.Site, next http.Handler, backendDown func()
 			return
 		}
 		path := r.URL.Path
-		resp := m.down(st, backendDown)
+		resp := m.down(st, r, backendDown)
 		if strings.HasPrefix(path, bypassPrefix) && st.cfg.cookieKey != nil && m.secretURL(st, w, r) {
+			return
+		}
+		if resp == nil && st.cfg.whenBackendDown && backendDown != nil && !st.cfg.exempted(path) {
+			next.ServeHTTP(&failover{ResponseWriter: w, m: m, st: st, r: r, backendDown: backendDown,
+				kept: w.Header().Clone()}, r)
 			return
 		}
 		if resp == nil || st.cfg.exempted(path) {
@@ -58,11 +65,11 @@ func (m *Manager) Handler(cs *config.Site, next http.Handler, backendDown func()
 }
 
 // down returns the 503 to serve, or nil when the site is up.
-func (m *Manager) down(st *site, backendDown func() bool) *response {
+func (m *Manager) down(st *site, r *http.Request, backendDown func(*http.Request) bool) *response {
 	if st.mode != nil && m.active(st.mode) {
 		return st.resp
 	}
-	if st.cfg.whenBackendDown && backendDown != nil && backendDown() {
+	if st.cfg.whenBackendDown && backendDown != nil && backendDown(r) {
 		if st.mode != nil { // ended a moment ago; the timer has not run yet
 			return st.cfg.render(nil, m.now())
 		}

@@ -30,6 +30,10 @@ type Manager struct {
 	snap   atomic.Pointer[snapshot]
 	timers map[string]*time.Timer // auto-off at Until, by site name
 	now    func() time.Time
+	shared *shared        // the fleet's switch; nil on a single host
+	cfg    *config.Config // installed, to install again with the fleet's secrets
+	fleet  *fleetSecrets  // nil until read from the fleet
+	change chan struct{}  // closed and replaced at every switch
 }
 
 // snapshot is an immutable view of every site, replaced as a whole.
@@ -68,7 +72,7 @@ func Name(s *config.Site) string {
 // NewManager builds the manager for the config's sites and restores the
 // state saved in its state_dir by a previous run.
 func NewManager(cfg *config.Config, log *slog.Logger) (*Manager, error) {
-	m := &Manager{log: log, file: stateFile(cfg.StateDir), timers: map[string]*time.Timer{}, now: time.Now}
+	m := &Manager{log: log, file: stateFile(cfg.StateDir), timers: map[string]*time.Timer{}, now: time.Now, change: make(chan struct{})}
 	modes, err := loadState(m.file)
 	if err != nil {
 		return nil, err
@@ -115,6 +119,7 @@ func (m *Manager) install(cfg *config.Config, modes map[string]*Mode) error {
 			return fmt.Errorf("maintenance: two sites are named %q (a site's name is its first host)", name)
 		}
 		st := &site{name: name, cfg: compile(c, fmt.Sprintf("site[%d].maintenance", i+1), cs, trusted)}
+		st.cfg.withFleetSecrets(m.fleet)
 		if md := modes[name]; md != nil && m.active(md) {
 			st.mode = md
 		}
@@ -126,6 +131,7 @@ func (m *Manager) install(cfg *config.Config, modes map[string]*Mode) error {
 		return err
 	}
 	sort.Strings(snap.names)
+	m.cfg = cfg
 	m.snap.Store(snap)
 	m.resetTimers()
 	return nil
@@ -211,10 +217,32 @@ func (m *Manager) Off(name, who string) error {
 // maxMessage bounds an operator's message.
 const maxMessage = 2000
 
-// set changes one site's mode, saves every mode and publishes the new
+// set switches one site: through etcd first in a fleet (refused without
+// quorum), then here. Callers hold mu.
+func (m *Manager) set(name string, md *Mode) error {
+	if m.snap.Load().sites[name] == nil {
+		return m.snap.Load().errUnknownSite(name)
+	}
+	if m.shared != nil {
+		if err := m.shared.publish(name, md); err != nil {
+			return err
+		}
+	}
+	return m.setLocal(name, md)
+}
+
+// Changed returns a channel closed at the next switch of any site on this
+// node, whether typed here or received from the fleet.
+func (m *Manager) Changed() <-chan struct{} {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.change
+}
+
+// setLocal changes one site's mode, saves every mode and publishes the new
 // snapshot. The file is written first: a switch that cannot be persisted
 // is refused rather than lost at the next restart. Callers hold mu.
-func (m *Manager) set(name string, md *Mode) error {
+func (m *Manager) setLocal(name string, md *Mode) error {
 	old := m.snap.Load()
 	st := old.sites[name]
 	if st == nil {
@@ -238,6 +266,8 @@ func (m *Manager) set(name string, md *Mode) error {
 	snap.sites[name] = ns
 	m.snap.Store(snap)
 	m.resetTimers()
+	close(m.change)
+	m.change = make(chan struct{})
 	return nil
 }
 

@@ -331,7 +331,7 @@ hosts = ["example.org"]
 hosts = ["plain.example"]
 `)
 	down := true
-	h := f.m.Handler(f.cfg.Sites[0], f.next, func() bool { return down })
+	h := f.m.Handler(f.cfg.Sites[0], f.next, func(*http.Request) bool { return down })
 	r := httptest.NewRequest("GET", "/", nil)
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, r)
@@ -345,7 +345,7 @@ hosts = ["plain.example"]
 		t.Fatalf("backend up: %d", w.Code)
 	}
 	// Without when_backend_down, a down backend is the proxy's business.
-	h = f.m.Handler(f.cfg.Sites[1], f.next, func() bool { return true })
+	h = f.m.Handler(f.cfg.Sites[1], f.next, func(*http.Request) bool { return true })
 	w = httptest.NewRecorder()
 	h.ServeHTTP(w, r)
 	if w.Code != 200 {

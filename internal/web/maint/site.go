@@ -20,6 +20,7 @@ type siteConfig struct {
 	trusted         []netip.Prefix
 	cookieKey       []byte // nil without a bypass secret
 	token           string
+	ownToken        string // from this node's bypass_secret_file; token may come from the fleet
 	cookieLifetime  time.Duration
 	cookieSecure    bool
 	exempt          []string
@@ -47,7 +48,7 @@ func compile(c *config.Checker, key string, cs *config.Site, trusted []netip.Pre
 	if mc.BypassSecretFile != "" {
 		secret := c.Secret("", key+".bypass_secret_file", mc.BypassSecretFile)
 		if checkBypassSecret(c, key+".bypass_secret_file", secret) {
-			sc.token, sc.cookieKey = secret, deriveKey(secret)
+			sc.token, sc.ownToken, sc.cookieKey = secret, secret, deriveKey(secret)
 		}
 	}
 	return sc
@@ -67,23 +68,30 @@ const (
 	maxBypassSecret = 256
 )
 
-// checkBypassSecret insists on a token that is hard to guess and fits in a
-// URL path segment unchanged.
+// checkBypassSecret reports a bypass token that is hard to guess or does
+// not fit in a URL path segment unchanged.
 func checkBypassSecret(c *config.Checker, key, s string) bool {
 	if s == "" {
 		return false
 	}
-	if len(s) < minBypassSecret || len(s) > maxBypassSecret {
-		c.Errorf(key, "the bypass token must be %d to %d characters (try: openssl rand -hex 24)", minBypassSecret, maxBypassSecret)
+	if problem := bypassTokenProblem(s); problem != "" {
+		c.Errorf(key, "%s", problem)
 		return false
+	}
+	return true
+}
+
+// bypassTokenProblem says what is wrong with a bypass token, or "".
+func bypassTokenProblem(s string) string {
+	if len(s) < minBypassSecret || len(s) > maxBypassSecret {
+		return fmt.Sprintf("the bypass token must be %d to %d characters (try: openssl rand -hex 24)", minBypassSecret, maxBypassSecret)
 	}
 	for _, r := range s {
 		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.' || r == '~') {
-			c.Errorf(key, "the bypass token may only hold letters, digits and - _ . ~ (try: openssl rand -hex 24)")
-			return false
+			return "the bypass token may only hold letters, digits and - _ . ~ (try: openssl rand -hex 24)"
 		}
 	}
-	return true
+	return ""
 }
 
 // exempted reports whether path is always passed to the site: an exempt

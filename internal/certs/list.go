@@ -1,0 +1,89 @@
+package certs
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Cert is one certificate in use, for the admin UI.
+type Cert struct {
+	Source   string   // "files", "ACME" or "self-signed"
+	Names    []string // the names it is served for ("" first: the default)
+	Subjects []string // the names it covers
+	Issuer   string
+	NotAfter time.Time
+	Error    string // why it could not be had, when it could not
+}
+
+// served is a source handed to TLSConfig and how to get its certificate.
+type served struct {
+	src Source
+	get getCert
+}
+
+// remember keeps a source for Certificates, once per kind and names.
+func (m *Manager) remember(s Source, get getCert) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, old := range m.served {
+		if kind(old.src) == kind(s) && slices.Equal(old.src.Names, s.Names) {
+			return
+		}
+	}
+	m.served = append(m.served, served{s, get})
+}
+
+// Certificates are the certificates of every source the parts asked for,
+// soonest expiry first.
+func (m *Manager) Certificates() []Cert {
+	m.mu.Lock()
+	list := slices.Clone(m.served)
+	m.mu.Unlock()
+	out := make([]Cert, 0, len(list))
+	for _, s := range list {
+		c := Cert{Source: kind(s.src), Names: s.src.Names}
+		name := ""
+		if len(s.src.Names) > 0 {
+			name = s.src.Names[0]
+		}
+		tc, err := s.get(&tls.ClientHelloInfo{ServerName: name})
+		var leaf *x509.Certificate
+		if err == nil && tc != nil {
+			leaf = tc.Leaf
+			if leaf == nil && len(tc.Certificate) > 0 {
+				leaf, err = x509.ParseCertificate(tc.Certificate[0])
+			}
+		}
+		switch {
+		case err != nil:
+			c.Error = err.Error()
+		case leaf == nil:
+			c.Error = "no certificate yet"
+		default:
+			c.Subjects, c.NotAfter = leaf.DNSNames, leaf.NotAfter
+			for _, ip := range leaf.IPAddresses {
+				c.Subjects = append(c.Subjects, ip.String())
+			}
+			c.Issuer = leaf.Issuer.CommonName
+			if c.Issuer == "" {
+				c.Issuer = strings.Join(leaf.Issuer.Organization, ", ")
+			}
+		}
+		out = append(out, c)
+	}
+	slices.SortStableFunc(out, func(a, b Cert) int { return a.NotAfter.Compare(b.NotAfter) })
+	return out
+}
+
+func kind(s Source) string {
+	switch {
+	case s.CertFile != "":
+		return "files"
+	case s.ACME:
+		return "ACME"
+	}
+	return "self-signed"
+}
