@@ -75,8 +75,11 @@ type Daemon struct {
 	ctl   *control.Server
 	fleet *fleet.Fleet // nil without [fleet]
 
-	// mu serialises start, reload and stop; it is held while parts drain.
+	// mu serialises start, reload and stop; it is held while parts drain
+	// at stop.
 	mu sync.Mutex
+	// drains counts the parts a reload replaced that are still draining.
+	drains sync.WaitGroup
 	// state guards the fields below for readers (status, metrics), which
 	// must not wait for a reload's drain.
 	state    sync.RWMutex
@@ -358,6 +361,7 @@ func (d *Daemon) stop() error {
 	defer d.mu.Unlock()
 	_, parts := d.snapshot()
 	err := d.stopParts(parts)
+	d.drains.Wait()
 	d.state.Lock()
 	d.parts = nil
 	d.certs.Close()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"time"
 
@@ -16,7 +17,8 @@ import (
 
 // Reload re-reads the config. An invalid file is refused whole and the
 // running config stays. A valid one is applied part by part: Reloaders take
-// it in place; other parts are restarted, and a part whose restart fails
+// it in place; other parts are restarted when their section changed (the
+// old one draining in the background), and a part whose restart fails
 // goes back to its old config so that a reload never leaves a service off.
 // The admin UI comes last, with the pages of the parts now running. by says
 // who asked, for the record kept in status.
@@ -122,29 +124,83 @@ func (d *Daemon) reloadPart(old *running, name string, build part.Builder, cfgs 
 		}
 		return old, "reloaded in place", nil
 	}
-	if old != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), DrainTimeout)
-		if err := d.stopPart(ctx, old); err != nil {
-			d.log.Warn("part did not drain in time", "event", "daemon.drain_timeout", "err", err)
+	if old == nil {
+		r, err := d.build(name, build, cfgs[1], cms[1])
+		if err != nil {
+			return nil, "failed to start", err
 		}
-		cancel()
+		return r, "started", nil
 	}
+	if sameSection(name, cfgs) {
+		return old, "left alone (unchanged)", nil
+	}
+	return d.replace(old, name, build, cfgs, cms)
+}
+
+// replace builds a part anew with cfgs[1] while old drains, and falls back
+// on cfgs[0] when the new one cannot start.
+func (d *Daemon) replace(old *running, name string, build part.Builder, cfgs [2]*config.Config, cms [2]*certs.Manager) (*running, string, error) {
+	stopped := d.drain(old)
 	r, err := d.build(name, build, cfgs[1], cms[1])
+	if err != nil {
+		// The new part may need the old one's addresses: try again once
+		// it is gone.
+		<-stopped
+		r, err = d.build(name, build, cfgs[1], cms[1])
+	}
 	switch {
-	case err != nil && old == nil:
-		return nil, "failed to start", err
 	case err != nil:
 		back, berr := d.build(name, build, cfgs[0], cms[0])
 		if berr != nil {
 			return nil, "stopped", fmt.Errorf("%w; restarting it with the old config failed too: %v", err, berr)
 		}
 		return back, keptOld, fmt.Errorf("%w (kept the old config)", err)
-	case old == nil:
-		return r, "started", nil
 	case r == nil:
+		d.metrics.up(name, false)
 		return nil, "stopped", nil
 	}
 	return r, "restarted", nil
+}
+
+// drain shuts a replaced part down in the background, so that its
+// sessions do not hold up the reload of the others; the channel is closed
+// once it is down.
+func (d *Daemon) drain(r *running) <-chan struct{} {
+	done := make(chan struct{})
+	d.drains.Add(1)
+	go func() {
+		defer d.drains.Done()
+		defer close(done)
+		ctx, cancel := context.WithTimeout(context.Background(), DrainTimeout)
+		defer cancel()
+		if err := r.Shutdown(ctx); err != nil {
+			d.log.Warn("replaced part did not drain in time", "event", "daemon.drain_timeout", "part", r.Name(), "err", err)
+			return
+		}
+		d.log.Info("replaced part drained", "event", "daemon.part_drained", "part", r.Name())
+	}()
+	return done
+}
+
+// sameSection reports whether a part's config section and the keys every
+// part reads (hostname, trusted proxies, ACME, fleet) are the same in both
+// configs: a part that cannot reload in place is not touched then.
+func sameSection(name string, cfgs [2]*config.Config) bool {
+	view := func(c *config.Config) []any {
+		shared := []any{c.Hostname, c.TrustedProxies, c.ACME, c.Fleet}
+		switch name {
+		case "web":
+			return append(shared, c.Web, c.Sites)
+		case "mail":
+			return append(shared, c.Mail)
+		case "ssh":
+			return append(shared, c.SSH)
+		case "watch":
+			return append(shared, c.Watch)
+		}
+		return []any{c} // unknown part: any change counts
+	}
+	return reflect.DeepEqual(view(cfgs[0]), view(cfgs[1]))
 }
 
 // keptOld is the outcome of a part that refused the new config.
@@ -163,7 +219,12 @@ func (d *Daemon) reloadAdmin(old *running, parts []*running, cfgs [2]*config.Con
 		}
 		d.log.Info("admin UI restarts, its logins are lost", "event", "admin.restart", "reason", err.Error())
 	}
-	return d.reloadPart(old, "admin", d.adminBuilder(deps), cfgs, cms)
+	if old == nil {
+		return d.reloadPart(nil, "admin", d.adminBuilder(deps), cfgs, cms)
+	}
+	// Not left alone even when [admin] is unchanged: its in-place reload
+	// failed, or it is being turned off.
+	return d.replace(old, "admin", d.adminBuilder(deps), cfgs, cms)
 }
 
 func partOf(r *running) part.Part {

@@ -61,7 +61,8 @@ func (m *Mail) bounce(e *queue.Envelope, failed []*queue.Rcpt) {
 		return
 	}
 	now := time.Now()
-	rep := &dsn.Report{Hostname: m.hostname, To: e.From, MessageID: e.ID, Arrival: e.Received}
+	k := m.conf()
+	rep := &dsn.Report{Hostname: k.hostname, To: e.From, MessageID: e.ID, Arrival: e.Received}
 	for _, rc := range failed {
 		rep.Failed = append(rep.Failed, dsn.Failed{Addr: rc.Addr, Orig: rc.Orig, Reason: rc.Error, Code: rc.Code})
 	}
@@ -69,7 +70,7 @@ func (m *Mail) bounce(e *queue.Envelope, failed []*queue.Rcpt) {
 		rep.Original = data
 		defer data.Close()
 	}
-	rcpts, err := m.expand(e.From)
+	rcpts, err := k.expand(e.From, m.log)
 	if err != nil {
 		log.Error("no DSN sent: the sender's address does not expand", "event", "mail.dsn_skipped", "error", err)
 		return

@@ -43,7 +43,7 @@ func (m *Mail) Commands() map[string]control.Handler {
 		"mail.hold":    m.each(func(id string) Outcome { return m.setHold(id, true) }),
 		"mail.release": m.each(func(id string) Outcome { return m.setHold(id, false) }),
 		"mail.aliases": func(context.Context, json.RawMessage) (any, error) {
-			n, err := m.aliases.Reload()
+			n, err := m.conf().aliases.Reload()
 			if err != nil {
 				return nil, err
 			}
@@ -81,9 +81,10 @@ func (m *Mail) each(fn func(id string) Outcome) control.Handler {
 
 // setAside lists the drops pickup could not queue.
 func (m *Mail) setAside() []maildrop.Aside {
-	list, err := maildrop.ListAside(m.cfg.Maildrop)
+	dir := m.conf().cfg.Maildrop
+	list, err := maildrop.ListAside(dir)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		m.log.Error("maildrop", "event", "mail.maildrop_error", "dir", m.cfg.Maildrop, "error", err)
+		m.log.Error("maildrop", "event", "mail.maildrop_error", "dir", dir, "error", err)
 	}
 	return list
 }
@@ -91,7 +92,7 @@ func (m *Mail) setAside() []maildrop.Aside {
 // asideOutcome acts on a drop set aside; ids that are drop names
 // (maildrop.ValidName) never look like queue IDs.
 func (m *Mail) asideOutcome(name, verb string, act func(dir, name string) error) Outcome {
-	if err := act(m.cfg.Maildrop, name); err != nil {
+	if err := act(m.conf().cfg.Maildrop, name); err != nil {
 		return Outcome{ID: name, Result: "error", Detail: err.Error()}
 	}
 	m.log.Info("maildrop: drop set aside "+verb+" by operator", "event", "mail.set_aside_"+verb, "drop", name)

@@ -2,10 +2,10 @@ package mail
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
-	"net/netip"
 	"sort"
 	"strings"
 	"time"
@@ -19,60 +19,21 @@ import (
 	"bartleby/internal/mail/smtpd"
 )
 
-// listenMX starts the backup MX listeners: STARTTLS with the configured or
-// a self-signed certificate, only the configured domains — except for the
-// clients in submit_from, whose mail is submission for the smarthost.
-func (m *Mail) listenMX() error {
-	b := m.cfg.BackupMX
-	tlsCfg, err := m.env.Certs.TLSConfig(m.env.Certs.HostSource([]string{m.hostname}, b.Cert, b.Key))
-	if err != nil {
-		return fmt.Errorf("mail.backup_mx: %w", err)
-	}
-	tlsCfg.NextProtos = nil
-	s := smtpd.New(smtpd.Config{Name: "backup_mx", Hostname: m.hostname, MaxSize: m.maxSize(),
-		MaxRecipients: b.MaxRecipients, TLS: tlsCfg, Log: m.log}, &mxHandler{m: m})
-	m.servers = append(m.servers, s)
-	var sub *smtp.Server // the local clients' submission, when they have a smarthost
-	if m.cfg.Smarthost != nil && len(m.set.submitFrom) > 0 {
-		sub = m.submitServer(tlsCfg)
-		m.servers = append(m.servers, sub)
-	}
-	for _, a := range b.Listen {
-		ln, err := m.bind(a)
-		if err != nil {
-			return err
-		}
-		lim := smtpd.Limit(ln, b.MaxConnections, b.MaxPerIP, b.GreetPause.Duration, m.submits, m.log)
-		if sub == nil {
-			go s.Serve(lim)
-			continue
-		}
-		local, remote := smtpd.Split(lim, m.submits)
-		go sub.Serve(local)
-		go s.Serve(remote)
-	}
-	return nil
-}
-
-// submits reports whether a client of the backup MX listener is local
-// submission: listed in submit_from, with a smarthost to relay to.
-func (m *Mail) submits(client netip.Addr) bool {
-	if m.cfg.Smarthost == nil {
-		return false
-	}
-	for _, p := range m.set.submitFrom {
-		if p.Contains(client) {
-			return true
-		}
-	}
-	return false
+// mxServer is the backup MX of config k: STARTTLS with the configured or a
+// self-signed certificate, only the configured domains.
+func (m *Mail) mxServer(k *conf, tlsCfg *tls.Config) *smtp.Server {
+	return smtpd.New(smtpd.Config{Name: roleMX, Hostname: k.hostname, MaxSize: k.maxSize(),
+		MaxRecipients: k.cfg.BackupMX.MaxRecipients, TLS: tlsCfg, Log: m.log}, &mxHandler{m: m, k: k})
 }
 
 // mxHandler accepts mail for the configured domains only: no open relay.
-type mxHandler struct{ m *Mail }
+type mxHandler struct {
+	m *Mail
+	k *conf
+}
 
 func (h *mxHandler) Rcpt(addr string) error {
-	b := h.m.cfg.BackupMX
+	b := h.k.cfg.BackupMX
 	_, domain, _ := strings.Cut(addr, "@")
 	if !domainListed(domain, b.Domains) {
 		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: "relaying denied"}
@@ -113,7 +74,7 @@ func listed(addr string, list []string) bool {
 func (h *mxHandler) Queue(in *smtpd.Incoming) (string, error) {
 	m := h.m
 	groups := [][]string{in.Rcpts}
-	if m.cfg.BackupMX.Primary == "mx" {
+	if h.k.cfg.BackupMX.Primary == "mx" {
 		groups = byDomain(in.Rcpts)
 	}
 	var first queue.Envelope
@@ -131,7 +92,7 @@ func (h *mxHandler) Queue(in *smtpd.Incoming) (string, error) {
 			defer rc.Close()
 			data = rc
 		}
-		added, err := m.q.Add(env, data, m.maxSize())
+		added, err := m.q.Add(env, data, h.k.maxSize())
 		if err != nil {
 			return first.ID, err
 		}
@@ -161,26 +122,34 @@ func byDomain(rcpts []string) [][]string {
 	return out
 }
 
-// primaryRoute is delivery to the primary MX, with the backup MX's own
-// retry policy.
-func (m *Mail) primaryRoute() (*route, error) {
-	b := m.cfg.BackupMX
-	base := deliver.Target{Role: "primary", TLS: deliver.Opportunistic, HelloName: m.hostname,
+// primaryTarget is what every delivery to the primary MX shares; the
+// address is filled in per message.
+func primaryTarget(b *config.BackupMX, hostname string) (deliver.Target, error) {
+	base := deliver.Target{Role: "primary", TLS: deliver.Opportunistic, HelloName: hostname,
 		Timeout: config.Defaults().Mail.Smarthost.Timeout.Duration}
 	if b.PrimaryTLS == "required" {
 		base.TLS = deliver.StartTLS
 		if b.CA != "" {
 			pool, err := capool.Load(b.CA)
 			if err != nil {
-				return nil, fmt.Errorf("mail.backup_mx.ca: %w", err)
+				return base, fmt.Errorf("mail.backup_mx.ca: %w", err)
 			}
 			base.Roots, base.RootsName = pool, b.CA
 		}
 	}
-	rt := &route{name: routePrimary, workers: 8,
-		retryEvery: b.RetryEvery.Duration, giveUp: b.GiveUpAfter.Duration}
+	return base, nil
+}
+
+// primaryRoute is delivery to the primary MX, with the backup MX's own
+// retry policy.
+func (m *Mail) primaryRoute() *route {
+	rt := &route{name: routePrimary, workers: 8, policy: func() retryPolicy {
+		b := m.conf().cfg.BackupMX
+		return retryPolicy{b.RetryEvery.Duration, b.GiveUpAfter.Duration}
+	}}
 	rt.target = func(env *queue.Envelope) (*deliver.Target, error) {
-		t := base
+		k := m.conf()
+		b, t := k.cfg.BackupMX, k.primary
 		if b.Primary != "mx" {
 			t.Addr = b.Primary
 			return &t, nil
@@ -192,7 +161,7 @@ func (m *Mail) primaryRoute() (*route, error) {
 		t.Addr = net.JoinHostPort(host, "25")
 		return &t, nil
 	}
-	return rt, nil
+	return rt
 }
 
 func firstDomain(env *queue.Envelope) string {
@@ -209,6 +178,7 @@ func firstDomain(env *queue.Envelope) string {
 // never ourselves, never an MX with a preference equal to or worse than
 // our own (that is how backup MXes loop).
 func (m *Mail) primaryMX(domain string) (string, error) {
+	hostname := m.conf().hostname
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	mxs, err := net.DefaultResolver.LookupMX(ctx, domain)
@@ -218,17 +188,17 @@ func (m *Mail) primaryMX(domain string) (string, error) {
 	sort.Slice(mxs, func(i, j int) bool { return mxs[i].Pref < mxs[j].Pref })
 	own := uint16(65535)
 	for _, mx := range mxs {
-		if strings.EqualFold(strings.TrimSuffix(mx.Host, "."), m.hostname) {
+		if strings.EqualFold(strings.TrimSuffix(mx.Host, "."), hostname) {
 			own = min(own, mx.Pref)
 		}
 	}
 	for _, mx := range mxs {
-		if mx.Pref < own && !strings.EqualFold(strings.TrimSuffix(mx.Host, "."), m.hostname) {
+		if mx.Pref < own && !strings.EqualFold(strings.TrimSuffix(mx.Host, "."), hostname) {
 			return strings.TrimSuffix(mx.Host, "."), nil
 		}
 	}
 	return "", &deliver.Error{Kind: "connect", Temporary: true,
-		Reason: fmt.Sprintf("no MX of %s is preferred over this host (%s); not forwarding to myself", domain, m.hostname)}
+		Reason: fmt.Sprintf("no MX of %s is preferred over this host (%s); not forwarding to myself", domain, hostname)}
 }
 
 // probeLoop checks the primary every probe_every while mail waits for it,
@@ -240,8 +210,8 @@ func (m *Mail) primaryMX(domain string) (string, error) {
 // than probe_every is flushed too, every time.
 func (m *Mail) probeLoop() {
 	defer m.wg.Done()
-	b := m.cfg.BackupMX
-	t := time.NewTicker(b.ProbeEvery.Duration)
+	every := m.conf().cfg.BackupMX.ProbeEvery.Duration
+	t := time.NewTicker(every)
 	defer t.Stop()
 	wasDown := true
 	for {
@@ -249,6 +219,11 @@ func (m *Mail) probeLoop() {
 		case <-m.stop:
 			return
 		case <-t.C:
+		}
+		b := m.conf().cfg.BackupMX
+		if b.ProbeEvery.Duration != every { // changed by a reload
+			every = b.ProbeEvery.Duration
+			t.Reset(every)
 		}
 		waiting := m.waitingFor(routePrimary)
 		if len(waiting) == 0 {

@@ -16,7 +16,8 @@ func TestNotices(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer q.Close()
-	m := &Mail{q: q, cfg: &config.Mail{Maildrop: t.TempDir()}}
+	m := &Mail{q: q}
+	m.cur.Store(&conf{cfg: &config.Mail{Maildrop: t.TempDir()}})
 	if n := m.Notices(); len(n) != 0 {
 		t.Fatalf("empty queue: %v", n)
 	}
@@ -29,8 +30,8 @@ func TestNotices(t *testing.T) {
 	if len(n) != 1 || !strings.Contains(n[0].Text, "1 message(s) waiting in the mail queue for more than 1h0m0s; oldest: cannot connect to smarthost") {
 		t.Fatalf("notices: %v", n)
 	}
-	name, _ := maildrop.Write(m.cfg.Maildrop, maildrop.Envelope{}, strings.NewReader("x\r\n"))
-	maildrop.SetAside(m.cfg.Maildrop, name, "no recipients")
+	name, _ := maildrop.Write(m.conf().cfg.Maildrop, maildrop.Envelope{}, strings.NewReader("x\r\n"))
+	maildrop.SetAside(m.conf().cfg.Maildrop, name, "no recipients")
 	if n := m.Notices(); len(n) != 2 || n[1].Text != "1 message(s) from the maildrop set aside, not queued (see the mail queue page); first: no recipients" {
 		t.Fatalf("notices: %v", n)
 	}

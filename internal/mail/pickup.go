@@ -18,8 +18,10 @@ const pickupEvery = 5 * time.Second
 
 func (m *Mail) pickupLoop() {
 	defer m.wg.Done()
-	if err := os.MkdirAll(m.cfg.Maildrop, 0o700); err != nil {
-		m.log.Error("maildrop", "event", "mail.maildrop_error", "dir", m.cfg.Maildrop, "error", err)
+	// The maildrop cannot move without a restart (Reload refuses it).
+	dir := m.conf().cfg.Maildrop
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		m.log.Error("maildrop", "event", "mail.maildrop_error", "dir", dir, "error", err)
 	}
 	t := time.NewTicker(pickupEvery)
 	defer t.Stop()
@@ -39,19 +41,20 @@ func (m *Mail) pickupLoop() {
 // or deletes it; one that meets a temporary failure is left for the next
 // round.
 func (m *Mail) pickup() {
-	names, err := maildrop.List(m.cfg.Maildrop)
+	k := m.conf()
+	names, err := maildrop.List(k.cfg.Maildrop)
 	if err != nil {
 		if !errors.Is(err, os.ErrNotExist) {
-			m.log.Error("maildrop", "event", "mail.maildrop_error", "dir", m.cfg.Maildrop, "error", err)
+			m.log.Error("maildrop", "event", "mail.maildrop_error", "dir", k.cfg.Maildrop, "error", err)
 		}
 		return
 	}
 	for _, name := range names {
-		err := m.pickupOne(name)
+		err := m.pickupOne(k, name)
 		var te *queue.TempError
 		switch {
 		case err == nil:
-			os.Remove(filepath.Join(m.cfg.Maildrop, name))
+			os.Remove(filepath.Join(k.cfg.Maildrop, name))
 		case errors.As(err, &te):
 			m.log.Warn("maildrop: will retry", "event", "mail.maildrop_retry", "file", name, "error", err)
 			return
@@ -59,15 +62,15 @@ func (m *Mail) pickup() {
 			m.met.pickupErrs.Inc()
 			m.log.Error("maildrop: message set aside, not queued: `bartleby mail release` it once the cause is fixed, or `bartleby mail delete` it", "event", "mail.set_aside",
 				"drop", name, "error", err)
-			if err := maildrop.SetAside(m.cfg.Maildrop, name, err.Error()); err != nil {
+			if err := maildrop.SetAside(k.cfg.Maildrop, name, err.Error()); err != nil {
 				m.log.Error("maildrop", "event", "mail.maildrop_error", "error", err)
 			}
 		}
 	}
 }
 
-func (m *Mail) pickupOne(name string) error {
-	d, err := maildrop.Open(m.cfg.Maildrop, name, m.maxSize())
+func (m *Mail) pickupOne(k *conf, name string) error {
+	d, err := maildrop.Open(k.cfg.Maildrop, name, k.maxSize())
 	if err != nil {
 		return err
 	}
@@ -75,7 +78,7 @@ func (m *Mail) pickupOne(name string) error {
 	if len(d.Rcpts) == 0 {
 		return errors.New("no recipients")
 	}
-	env, err := m.submit(d.From, d.Rcpts, false, fmt.Sprintf("maildrop uid %d", d.UID), message.NormalizeLong(d.Data))
+	env, err := m.submit(k, d.From, d.Rcpts, false, fmt.Sprintf("maildrop uid %d", d.UID), message.NormalizeLong(d.Data))
 	if err != nil {
 		return err
 	}

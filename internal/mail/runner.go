@@ -25,15 +25,19 @@ const (
 	maxSchedule = time.Minute      // the scheduler looks at the queue at least this often
 )
 
-// route is a next hop with its workers and retry policy.
+// route is a next hop with its workers and retry policy. target and
+// policy read the config in force at each attempt, so a reload applies to
+// the next attempt.
 type route struct {
-	name       string
-	target     func(env *queue.Envelope) (*deliver.Target, error)
-	retryEvery time.Duration
-	giveUp     time.Duration
-	workers    int
-	jobs       chan string
+	name    string
+	target  func(env *queue.Envelope) (*deliver.Target, error)
+	policy  func() retryPolicy
+	workers int
+	jobs    chan string
 }
+
+// retryPolicy is how often a route retries and when it gives up.
+type retryPolicy struct{ every, giveUp time.Duration }
 
 // runner schedules deliveries: due messages go to their route's workers,
 // each of which keeps its connection open across messages.
@@ -56,28 +60,25 @@ type Outcome struct {
 	Detail string `json:"detail,omitempty"`
 }
 
-func newRunner(m *Mail) (*runner, error) {
+// newRunner makes the routes of the config in force; a reload cannot add
+// or remove one, nor change its number of workers (see inPlace).
+func newRunner(m *Mail) *runner {
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &runner{m: m, routes: map[string]*route{}, kick: make(chan struct{}, 1),
 		ctx: ctx, cancel: cancel, inflight: map[string][]chan Outcome{}}
-	if sh := m.cfg.Smarthost; sh != nil {
-		t, err := smarthostTarget(sh, m.set.password, m.hostname)
-		if err != nil {
-			cancel()
-			return nil, err
-		}
-		r.add(&route{name: routeSmarthost, target: func(*queue.Envelope) (*deliver.Target, error) { return t, nil },
-			retryEvery: m.retryEvery(), giveUp: m.giveUp(), workers: sh.Connections})
+	cfg := m.conf().cfg
+	if sh := cfg.Smarthost; sh != nil {
+		r.add(&route{name: routeSmarthost, workers: sh.Connections,
+			target: func(*queue.Envelope) (*deliver.Target, error) { return m.conf().smarthost, nil },
+			policy: func() retryPolicy {
+				c := m.conf().cfg
+				return retryPolicy{c.RetryEvery.Duration, c.GiveUpAfter.Duration}
+			}})
 	}
-	if m.cfg.BackupMX != nil {
-		rt, err := m.primaryRoute()
-		if err != nil {
-			cancel()
-			return nil, err
-		}
-		r.add(rt)
+	if cfg.BackupMX != nil {
+		r.add(m.primaryRoute())
 	}
-	return r, nil
+	return r
 }
 
 func (r *runner) add(rt *route) {
@@ -397,7 +398,8 @@ func applyResults(e *queue.Envelope, res map[string]*deliver.Error, now time.Tim
 	e.LastAttempt = now
 	e.LastError = ""
 	var bounced []*queue.Rcpt
-	expired := now.Sub(e.Received) >= rt.giveUp
+	pol := rt.policy()
+	expired := now.Sub(e.Received) >= pol.giveUp
 	for _, rc := range e.Rcpts {
 		de, tried := res[rc.Addr]
 		if !rc.Open() || !tried {
@@ -413,7 +415,7 @@ func applyResults(e *queue.Envelope, res map[string]*deliver.Error, now time.Tim
 		case !de.Temporary:
 			rc.State, rc.Error = queue.Bounced, de.Reason
 		case expired:
-			rc.State, rc.Error = queue.Bounced, fmt.Sprintf("gave up after %s in the queue; last error: %s", rt.giveUp, de.Reason)
+			rc.State, rc.Error = queue.Bounced, fmt.Sprintf("gave up after %s in the queue; last error: %s", pol.giveUp, de.Reason)
 		default:
 			rc.State, rc.Error = queue.Deferred, de.Reason
 		}
@@ -424,6 +426,6 @@ func applyResults(e *queue.Envelope, res map[string]*deliver.Error, now time.Tim
 			bounced = append(bounced, rc)
 		}
 	}
-	e.NextAttempt = now.Add(backoff(e.Attempts, rt.retryEvery))
+	e.NextAttempt = now.Add(backoff(e.Attempts, pol.every))
 	return bounced
 }

@@ -3,6 +3,7 @@ package mail
 import (
 	"bytes"
 	"io"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -16,17 +17,20 @@ import (
 
 // submitHandler takes local submissions: recipients are qualified and
 // expanded through the aliases, then everything goes to the smarthost.
-type submitHandler struct{ m *Mail }
+type submitHandler struct {
+	m *Mail
+	k *conf
+}
 
 func (h submitHandler) Rcpt(addr string) error {
-	if _, err := h.m.expand(addr); err != nil {
+	if _, err := h.k.expand(addr, h.m.log); err != nil {
 		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "aliases: " + err.Error()}
 	}
 	return nil
 }
 
 func (h submitHandler) Queue(in *smtpd.Incoming) (string, error) {
-	env, err := h.m.submit(in.From, in.Rcpts, in.SMTPUTF8, in.Origin, in.Data)
+	env, err := h.m.submit(h.k, in.From, in.Rcpts, in.SMTPUTF8, in.Origin, in.Data)
 	if err == nil {
 		h.m.met.accepted.WithLabelValues("submit").Inc()
 		h.m.logQueued(&env, "submit")
@@ -46,16 +50,16 @@ func (m *Mail) logQueued(env *queue.Envelope, via string, extra ...any) {
 }
 
 // expand qualifies a recipient and runs it through the aliases.
-func (m *Mail) expand(addr string) ([]*queue.Rcpt, error) {
-	t, err := m.aliases.Table()
+func (k *conf) expand(addr string, log *slog.Logger) ([]*queue.Rcpt, error) {
+	t, err := k.aliases.Table()
 	if err != nil {
-		m.log.Warn("aliases", "event", "mail.aliases_error", "error", err)
+		log.Warn("aliases", "event", "mail.aliases_error", "error", err)
 	}
-	list, err := t.Expand(addr, m.cfg.QualifyDomain)
+	list, err := t.Expand(addr, k.cfg.QualifyDomain)
 	if err != nil {
 		return nil, err
 	}
-	orig := aliases.Qualify(addr, m.cfg.QualifyDomain)
+	orig := aliases.Qualify(addr, k.cfg.QualifyDomain)
 	out := make([]*queue.Rcpt, len(list))
 	for i, a := range list {
 		out[i] = &queue.Rcpt{Addr: a}
@@ -68,11 +72,11 @@ func (m *Mail) expand(addr string) ([]*queue.Rcpt, error) {
 
 // submit queues a local message for the smarthost, its header completed
 // and qualified as Postfix does for local mail (message.Localize).
-func (m *Mail) submit(from string, rcpts []string, utf8 bool, origin string, data io.Reader) (queue.Envelope, error) {
-	env := queue.Envelope{From: aliases.Qualify(from, m.cfg.QualifyDomain), Route: routeSmarthost, Origin: origin, SMTPUTF8: utf8}
+func (m *Mail) submit(k *conf, from string, rcpts []string, utf8 bool, origin string, data io.Reader) (queue.Envelope, error) {
+	env := queue.Envelope{From: aliases.Qualify(from, k.cfg.QualifyDomain), Route: routeSmarthost, Origin: origin, SMTPUTF8: utf8}
 	seen := map[string]bool{}
 	for _, r := range rcpts {
-		list, err := m.expand(r)
+		list, err := k.expand(r, m.log)
 		if err != nil {
 			return env, &queue.TempError{Err: err}
 		}
@@ -83,9 +87,9 @@ func (m *Mail) submit(from string, rcpts []string, utf8 bool, origin string, dat
 			}
 		}
 	}
-	data = message.Localize(data, message.Local{From: env.From, QualifyDomain: m.cfg.QualifyDomain, Hostname: m.hostname, Now: time.Now()})
+	data = message.Localize(data, message.Local{From: env.From, QualifyDomain: k.cfg.QualifyDomain, Hostname: k.hostname, Now: time.Now()})
 	watch := message.WatchLines(data)
-	env, err := m.q.Stage(env, watch, m.maxSize())
+	env, err := m.q.Stage(env, watch, k.maxSize())
 	switch {
 	case err != nil:
 		return env, err

@@ -29,9 +29,6 @@ func smarthostTarget(sh *config.Smarthost, password, hostname string) (*deliver.
 	return t, nil
 }
 
-func (m *Mail) retryEvery() time.Duration { return m.cfg.RetryEvery.Duration }
-func (m *Mail) giveUp() time.Duration     { return m.cfg.GiveUpAfter.Duration }
-
 // logAttempt logs an attempt's result per recipient with what Postfix
 // logs (so a log summary can be rebuilt), counts it, and sums it up for
 // flush.

@@ -25,22 +25,22 @@ const (
 
 var errAuth = errors.New("authentication failed")
 
-func (s *Server) password(c ssh.ConnMetadata, pw []byte) (*ssh.Permissions, error) {
+func (s *Server) password(g *generation, c ssh.ConnMetadata, pw []byte) (*ssh.Permissions, error) {
 	if d := s.defender.Delay(remoteAddr(c.RemoteAddr())); d > 0 {
 		time.Sleep(d)
 	}
 	start := time.Now()
-	perms, err := s.checkPassword(c.User(), pw)
+	perms, err := g.checkPassword(c.User(), pw)
 	s.failTimer.settle(start, err != nil)
 	return perms, err
 }
 
 // checkPassword checks pw for user; an unknown user or one without a
 // password costs a check against the dummy hash (see timing.go).
-func (s *Server) checkPassword(user string, pw []byte) (*ssh.Permissions, error) {
-	u := s.users[user]
+func (g *generation) checkPassword(user string, pw []byte) (*ssh.Permissions, error) {
+	u := g.users[user]
 	if u == nil || u.hash == "" {
-		passwd.Verify(s.dummyHash, string(pw))
+		passwd.Verify(g.dummyHash, string(pw))
 		return nil, errAuth
 	}
 	if !passwd.Verify(u.hash, string(pw)) {
@@ -49,8 +49,8 @@ func (s *Server) checkPassword(user string, pw []byte) (*ssh.Permissions, error)
 	return &ssh.Permissions{Extensions: map[string]string{extUser: u.Name, extMethod: "password"}}, nil
 }
 
-func (s *Server) publicKey(c ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permissions, error) {
-	u := s.users[c.User()]
+func publicKey(g *generation, c ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permissions, error) {
+	u := g.users[c.User()]
 	if u == nil {
 		return nil, errAuth
 	}
@@ -99,10 +99,9 @@ func (s *Server) fail(addr netip.Addr, event, why string) {
 	if why != "" {
 		s.log.Info(why, "event", event, "addr", addr)
 	}
-	if s.defender.Fail(addr) {
-		s.log.Warn("address blocked after repeated failed logins", "event", "ssh.blocked", "addr", addr, "for", s.defender.blockFor.String())
+	if until, blocked := s.defender.Fail(addr); blocked {
+		s.log.Warn("address blocked after repeated failed logins", "event", "ssh.blocked", "addr", addr, "until", until.Format(time.RFC3339))
 		if s.blocks != nil {
-			until := time.Now().Add(s.defender.blockFor)
 			s.wg.Add(1)
 			go func() { defer s.wg.Done(); s.blocks.publish(key(addr), until) }()
 		}

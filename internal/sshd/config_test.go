@@ -111,7 +111,7 @@ func TestDefender(t *testing.T) {
 		t.Errorf("delay after one failure = %v", d.Delay(a))
 	}
 	d.Fail(a)
-	if !d.Fail(a) || !d.Blocked(a) {
+	if _, blocked := d.Fail(a); !blocked || !d.Blocked(a) {
 		t.Fatal("third failure did not block")
 	}
 	now = now.Add(11 * time.Minute)
@@ -123,7 +123,7 @@ func TestDefender(t *testing.T) {
 	now = now.Add(2 * time.Minute)
 	d.Fail(a)
 	now = now.Add(2 * time.Minute)
-	if d.Fail(a) {
+	if _, blocked := d.Fail(a); blocked {
 		t.Error("failures outside the window blocked")
 	}
 	d.Succeed(a)

@@ -46,6 +46,13 @@ func newDefender(limit int, window, blockFor time.Duration) *defender {
 	return &defender{entries: map[netip.Addr]*record{}, limit: limit, window: window, blockFor: blockFor, now: time.Now}
 }
 
+// set changes the settings; the failures and blocks counted so far stay.
+func (d *defender) set(limit int, window, blockFor time.Duration) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.limit, d.window, d.blockFor = limit, window, blockFor
+}
+
 // Blocked reports whether addr is blocked now.
 func (d *defender) Blocked(addr netip.Addr) bool {
 	d.mu.Lock()
@@ -65,8 +72,9 @@ func (d *defender) Delay(addr netip.Addr) time.Duration {
 	return min(time.Duration(r.failures)*delayStep, maxDelay)
 }
 
-// Fail records a failure and reports whether it blocked addr.
-func (d *defender) Fail(addr netip.Addr) bool {
+// Fail records a failure and reports whether it blocked addr, and until
+// when.
+func (d *defender) Fail(addr netip.Addr) (time.Time, bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	now := d.now()
@@ -74,7 +82,7 @@ func (d *defender) Fail(addr netip.Addr) bool {
 	r := d.entries[addr]
 	if r == nil {
 		if len(d.entries) >= maxTracked && !d.prune(now) {
-			return false
+			return time.Time{}, false
 		}
 		r = &record{first: now}
 		d.entries[addr] = r
@@ -86,9 +94,9 @@ func (d *defender) Fail(addr netip.Addr) bool {
 	if r.failures >= d.limit && !now.Before(r.blocked) {
 		r.blocked = now.Add(d.blockFor)
 		r.failures, r.first = 0, now
-		return true
+		return r.blocked, true
 	}
-	return false
+	return time.Time{}, false
 }
 
 // Succeed forgets the failures of an address that logged in.

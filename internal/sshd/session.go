@@ -30,13 +30,13 @@ const maxTxPacket = 255 << 10
 
 // handle runs one connection: handshake within the grace time, then its
 // sessions until the client leaves or stays idle too long.
-func (s *Server) handle(c net.Conn) {
+func (s *Server) handle(c net.Conn, g *generation) {
 	addr := remoteAddr(c.RemoteAddr())
-	c.SetDeadline(time.Now().Add(s.grace))
-	ic := &idleConn{Conn: c, idle: s.idle}
+	c.SetDeadline(time.Now().Add(g.cfg.LoginGraceTime.Duration))
+	ic := &idleConn{Conn: c, idle: g.cfg.IdleTimeout.Duration}
 	ic.touch()
-	sc, chans, reqs, err := ssh.NewServerConn(ic, s.sshCfg)
-	s.startups.Give(addr)
+	sc, chans, reqs, err := ssh.NewServerConn(ic, g.sshCfg)
+	g.startups.Give(addr)
 	failed := s.takeFailed(c.RemoteAddr())
 	if err != nil {
 		s.log.Debug("handshake ended", "event", "ssh.handshake_failed", "addr", addr, "err", err)
@@ -51,11 +51,16 @@ func (s *Server) handle(c net.Conn) {
 	go ic.watch(sc)
 
 	name := sc.Permissions.Extensions[extUser]
-	u := s.users[name]
+	u := g.users[name]
 	if u == nil || name != sc.User() {
 		s.log.Error("login without a known identity; closing", "event", "ssh.identity_error", "addr", addr, "user", sc.User())
 		return
 	}
+	if !s.logIn(sc, name) {
+		s.log.Warn("login refused: the user was removed from the config meanwhile", "event", "ssh.login_refused_removed", "addr", addr, "user", name)
+		return
+	}
+	defer s.logOut(sc)
 	log := s.log.With("user", u.Name, "addr", addr.String())
 	attrs := []any{"event", "ssh.login", "method", sc.Permissions.Extensions[extMethod], "client", string(sc.ClientVersion())}
 	if k := sc.Permissions.Extensions[extKey]; k != "" {

@@ -15,7 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-	"time"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/crypto/ssh"
@@ -29,33 +29,44 @@ import (
 
 // Server is the ssh part.
 type Server struct {
-	cfg      *config.SSH
 	log      *slog.Logger
-	users    map[string]*user
-	sshCfg   *ssh.ServerConfig
+	stateDir string
 	defender *defender
 	blocks   *blocklist // the fleet's shared blocks; nil on a single host
 	metrics  *metrics
-	grace    time.Duration
-	idle     time.Duration
 	rsyncErr error // why rsync cannot run here, nil when it can
-	// dummyHash is checked for unknown users and failTimer pads every
-	// failure, so that failures take the same time for everyone.
-	dummyHash string
+	// failTimer pads every failed password check (see timing.go).
 	failTimer failTimer
+	// cur is the config new connections are served with; a reload swaps
+	// it, and connections keep the one they started with.
+	cur atomic.Pointer[generation]
 
-	ln    net.Listener
 	died  func(error) // a listener stopped for good
 	wg    sync.WaitGroup
 	mu    sync.Mutex
+	ln    net.Listener
 	conns map[net.Conn]struct{}
-	slots chan struct{}
-	// startups counts connections not yet logged in, per address.
-	startups *connlimit.Limiter
+	// logins are the logged-in connections and their users, so that a
+	// reload removing a user can end that user's sessions.
+	logins map[*ssh.ServerConn]string
 	// failedConns are the connections (by remote address) that have
 	// failed a login; one that ends unauthenticated without failing is
 	// counted as a failure when it ends.
 	failedConns map[string]bool
+}
+
+// generation is one version of [ssh], compiled: what a connection is
+// served with from its first byte to its last.
+type generation struct {
+	cfg    *config.SSH
+	users  map[string]*user
+	sshCfg *ssh.ServerConfig
+	// dummyHash is checked for unknown users, so that a failure takes the
+	// same time for everyone.
+	dummyHash string
+	slots     chan struct{}
+	// startups counts connections not yet logged in, per address.
+	startups *connlimit.Limiter
 }
 
 // New builds the ssh part, or returns nil when its section is absent.
@@ -64,21 +75,46 @@ func New(env *part.Env) (part.Part, error) {
 	if c == nil {
 		return nil, nil
 	}
-	check := env.Config.Checker()
-	users := compile(env.Config, check)
+	s := &Server{
+		log: env.Log, stateDir: env.Config.StateDir, died: env.Fail,
+		defender:    newDefender(c.Defender.Failures, c.Defender.Window.Duration, c.Defender.BlockFor.Duration),
+		conns:       map[net.Conn]struct{}{},
+		logins:      map[*ssh.ServerConn]string{},
+		failedConns: map[string]bool{},
+		rsyncErr:    jail.RsyncSupport(),
+	}
+	var err error
+	if s.metrics, err = newMetrics(env.Metrics); err != nil {
+		return nil, err
+	}
+	g, err := s.compile(env.Config, nil)
+	if err != nil {
+		return nil, err
+	}
+	s.cur.Store(g)
+	if env.Fleet != nil {
+		s.blocks = shareBlocks(env.Fleet, s.defender, env.Log)
+	}
+	return s, nil
+}
+
+// compile checks and compiles cfg's [ssh] into a generation. Connection
+// counters are carried over from old when their limits did not change.
+func (s *Server) compile(cfg *config.Config, old *generation) (*generation, error) {
+	c := cfg.SSH
+	check := cfg.Checker()
+	users := compile(cfg, check)
 	if err := check.Err(); err != nil {
 		return nil, err
 	}
-	s := &Server{
-		cfg: c, log: env.Log, died: env.Fail, users: users,
-		defender:    newDefender(c.Defender.Failures, c.Defender.Window.Duration, c.Defender.BlockFor.Duration),
-		grace:       c.LoginGraceTime.Duration,
-		idle:        c.IdleTimeout.Duration,
-		conns:       map[net.Conn]struct{}{},
-		slots:       make(chan struct{}, c.MaxConnections),
-		startups:    connlimit.New(c.MaxStartups, c.PerSourceMaxStartups),
-		failedConns: map[string]bool{},
-		rsyncErr:    jail.RsyncSupport(),
+	g := &generation{cfg: c, users: users,
+		slots:    make(chan struct{}, c.MaxConnections),
+		startups: connlimit.New(c.MaxStartups, c.PerSourceMaxStartups)}
+	if old != nil && old.cfg.MaxConnections == c.MaxConnections {
+		g.slots = old.slots
+	}
+	if old != nil && old.cfg.MaxStartups == c.MaxStartups && old.cfg.PerSourceMaxStartups == c.PerSourceMaxStartups {
+		g.startups = old.startups
 	}
 	for _, u := range users {
 		if u.Rsync && s.rsyncErr != nil {
@@ -86,25 +122,19 @@ func New(env *part.Env) (part.Part, error) {
 		}
 	}
 	var err error
-	if s.metrics, err = newMetrics(env.Metrics); err != nil {
+	if g.dummyHash, err = slowestHash(users, &s.failTimer); err != nil {
 		return nil, err
 	}
-	if s.dummyHash, err = slowestHash(users, &s.failTimer); err != nil {
-		return nil, err
-	}
-	keys, err := loadHostKeys(c.HostKeys, filepath.Join(env.Config.StateDir, "ssh"))
+	keys, err := loadHostKeys(c.HostKeys, filepath.Join(s.stateDir, "ssh"))
 	if err != nil {
 		return nil, err
 	}
-	s.sshCfg = s.serverConfig()
+	g.sshCfg = s.serverConfig(g)
 	for _, k := range keys {
-		s.sshCfg.AddHostKey(k)
+		g.sshCfg.AddHostKey(k)
 		s.log.Info("host key", "event", "ssh.host_key", "type", k.PublicKey().Type(), "fingerprint", ssh.FingerprintSHA256(k.PublicKey()))
 	}
-	if env.Fleet != nil {
-		s.blocks = shareBlocks(env.Fleet, s.defender, env.Log)
-	}
-	return s, nil
+	return g, nil
 }
 
 // serverConfig offers modern algorithms only: no DSA, no SHA-1 key
@@ -114,21 +144,25 @@ func New(env *part.Env) (part.Part, error) {
 // assembly in x/crypto: ~0.65 GB/s against ~5 GB/s for AES-GCM), then
 // AES-CTR with a separate MAC, either of which would win over AES-GCM if
 // offered. Every OpenSSH since 6.2 speaks AES-GCM.
-func (s *Server) serverConfig() *ssh.ServerConfig {
+func (s *Server) serverConfig(g *generation) *ssh.ServerConfig {
 	cfg := &ssh.ServerConfig{
 		Config: ssh.Config{
 			KeyExchanges: []string{ssh.KeyExchangeMLKEM768X25519, ssh.KeyExchangeCurve25519,
 				ssh.KeyExchangeECDHP256, ssh.KeyExchangeECDHP384, ssh.KeyExchangeECDHP521, ssh.KeyExchangeDH16SHA512},
-			Ciphers: s.cfg.Ciphers,
+			Ciphers: g.cfg.Ciphers,
 			MACs:    []string{ssh.HMACSHA256ETM, ssh.HMACSHA512ETM, ssh.HMACSHA256, ssh.HMACSHA512},
 		},
 		PublicKeyAuthAlgorithms: []string{ssh.KeyAlgoED25519, ssh.KeyAlgoSKED25519, ssh.KeyAlgoECDSA256,
 			ssh.KeyAlgoSKECDSA256, ssh.KeyAlgoECDSA384, ssh.KeyAlgoECDSA521, ssh.KeyAlgoRSASHA256, ssh.KeyAlgoRSASHA512},
-		MaxAuthTries:      s.cfg.MaxAuthTries,
-		PasswordCallback:  s.password,
-		PublicKeyCallback: s.publicKey,
-		AuthLogCallback:   s.authLog,
-		ServerVersion:     "SSH-2.0-bartleby",
+		MaxAuthTries: g.cfg.MaxAuthTries,
+		PasswordCallback: func(c ssh.ConnMetadata, pw []byte) (*ssh.Permissions, error) {
+			return s.password(g, c, pw)
+		},
+		PublicKeyCallback: func(c ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permissions, error) {
+			return publicKey(g, c, key)
+		},
+		AuthLogCallback: s.authLog,
+		ServerVersion:   "SSH-2.0-bartleby",
 	}
 	return cfg
 }
@@ -138,6 +172,8 @@ func (s *Server) Name() string { return "ssh" }
 
 // Addrs lists the listener.
 func (s *Server) Addrs() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.ln == nil {
 		return nil
 	}
@@ -146,12 +182,33 @@ func (s *Server) Addrs() []string {
 
 // Start binds the listener and serves in the background.
 func (s *Server) Start() error {
-	for _, u := range s.cfg.Users {
+	g := s.cur.Load()
+	if err := prepareDirs(g); err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", g.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", g.cfg.Listen, err)
+	}
+	ln = accept.Retry(ln, s.log, s.died)
+	s.mu.Lock()
+	s.ln = ln
+	s.mu.Unlock()
+	s.log.Info("listening", "event", "ssh.listening", "addr", ln.Addr().String(), "users", len(g.users))
+	s.wg.Add(1)
+	go s.serve(ln)
+	return nil
+}
+
+// prepareDirs makes the users' roots and their writable mounts ready for
+// them (owner, group, mode: see perms.go).
+func prepareDirs(g *generation) error {
+	for _, u := range g.cfg.Users {
 		if err := os.MkdirAll(u.Root, 0o755); err != nil {
 			return fmt.Errorf("root of %s: %w", u.Name, err)
 		}
 	}
-	for _, u := range s.users {
+	for _, u := range g.users {
 		for _, m := range u.mounts {
 			if m.ReadOnly {
 				continue
@@ -161,21 +218,15 @@ func (s *Server) Start() error {
 			}
 		}
 	}
-	ln, err := net.Listen("tcp", s.cfg.Listen)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", s.cfg.Listen, err)
-	}
-	s.ln = accept.Retry(ln, s.log, s.died)
-	s.log.Info("listening", "event", "ssh.listening", "addr", ln.Addr().String(), "users", len(s.users))
-	s.wg.Add(1)
-	go s.serve()
 	return nil
 }
 
-func (s *Server) serve() {
+// serve accepts on ln until it is closed, serving each connection with
+// the config current when it came in.
+func (s *Server) serve(ln net.Listener) {
 	defer s.wg.Done()
 	for {
-		c, err := s.ln.Accept()
+		c, err := ln.Accept()
 		if err != nil {
 			return // closed, or failed for good and reported by accept.Retry
 		}
@@ -186,20 +237,21 @@ func (s *Server) serve() {
 			c.Close()
 			continue
 		}
+		g := s.cur.Load()
 		select {
-		case s.slots <- struct{}{}:
+		case g.slots <- struct{}{}:
 		default:
 			s.metrics.refused.WithLabelValues("too_many").Inc()
 			s.log.Warn("connection refused: max_connections reached", "event", "ssh.refused_busy", "addr", addr)
 			c.Close()
 			continue
 		}
-		if !s.startups.Take(addr) {
-			<-s.slots
+		if !g.startups.Take(addr) {
+			<-g.slots
 			s.metrics.refused.WithLabelValues("startups").Inc()
 			c.Close()
 			const why = "connection refused: too many connections not logged in (max_startups, per_source_max_startups)"
-			if s.startups.Holds(addr) {
+			if g.startups.Holds(addr) {
 				// A flood from one address is an attack the defender
 				// must see, though no login failed.
 				s.fail(addr, "ssh.refused_startups", why)
@@ -212,9 +264,9 @@ func (s *Server) serve() {
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
-			defer func() { <-s.slots }()
+			defer func() { <-g.slots }()
 			defer s.track(c, false)
-			s.handle(c)
+			s.handle(c, g)
 		}()
 	}
 }
@@ -232,9 +284,11 @@ func (s *Server) track(c net.Conn, add bool) {
 // Shutdown stops accepting and waits for sessions to end until ctx is
 // done, then cuts them.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
 	if s.ln != nil {
 		s.ln.Close()
 	}
+	s.mu.Unlock()
 	if s.blocks != nil {
 		defer s.blocks.close()
 	}

@@ -38,14 +38,15 @@ func TestFailureTimeHidesUsers(t *testing.T) {
 		"alice": {SSHUser: &config.SSHUser{Name: "alice"}, hash: "$6$saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSMHWjl/O817G3uBnIFNjnQJuesI68u4OTLiBFdcbYEdFCoEOfaS35inz1"},
 		"bob":   {SSHUser: &config.SSHUser{Name: "bob"}, hash: string(bc)},
 	}
-	s := &Server{users: users, defender: newDefender(1000, time.Minute, time.Minute)}
-	if s.dummyHash, err = slowestHash(users, &s.failTimer); err != nil {
+	s := &Server{defender: newDefender(1000, time.Minute, time.Minute)}
+	g := &generation{users: users}
+	if g.dummyHash, err = slowestHash(users, &s.failTimer); err != nil {
 		t.Fatal(err)
 	}
 	names := []string{"alice", "bob", "nobody"}
 	var medians []time.Duration
 	for round := range 3 {
-		medians = failureMedians(t, s, names, round)
+		medians = failureMedians(t, s, g, names, round)
 		if lo, hi := slices.Min(medians), slices.Max(medians); float64(hi) <= 1.2*float64(lo) {
 			return
 		}
@@ -55,7 +56,7 @@ func TestFailureTimeHidesUsers(t *testing.T) {
 
 // failureMedians times 20 wrong passwords for each name, interleaved, and
 // returns the median per name.
-func failureMedians(t *testing.T, s *Server, names []string, round int) []time.Duration {
+func failureMedians(t *testing.T, s *Server, g *generation, names []string, round int) []time.Duration {
 	took := map[string][]time.Duration{}
 	for i := range 20 {
 		for j, name := range names {
@@ -63,7 +64,7 @@ func failureMedians(t *testing.T, s *Server, names []string, round int) []time.D
 			// what is measured here.
 			addr := &net.TCPAddr{IP: net.IPv4(10, byte(round), byte(i), byte(j)), Port: 22}
 			start := time.Now()
-			if _, err := s.password(meta{user: name, addr: addr}, []byte(fmt.Sprint("wrong", i))); err == nil {
+			if _, err := s.password(g, meta{user: name, addr: addr}, []byte(fmt.Sprint("wrong", i))); err == nil {
 				t.Fatalf("%s logged in with a wrong password", name)
 			}
 			took[name] = append(took[name], time.Since(start))

@@ -35,21 +35,48 @@ func Limit(ln net.Listener, total, perIP int, pause time.Duration, local func(ne
 }
 
 func limit(ln net.Listener, total, perIP int, pause, preMail time.Duration, local func(netip.Addr) bool, log *slog.Logger) net.Listener {
-	l := &limitListener{Listener: ln, slots: connlimit.New(total, perIP), pause: pause, preMail: preMail, local: local, log: log,
+	l := &limitListener{Listener: ln, preMail: preMail, local: local, log: log,
 		ready: make(chan net.Conn), done: make(chan struct{})}
+	l.lim.Store(newLimits(total, perIP, pause))
 	go l.acceptLoop()
 	return l
 }
 
+// SetLimits changes the limits of a listener made by Limit, for the
+// connections it takes from now on. Unless total or perIP change, the
+// slots held now still count.
+func SetLimits(ln net.Listener, total, perIP int, pause time.Duration) {
+	l, ok := ln.(*limitListener)
+	if !ok {
+		return
+	}
+	next := newLimits(total, perIP, pause)
+	if cur := l.lim.Load(); cur.total == total && cur.perIP == perIP {
+		next.slots = cur.slots
+	}
+	l.lim.Store(next)
+}
+
+// limits are a listener's connection limits.
+type limits struct {
+	total, perIP int
+	slots        *connlimit.Limiter
+	pause        time.Duration
+}
+
+func newLimits(total, perIP int, pause time.Duration) *limits {
+	return &limits{total: total, perIP: perIP, slots: connlimit.New(total, perIP), pause: pause}
+}
+
 type limitListener struct {
 	net.Listener
-	slots          *connlimit.Limiter
-	pause, preMail time.Duration
-	local          func(netip.Addr) bool
-	log            *slog.Logger
-	ready          chan net.Conn
-	done           chan struct{}
-	closeOnce      sync.Once
+	lim       atomic.Pointer[limits]
+	preMail   time.Duration
+	local     func(netip.Addr) bool
+	log       *slog.Logger
+	ready     chan net.Conn
+	done      chan struct{}
+	closeOnce sync.Once
 }
 
 func (l *limitListener) Accept() (net.Conn, error) {
@@ -86,10 +113,11 @@ func (l *limitListener) acceptLoop() {
 // greeting back to catch early talkers.
 func (l *limitListener) admit(c net.Conn) {
 	ip := connlimit.AddrOf(c.RemoteAddr())
+	lim := l.lim.Load()
 	local := l.local(ip)
-	take := l.slots.Take
+	take := lim.slots.Take
 	if local {
-		take = l.slots.TakeTrusted
+		take = lim.slots.TakeTrusted
 	}
 	if !take(ip) {
 		c.SetDeadline(time.Now().Add(5 * time.Second))
@@ -98,9 +126,9 @@ func (l *limitListener) admit(c net.Conn) {
 		l.log.Warn("smtp connection refused: too many", "event", "mail.connection_refused", "client", ip)
 		return
 	}
-	lc := &slotConn{Conn: c, preMail: l.preMail, release: func() { l.slots.Give(ip) }}
-	if l.pause > 0 && !local {
-		c.SetReadDeadline(time.Now().Add(l.pause))
+	lc := &slotConn{Conn: c, preMail: l.preMail, release: func() { lim.slots.Give(ip) }}
+	if lim.pause > 0 && !local {
+		c.SetReadDeadline(time.Now().Add(lim.pause))
 		var b [1]byte
 		if n, _ := c.Read(b[:]); n > 0 {
 			c.SetDeadline(time.Now().Add(5 * time.Second))
