@@ -22,8 +22,8 @@ func becomeUser(cfg *config.Config, opts Options, log *slog.Logger) error {
 	}
 	if name == "" {
 		if os.Geteuid() == 0 {
-			log.Warn("running as root: every SMTP, HTTP, SSH and NTP parser runs with full privileges; " +
-				`set user = "bartleby" in the config (or serve --user bartleby, or the packaged unit's User=bartleby) ` +
+			log.Warn("running as root: every SMTP, HTTP, SSH and NTP parser runs with full privileges; "+
+				`set user = "bartleby" in the config (or serve --user bartleby, or the packaged unit's User=bartleby) `+
 				"so bartleby drops to that user and keeps only CAP_NET_BIND_SERVICE", "event", "daemon.running_as_root")
 		}
 		return prepareStateDir(cfg.StateDir, os.Geteuid(), os.Getegid(), log)
