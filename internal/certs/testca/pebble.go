@@ -1,6 +1,7 @@
 package testca
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -26,6 +27,7 @@ type Pebble struct {
 	mgmt   string
 	client *http.Client
 	cmd    *exec.Cmd
+	output string // the file Pebble logs to
 }
 
 // PebbleOptions says how Pebble validates. With AlwaysValid it validates
@@ -81,7 +83,7 @@ func StartPebble(t testing.TB, opt PebbleOptions) *Pebble {
 	if opt.AlwaysValid {
 		p.cmd.Env = append(p.cmd.Env, "PEBBLE_VA_ALWAYS_VALID=1")
 	}
-	Run(t, p.cmd)
+	p.output = Run(t, p.cmd)
 	WaitFor(t, "pebble's directory", func() error {
 		_, err := p.get(p.Dir)
 		return err
@@ -93,6 +95,17 @@ func StartPebble(t testing.TB, opt PebbleOptions) *Pebble {
 func (p *Pebble) Stop() {
 	p.cmd.Process.Kill()
 	p.cmd.Wait()
+}
+
+// Orders counts the new-order requests Pebble has answered so far, from
+// its log: how many times clients asked for a certificate.
+func (p *Pebble) Orders(t testing.TB) int {
+	t.Helper()
+	data, err := os.ReadFile(p.output)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bytes.Count(data, []byte("POST /order-plz"))
 }
 
 // RootPEM returns the root Pebble issues under, made anew at every start:
@@ -148,9 +161,9 @@ func StartDNS(t testing.TB) string {
 	return addr
 }
 
-// Run starts cmd until the test ends; its output is logged if the test
-// fails.
-func Run(t testing.TB, cmd *exec.Cmd) {
+// Run starts cmd until the test ends and returns the file its output goes
+// to; the output is logged if the test fails.
+func Run(t testing.TB, cmd *exec.Cmd) string {
 	t.Helper()
 	out, err := os.Create(filepath.Join(t.TempDir(), "output"))
 	if err != nil {
@@ -169,6 +182,7 @@ func Run(t testing.TB, cmd *exec.Cmd) {
 			t.Logf("%s output:\n%s", filepath.Base(cmd.Path), data)
 		}
 	})
+	return out.Name()
 }
 
 // WaitFor polls cond every 100 ms until it succeeds, failing the test
