@@ -148,4 +148,44 @@ func printMaintStatus(w io.Writer, st []maint.SiteStatus) {
 		fmt.Fprintf(tw, "%s\tmaintenance\t%s\t%s\t%s\t%s\t%q\n", s.Site, s.Mode.Since.UTC().Format(time.RFC3339), s.Mode.Who, until, s.Bypass, s.Mode.Message)
 	}
 	tw.Flush()
+	printFleetMaint(w, st)
+}
+
+// printFleetMaint shows, in fleet mode, what every node applies to each
+// site: the switch is fleet-wide, this says whether each node has it.
+func printFleetMaint(w io.Writer, st []maint.SiteStatus) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	header := false
+	for _, s := range st {
+		if s.FleetError != "" {
+			fmt.Fprintf(w, "%s: the fleet's view is unavailable (%s); the state above is this node's\n", s.Site, s.FleetError)
+			continue
+		}
+		for _, n := range s.Nodes {
+			if !header {
+				fmt.Fprintln(tw, "\nSITE\tNODE\tNODE UP\tAPPLIES")
+				header = true
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.Site, n.Node, yesNo(n.Up), nodeApplies(n))
+		}
+	}
+	tw.Flush()
+}
+
+func nodeApplies(n maint.NodeState) string {
+	switch {
+	case !n.Known:
+		return "unknown (no report yet)"
+	case n.On:
+		return "maintenance since " + n.Since.UTC().Format(time.RFC3339)
+	default:
+		return "up"
+	}
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
 }

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"bartleby/internal/web/maint"
 )
 
 func TestMaintEnd(t *testing.T) {
@@ -33,6 +35,30 @@ func TestMaintEnd(t *testing.T) {
 		}
 		if err != nil || !got.Equal(c.want) {
 			t.Errorf("--for %q --until %q: %v %v, want %v", c.forD, c.until, got, err, c.want)
+		}
+	}
+}
+
+func TestPrintMaintStatusPerNode(t *testing.T) {
+	since := time.Date(2026, 12, 1, 6, 0, 0, 0, time.UTC)
+	var buf strings.Builder
+	printMaintStatus(&buf, []maint.SiteStatus{
+		{Site: "example.org", On: true, Mode: &maint.Mode{Site: "example.org", Since: since, Who: "ops"}, Nodes: []maint.NodeState{
+			{Node: "web1", Up: true, Known: true, On: true, Since: since},
+			{Node: "web2", Up: false, Known: true},
+			{Node: "web3", Up: true},
+		}},
+		{Site: "other.org", FleetError: "fleet: no quorum"},
+	})
+	out := buf.String()
+	for _, want := range []string{
+		"example.org  web1  yes      maintenance since 2026-12-01T06:00:00Z",
+		"example.org  web2  no       up",
+		"example.org  web3  yes      unknown (no report yet)",
+		"other.org: the fleet's view is unavailable (fleet: no quorum)",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
 }

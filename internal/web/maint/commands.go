@@ -53,8 +53,8 @@ func (m *Manager) Commands() map[string]control.Handler {
 			}
 			return m.Status(), nil
 		},
-		"maint.status": func(context.Context, json.RawMessage) (any, error) {
-			return m.Status(), nil
+		"maint.status": func(ctx context.Context, _ json.RawMessage) (any, error) {
+			return m.FleetStatus(ctx), nil
 		},
 	}
 }

@@ -22,6 +22,8 @@ type shared struct {
 	prefix string
 	stop   context.CancelFunc
 	done   chan struct{}
+
+	reported string // this node's last report written (see report); follow's own
 }
 
 // maxModeSize bounds one mode read from etcd.
@@ -102,6 +104,7 @@ func (m *Manager) follow(ctx context.Context, sh *shared) {
 			err = m.syncAll(ctx, sh)
 		}
 		if err == nil {
+			m.report(ctx, sh)
 			err = m.watch(ctx, sh, rev)
 		}
 		if ctx.Err() != nil {
@@ -190,6 +193,7 @@ func (m *Manager) watch(ctx context.Context, sh *shared, rev int64) error {
 			}
 		}
 		m.mu.Unlock()
+		m.report(ctx, sh)
 	}
 	return fmt.Errorf("watch ended: %w", ctx.Err())
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -185,6 +186,67 @@ func TestFleetMaintenance(t *testing.T) {
 		n.waitOn("example.org", false)
 		if code := n.serves(); code != http.StatusOK {
 			t.Fatalf("after convergence a node serves %d", code)
+		}
+	}
+}
+
+// TestFleetMaintStatusPerNode: `maint status` on any node shows every
+// node's applied state and whether it is up; a node writes its report
+// only when its state changes.
+func TestFleetMaintStatusPerNode(t *testing.T) {
+	c := fleettest.Shared(t)
+	nodes := joinNodes(t, c, "a", "b", "c")
+	for _, n := range nodes {
+		if err := n.f.Register(t.Context(), fleet.Member{Version: "test"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a, b, cc := nodes[0], nodes[1], nodes[2]
+	every := func(want func(NodeState) bool) []NodeState {
+		for {
+			st := b.m.FleetStatus(t.Context())[0]
+			if st.FleetError != "" {
+				t.Fatal(st.FleetError)
+			}
+			if len(st.Nodes) == 3 && !slices.ContainsFunc(st.Nodes, func(n NodeState) bool { return !want(n) }) {
+				return st.Nodes
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	every(func(n NodeState) bool { return n.Up && n.Known && !n.On })
+
+	md, err := a.m.On(Mode{Site: "example.org", Who: "ops"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := every(func(n NodeState) bool { return n.Up && n.On })
+	for _, n := range got {
+		if !n.Since.Equal(md.Since) {
+			t.Errorf("%s applies maintenance since %s, switched on at %s", n.Node, n.Since, md.Since)
+		}
+	}
+	// Written twice: the state at start (off), then on. Nothing else.
+	resp, err := a.f.Client().Get(t.Context(), a.f.Prefix("maint-applied")+"a")
+	if err != nil || len(resp.Kvs) != 1 || resp.Kvs[0].Version != 2 {
+		t.Fatalf("node a's report: %v %v, want written twice", resp, err)
+	}
+
+	// A node that is gone is listed down with the last state it applied.
+	cc.m.Unshare()
+	cc.f.Close()
+	got = every(func(n NodeState) bool { return n.Node != "c" || !n.Up })
+	if i := slices.IndexFunc(got, func(n NodeState) bool { return n.Node == "c" }); !got[i].On {
+		t.Errorf("the down node's last state is lost: %+v", got[i])
+	}
+}
+
+// TestStatusWithoutFleetHasNoNodes: a single host shows no fleet columns.
+func TestStatusWithoutFleetHasNoNodes(t *testing.T) {
+	f := newFixture(t, basicConf)
+	for _, s := range f.m.FleetStatus(t.Context()) {
+		if s.Nodes != nil || s.FleetError != "" {
+			t.Fatalf("single host: %+v", s)
 		}
 	}
 }

@@ -294,6 +294,9 @@ type SiteStatus struct {
 	Mode            *Mode  `json:"mode,omitempty"`
 	Bypass          string `json:"bypass"`
 	WhenBackendDown bool   `json:"when_backend_down,omitempty"`
+	// In fleet mode: every node's applied state, or why it is unknown.
+	Nodes      []NodeState `json:"nodes,omitempty"`
+	FleetError string      `json:"fleet_error,omitempty"`
 }
 
 // errNoSite is returned for a command without a site.
