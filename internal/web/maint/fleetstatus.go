@@ -54,6 +54,9 @@ func (m *Manager) report(ctx context.Context, sh *shared) {
 	wctx, cancel := sh.f.Timeout(ctx)
 	defer cancel()
 	if _, err := sh.f.Client().Put(wctx, sh.appliedKey(sh.f.Node()), string(b)); err != nil {
+		if ctx.Err() != nil {
+			return // Unshare
+		}
 		m.log.Warn("maintenance: reporting this node's state to the fleet", "event", "web.maint_fleet_report_failed", "err", err)
 		return
 	}
