@@ -19,6 +19,14 @@ type ACMEFailure struct {
 	Error   string
 }
 
+// Attempt names what the failed attempt was doing.
+func (f ACMEFailure) Attempt() string {
+	if f.Renewal {
+		return "renewal"
+	}
+	return "obtaining a certificate"
+}
+
 // onEvent is certmagic's event hook: it remembers the last failure per
 // managed name and forgets it when a certificate is obtained. Only
 // managed names are kept, so memory is bounded by the configuration.
