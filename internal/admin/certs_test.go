@@ -43,7 +43,7 @@ func TestCertsACMEFailure(t *testing.T) {
 	now := testStarted.Add(time.Hour)
 	failedAt := now.Add(-10 * time.Minute)
 	list := []certs.Cert{{Source: "ACME", Names: []string{"shop.example"}, Subjects: []string{"shop.example"}, Issuer: "R11",
-		NotAfter: now.Add(60 * 24 * time.Hour),
+		NotAfter:     now.Add(60 * 24 * time.Hour),
 		ACMEFailures: []certs.ACMEFailure{{Name: "shop.example", At: failedAt, Renewal: true, Error: "acme: urn:ietf:params:acme:error:connection <refused>"}}}}
 	if c := certsCard(list, now); c.Level != part.Warning || len(c.Problems) != 1 ||
 		c.Problems[0] != "shop.example: renewal failed 10m0s ago: acme: urn:ietf:params:acme:error:connection <refused>" {
