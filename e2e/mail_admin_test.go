@@ -26,17 +26,6 @@ func adminClient(t *testing.T, localIP string) *http.Client {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
-func getBody(t *testing.T, c *http.Client, u string) (int, string) {
-	t.Helper()
-	resp, err := c.Get(u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
-}
-
 var csrfRe = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 
 // TestQueuePage drives the admin queue page over HTTPS: the queue and the
