@@ -249,7 +249,7 @@ func TestPageInlineCLI(t *testing.T) {
 	bin := testutil.Binary(t)
 	dir := t.TempDir()
 	out := filepath.Join(dir, "maintenance.html")
-	cmd := exec.Command(bin, "page", "inline", "inline/testdata/page/index.html", "-o", out)
+	cmd := exec.Command(bin, "page", "inline", "../internal/web/maint/inline/testdata/page/index.html", "-o", out)
 	report, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("page inline: %v\n%s", err, report)
