@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"errors"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -43,4 +44,19 @@ func waitFile(t *testing.T, path string) {
 		}
 	}
 	t.Fatalf("%s is still missing or empty", path)
+}
+
+// getBody makes one request with c and returns the status and the body.
+func getBody(t *testing.T, c *http.Client, url string) (int, string) {
+	t.Helper()
+	resp, err := c.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	return resp.StatusCode, string(b)
 }

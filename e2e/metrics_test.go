@@ -164,18 +164,14 @@ func cachedMissThenHit(t *testing.T, web, accessLog string, up *testutil.Upstrea
 	}
 }
 
+// scrape GETs url, which must answer 200.
 func scrape(t *testing.T, c *http.Client, url string) string {
 	t.Helper()
-	res, err := c.Get(url)
-	if err != nil {
-		t.Fatal(err)
+	code, body := getBody(t, c, url)
+	if code != http.StatusOK {
+		t.Fatalf("GET %s: %d", url, code)
 	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil || res.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s: %s %v", url, res.Status, err)
-	}
-	return string(b)
+	return body
 }
 
 // sshLoginFails tries one wrong password.

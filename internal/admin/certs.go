@@ -29,7 +29,7 @@ func certLevel(c certs.Cert, now time.Time) part.Level {
 	switch left := c.NotAfter.Sub(now); {
 	case c.Error != "" || left < certFail:
 		return part.Failing
-	case left < certWarn:
+	case left < certWarn || len(c.ACMEFailures) > 0:
 		return part.Warning
 	}
 	return part.OK
@@ -54,7 +54,8 @@ func (v *view) certsPage(w http.ResponseWriter, r *http.Request) {
 	adminui.Render(w, r, "Certificates", template.HTML(body.String()))
 }
 
-// certsCard is the soonest expiry and any certificate that cannot be had.
+// certsCard is the soonest expiry, any certificate that cannot be had and
+// the last ACME failure of names not obtained since.
 func certsCard(list []certs.Cert, now time.Time) part.Card {
 	c := part.Card{Title: "Certificates", Link: "/certs"}
 	c.Facts = append(c.Facts, part.Fact{Label: "In use", Value: fmt.Sprint(len(list))})
@@ -63,6 +64,9 @@ func certsCard(list []certs.Cert, now time.Time) part.Card {
 		c.Level = max(c.Level, lvl)
 		if cert.Error != "" {
 			c.Problems = append(c.Problems, name(cert)+": "+cert.Error)
+		}
+		for _, f := range cert.ACMEFailures {
+			c.Problems = append(c.Problems, fmt.Sprintf("%s: %s failed %s ago: %s", f.Name, f.Attempt(), ago(now, f.At), f.Error))
 		}
 	}
 	for _, cert := range list {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"bartleby/internal/certs"
+	"bartleby/internal/part"
 )
 
 // TestCertsPageAndCard: the page lists every certificate with its issuer
@@ -32,5 +33,27 @@ func TestCertsPageAndCard(t *testing.T) {
 		if !strings.Contains(home, want) {
 			t.Errorf("home lacks %q:\n%s", want, home)
 		}
+	}
+}
+
+// TestCertsACMEFailure: a failed ACME renewal shows on the page with its
+// time and error, and on the home card as a problem that makes it a
+// warning while the old certificate is still good.
+func TestCertsACMEFailure(t *testing.T) {
+	now := testStarted.Add(time.Hour)
+	failedAt := now.Add(-10 * time.Minute)
+	list := []certs.Cert{{Source: "ACME", Names: []string{"shop.example"}, Subjects: []string{"shop.example"}, Issuer: "R11",
+		NotAfter:     now.Add(60 * 24 * time.Hour),
+		ACMEFailures: []certs.ACMEFailure{{Name: "shop.example", At: failedAt, Renewal: true, Error: "acme: urn:ietf:params:acme:error:connection <refused>"}}}}
+	if c := certsCard(list, now); c.Level != part.Warning || len(c.Problems) != 1 ||
+		c.Problems[0] != "shop.example: renewal failed 10m0s ago: acme: urn:ietf:params:acme:error:connection <refused>" {
+		t.Fatalf("card %+v", c)
+	}
+	s := newTestServer(t, opts{certs: list})
+	page := s.client("127.0.0.1").get("/certs")
+	wantStatus(t, page, 200)
+	want := "shop.example: renewal failed at " + failedAt.Format("2006-01-02 15:04:05 MST") + ": acme: urn:ietf:params:acme:error:connection &lt;refused&gt;"
+	if !strings.Contains(page.body, want) {
+		t.Errorf("certs page lacks %q:\n%s", want, page.body)
 	}
 }

@@ -32,6 +32,8 @@ type acmeState struct {
 	byName  map[string]*certmagic.Config // managed name → its config
 	first   *certmagic.Config            // answers TLS-ALPN-01 for all
 	issuer  *certmagic.ACMEIssuer        // answers HTTP-01 for all
+	// failures are the last failed obtain or renewal per managed name.
+	failures map[string]ACMEFailure
 }
 
 // acmeGetter manages names through certmagic: obtained in the background
@@ -77,7 +79,7 @@ func (m *Manager) startACME() (*acmeState, error) {
 	if m.acme != nil {
 		return m.acme, nil
 	}
-	a := &acmeState{configs: map[string]*certmagic.Config{}, byName: map[string]*certmagic.Config{}}
+	a := &acmeState{configs: map[string]*certmagic.Config{}, byName: map[string]*certmagic.Config{}, failures: map[string]ACMEFailure{}}
 	if ac := m.cfg.ACME; ac != nil && ac.CARoot != "" {
 		roots, err := capool.Load(ac.CARoot)
 		if err != nil {
@@ -132,6 +134,7 @@ func (a *acmeState) account(m *Manager, email string) *certmagic.Config {
 		Storage: m.storage,
 		OCSP:    certmagic.OCSPConfig{DisableStapling: true},
 		Logger:  log,
+		OnEvent: a.onEvent,
 	})
 	port := a.park.Addr().(*net.TCPAddr).Port
 	issuer := certmagic.NewACMEIssuer(magic, certmagic.ACMEIssuer{

@@ -1,7 +1,6 @@
 package certs
 
 import (
-	"crypto/tls"
 	"crypto/x509"
 	"slices"
 	"strings"
@@ -34,15 +33,7 @@ func (m *Manager) Expiry() map[string]time.Time {
 // leafFor is the certificate s serves for name now, nil when there is none
 // yet (ACME still obtaining it). Each ACME name has its own certificate.
 func (m *Manager) leafFor(s served, name string) *x509.Certificate {
-	if s.src.ACME {
-		// certmagic's handshake code needs a connection: read its cache.
-		return m.acmeLeaf(name)
-	}
-	tc, err := s.get(&tls.ClientHelloInfo{ServerName: name})
-	if err != nil {
-		return nil
-	}
-	leaf, _ := leafOf(tc)
+	leaf, _ := m.currentLeaf(s, name)
 	return leaf
 }
 

@@ -16,6 +16,9 @@ type Cert struct {
 	Issuer   string
 	NotAfter time.Time
 	Error    string // why it could not be had, when it could not
+	// ACMEFailures are the last failed obtain or renewal of its names,
+	// for those not obtained since.
+	ACMEFailures []ACMEFailure
 }
 
 // served is a source handed to TLSConfig and how to get its certificate.
@@ -41,19 +44,19 @@ func (m *Manager) remember(s Source, get getCert) {
 func (m *Manager) Certificates() []Cert {
 	m.mu.Lock()
 	list := slices.Clone(m.served)
+	a := m.acme
 	m.mu.Unlock()
 	out := make([]Cert, 0, len(list))
 	for _, s := range list {
 		c := Cert{Source: kind(s.src), Names: s.src.Names}
+		if s.src.ACME && a != nil {
+			c.ACMEFailures = a.failuresFor(lower(s.src.Names))
+		}
 		name := ""
 		if len(s.src.Names) > 0 {
 			name = s.src.Names[0]
 		}
-		tc, err := s.get(&tls.ClientHelloInfo{ServerName: name})
-		var leaf *x509.Certificate
-		if err == nil {
-			leaf, err = leafOf(tc)
-		}
+		leaf, err := m.currentLeaf(s, name)
 		switch {
 		case err != nil:
 			c.Error = err.Error()
@@ -73,6 +76,22 @@ func (m *Manager) Certificates() []Cert {
 	}
 	slices.SortStableFunc(out, func(a, b Cert) int { return a.NotAfter.Compare(b.NotAfter) })
 	return out
+}
+
+// currentLeaf is the certificate s serves for name now, nil when there
+// is none yet (ACME still obtaining it).
+func (m *Manager) currentLeaf(s served, name string) (*x509.Certificate, error) {
+	if s.src.ACME {
+		// certmagic's handshake code needs a connection (it logs the
+		// remote address of a hello without a certificate): read its
+		// cache instead.
+		return m.acmeLeaf(name), nil
+	}
+	tc, err := s.get(&tls.ClientHelloInfo{ServerName: name})
+	if err != nil {
+		return nil, err
+	}
+	return leafOf(tc)
 }
 
 // leafOf is tc's leaf, parsed when tc does not hold it; nil for no

@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"bartleby/internal/lasthour"
 )
 
 type metrics struct {
@@ -13,6 +15,8 @@ type metrics struct {
 	bounced    *prometheus.CounterVec // by route
 	dsn        *prometheus.CounterVec // sent, suppressed
 	pickupErrs prometheus.Counter
+	// deliveredHour and bouncedHour count recipients for the admin card.
+	deliveredHour, bouncedHour lasthour.Counter
 }
 
 func newMetrics(reg prometheus.Registerer, m *Mail) *metrics {

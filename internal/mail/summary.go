@@ -14,7 +14,8 @@ import (
 const failingAfter = 24 * time.Hour
 
 // Summary is the mail card: queue size, oldest message, deferred messages
-// by reason, held ones, set-aside drops and the spool disk.
+// by reason, held ones, set-aside drops, recipients delivered and bounced
+// in the last hour, and the spool disk.
 func (m *Mail) Summary() []part.Card {
 	s := m.summary()
 	c := part.Card{Title: "Mail", Link: "/mail/"}
@@ -48,7 +49,10 @@ func (m *Mail) Summary() []part.Card {
 	if n := len(s.SetAside); n > 0 {
 		c.Facts = append(c.Facts, part.Fact{Label: "Set aside", Value: fmt.Sprint(n), Level: part.Failing})
 	}
-	c.Facts = append(c.Facts, diskFact(s.Disk))
+	c.Facts = append(c.Facts,
+		part.Fact{Label: "Delivered, last hour", Value: fmt.Sprint(m.met.deliveredHour.Count())},
+		part.Fact{Label: "Bounced, last hour", Value: fmt.Sprint(m.met.bouncedHour.Count())},
+		diskFact(s.Disk))
 	for _, f := range c.Facts {
 		c.Level = max(c.Level, f.Level)
 	}

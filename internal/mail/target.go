@@ -47,11 +47,13 @@ func (m *Mail) logAttempt(route, relay string, e *queue.Envelope, res map[string
 		case queue.Delivered:
 			ok++
 			m.met.delivered.WithLabelValues(route).Inc()
+			m.met.deliveredHour.Add()
 			m.log.Info("delivered", append([]any{"event", "mail.delivered"}, attrs...)...)
 			continue
 		case queue.Bounced:
 			perm++
 			m.met.bounced.WithLabelValues(route).Inc()
+			m.met.bouncedHour.Add()
 			m.log.Warn("bounced", append([]any{"event", "mail.bounced"}, append(attrs, "reason", rc.Error)...)...)
 		default:
 			temp++

@@ -71,10 +71,13 @@ func (s *Server) connAddrs() []string {
 	return out
 }
 
-// Summary is the SSH card: connections now and blocked addresses.
+// Summary is the SSH card: connections now, failed logins in the last
+// hour and blocked addresses.
 func (s *Server) Summary() []part.Card {
 	c := part.Card{Title: "SSH", Link: "/ssh"}
-	c.Facts = append(c.Facts, part.Fact{Label: "Connections now", Value: fmt.Sprint(len(s.connAddrs()))})
+	c.Facts = append(c.Facts,
+		part.Fact{Label: "Connections now", Value: fmt.Sprint(len(s.connAddrs()))},
+		part.Fact{Label: "Failed logins, last hour", Value: fmt.Sprint(s.failedHour.Count())})
 	b := part.Fact{Label: "Blocked addresses", Value: fmt.Sprint(len(s.defender.List()))}
 	if b.Value != "0" {
 		b.Level = part.Warning

@@ -23,7 +23,7 @@ func TestAdminPageUnblock(t *testing.T) {
 	for range 3 {
 		s.defender.Fail(bad)
 	}
-	if c := s.Summary()[0]; c.Level != part.Warning || c.Facts[1].Value != "1" {
+	if c := s.Summary()[0]; c.Level != part.Warning || fact(c, "Blocked addresses") != "1" {
 		t.Fatalf("card: %+v", c)
 	}
 	h := s.AdminPages()[0].Handler
@@ -45,5 +45,35 @@ func TestAdminPageUnblock(t *testing.T) {
 	h.ServeHTTP(rec, req)
 	if rec.Code != http.StatusBadRequest {
 		t.Fatalf("bad address: %d", rec.Code)
+	}
+}
+
+// fact is the value of the card's fact with this label, or "" when the
+// card has none.
+func fact(c part.Card, label string) string {
+	for _, f := range c.Facts {
+		if f.Label == label {
+			return f.Value
+		}
+	}
+	return ""
+}
+
+// TestSummaryFailedLogins: the card counts failed logins where they are
+// logged; a client's "none" probe and a success are not failures.
+func TestSummaryFailedLogins(t *testing.T) {
+	met, err := newMetrics(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Server{log: slog.New(slog.NewTextHandler(io.Discard, nil)), defender: newDefender(100, time.Minute, time.Minute),
+		conns: map[net.Conn]struct{}{}, failedConns: map[string]bool{}, metrics: met}
+	c := meta{user: "mallory", addr: &net.TCPAddr{IP: net.ParseIP("192.0.2.9"), Port: 40000}}
+	s.authLog(c, "none", errAuth)
+	s.authLog(c, "password", errAuth)
+	s.authLog(c, "publickey", errAuth)
+	s.authLog(c, "password", nil)
+	if got := fact(s.Summary()[0], "Failed logins, last hour"); got != "2" {
+		t.Fatalf("failed logins: %q, want 2", got)
 	}
 }

@@ -86,6 +86,7 @@ func (s *Server) authLog(c ssh.ConnMetadata, method string, err error) {
 		return
 	}
 	s.metrics.logins.WithLabelValues(method, "fail").Inc()
+	s.failedHour.Add()
 	s.log.Warn("login failed", "event", "ssh.login_failed", "user", c.User(), "addr", addr, "method", method, "err", err)
 	s.mu.Lock()
 	s.failedConns[c.RemoteAddr().String()] = true

@@ -24,6 +24,7 @@ import (
 	"bartleby/internal/config"
 	"bartleby/internal/connlimit"
 	"bartleby/internal/jail"
+	"bartleby/internal/lasthour"
 	"bartleby/internal/part"
 )
 
@@ -34,7 +35,9 @@ type Server struct {
 	defender *defender
 	blocks   *blocklist // the fleet's shared blocks; nil on a single host
 	metrics  *metrics
-	rsyncErr error // why rsync cannot run here, nil when it can
+	// failedHour counts failed logins for the admin card.
+	failedHour lasthour.Counter
+	rsyncErr   error // why rsync cannot run here, nil when it can
 	// failTimer pads every failed password check (see timing.go).
 	failTimer failTimer
 	// cur is the config new connections are served with; a reload swaps

@@ -26,7 +26,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		lastRun: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "bartleby_watch_last_run_timestamp_seconds",
 			Help: "When the scenario last ran, in Unix seconds."}, sc),
 		step: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "probe_step_duration_seconds",
-			Help: "How long each step of the scenario's last run took."}, append(sc, "step")),
+			Help: "How long each request step of the scenario's last run took (assertion steps have no series)."}, append(sc, "step")),
 		phase: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "probe_http_duration_seconds",
 			Help: "Duration of each HTTP phase of each step of the last run, summed over its requests."}, append(sc, "step", "phase")),
 		runs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "bartleby_watch_runs_total",
@@ -60,17 +60,15 @@ func (m *metrics) observe(sc *scenario.Scenario, r *scenario.Result, flap bool) 
 	m.runs.WithLabelValues(append(l, result)...).Inc()
 	for i, st := range sc.Steps {
 		sl := append(l[:2:2], stepLabel(i, st))
-		if r.Steps[i].Status == scenario.Skipped {
-			// Not run: no value rather than a made-up 0 s.
+		if r.Steps[i].Status == scenario.Skipped || !st.MakesRequest() {
+			// Not run, or an assertion on the last answer that takes
+			// no time of its own: no value rather than a made-up 0 s.
 			match := prometheus.Labels{"feature": sl[0], "scenario": sl[1], "step": sl[2]}
 			m.step.DeletePartialMatch(match)
 			m.phase.DeletePartialMatch(match)
 			continue
 		}
 		m.step.WithLabelValues(sl...).Set(r.Steps[i].Duration.Seconds())
-		if !st.MakesRequest() {
-			continue
-		}
 		for j, d := range r.Steps[i].Phases.List() {
 			m.phase.WithLabelValues(append(sl, scenario.PhaseNames[j])...).Set(d.Seconds())
 		}

@@ -14,12 +14,12 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"bartleby/internal/certs"
 	"bartleby/internal/config"
+	"bartleby/internal/testutil"
 )
 
 // newTable builds the site table of a config (see parseConfig) in process.
@@ -71,16 +71,6 @@ func body(t *testing.T, resp *http.Response) string {
 		t.Fatal(err)
 	}
 	return string(b)
-}
-
-func writeFile(t *testing.T, path, content string) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
 }
 
 func TestHostRouting(t *testing.T) {
@@ -153,15 +143,15 @@ redirect = "https://app.test/x{path}?{query}"
 code = 302
 `)
 	dir := filepath.Dir(cfg.File)
-	writeFile(t, filepath.Join(dir, "www/index.html"), "<h1>home</h1>")
-	writeFile(t, filepath.Join(dir, "www/s.css"), "body{}")
-	writeFile(t, filepath.Join(dir, "www/s.css.gz"), gzipped(t, "body{}"))
-	writeFile(t, filepath.Join(dir, "www/.secret.txt"), "secret")
-	writeFile(t, filepath.Join(dir, "www/u.bin"), "<script>x</script>")
-	writeFile(t, filepath.Join(dir, "www/sub/a.txt"), "sub")
-	writeFile(t, filepath.Join(dir, "www/sub/.hidden"), "")
-	writeFile(t, filepath.Join(dir, "uploads/2024/p.css"), "uploaded")
-	writeFile(t, filepath.Join(dir, "outside.txt"), "outside")
+	testutil.WriteFile(t, filepath.Join(dir, "www/index.html"), "<h1>home</h1>")
+	testutil.WriteFile(t, filepath.Join(dir, "www/s.css"), "body{}")
+	testutil.WriteFile(t, filepath.Join(dir, "www/s.css.gz"), gzipped(t, "body{}"))
+	testutil.WriteFile(t, filepath.Join(dir, "www/.secret.txt"), "secret")
+	testutil.WriteFile(t, filepath.Join(dir, "www/u.bin"), "<script>x</script>")
+	testutil.WriteFile(t, filepath.Join(dir, "www/sub/a.txt"), "sub")
+	testutil.WriteFile(t, filepath.Join(dir, "www/sub/.hidden"), "")
+	testutil.WriteFile(t, filepath.Join(dir, "uploads/2024/p.css"), "uploaded")
+	testutil.WriteFile(t, filepath.Join(dir, "outside.txt"), "outside")
 	if err := os.Symlink(filepath.Join(dir, "outside.txt"), filepath.Join(dir, "www/link.txt")); err != nil {
 		t.Fatal(err)
 	}
@@ -229,22 +219,6 @@ func gzipped(t *testing.T, s string) string {
 	return b.String()
 }
 
-// echo is a backend answering with the request's headers as JSON.
-func echo(t *testing.T) *httptest.Server {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/slow" {
-			time.Sleep(time.Second)
-		}
-		h := map[string]string{"Host": r.Host, "Path": r.URL.RequestURI()}
-		for k := range r.Header {
-			h[k] = strings.Join(r.Header.Values(k), "|")
-		}
-		json.NewEncoder(w).Encode(h)
-	}))
-	t.Cleanup(srv.Close)
-	return srv
-}
-
 func headers(t *testing.T, resp *http.Response) map[string]string {
 	t.Helper()
 	var h map[string]string
@@ -256,7 +230,7 @@ func headers(t *testing.T, resp *http.Response) map[string]string {
 
 func TestProxyHeaders(t *testing.T) {
 	t.Parallel()
-	be := echo(t)
+	be := testutil.Echo(t)
 	tb, _ := newTable(t, `trusted_proxies = ["192.0.2.0/28"]
 [[site]]
 hosts = ["a.test"]
@@ -285,7 +259,7 @@ proxy = ["http://127.0.0.1:1", "`+be.URL+`"]
 
 func TestProxyUntrusted(t *testing.T) {
 	t.Parallel()
-	be := echo(t)
+	be := testutil.Echo(t)
 	tb, _ := newTable(t, `[[site]]
 hosts = ["a.test"]
 https = "off"
@@ -308,7 +282,7 @@ proxy = "`+be.URL+`"
 // not; a trusted proxy's X-Forwarded-* pass.
 func TestProxySpoofableHeaders(t *testing.T) {
 	t.Parallel()
-	be := echo(t)
+	be := testutil.Echo(t)
 	tb, _ := newTable(t, `trusted_proxies = ["192.0.2.7/32"]
 [[site]]
 hosts = ["a.test", "b.test"]
@@ -348,7 +322,7 @@ proxy = "`+be.URL+`"
 
 func TestProxyDown(t *testing.T) {
 	t.Parallel()
-	be := echo(t)
+	be := testutil.Echo(t)
 	tb, _ := newTable(t, `[[site]]
 hosts = ["a.test"]
 [[site.route]]
@@ -386,7 +360,7 @@ func TestProxyHTTPSUpstream(t *testing.T) {
 	}))
 	t.Cleanup(be.Close)
 	ca := filepath.Join(t.TempDir(), "upstream-ca.pem")
-	writeFile(t, ca, string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: be.Certificate().Raw})))
+	testutil.WriteFile(t, ca, string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: be.Certificate().Raw})))
 	tb, _ := newTable(t, `[[site]]
 hosts = ["a.test"]
 [[site.route]]
@@ -416,7 +390,7 @@ hosts = ["a.test"]
 root = "{{dir}}/www"
 `)
 	file := filepath.Join(filepath.Dir(cfg.File), "www/f.txt")
-	writeFile(t, file, "first")
+	testutil.WriteFile(t, file, "first")
 	st, err := os.Stat(file)
 	if err != nil {
 		t.Fatal(err)
@@ -424,7 +398,7 @@ root = "{{dir}}/www"
 	if b := body(t, do(tb, "GET", "https://a.test/f.txt", "a.test")); b != "first" {
 		t.Fatalf("got %q", b)
 	}
-	writeFile(t, file, "secnd")
+	testutil.WriteFile(t, file, "secnd")
 	if err := os.Chtimes(file, st.ModTime(), st.ModTime()); err != nil {
 		t.Fatal(err)
 	}
@@ -436,7 +410,7 @@ root = "{{dir}}/www"
 		t.Errorf("after removal: %d", resp.StatusCode)
 	}
 	big := strings.Repeat("x", maxCachedFile) + "tail"
-	writeFile(t, filepath.Join(filepath.Dir(cfg.File), "www/big.txt"), big)
+	testutil.WriteFile(t, filepath.Join(filepath.Dir(cfg.File), "www/big.txt"), big)
 	resp := do(tb, "GET", "https://a.test/big.txt", "a.test", "Range", "bytes=-4")
 	if b := body(t, resp); resp.StatusCode != 206 || b != "tail" {
 		t.Errorf("large file range: %d %q", resp.StatusCode, b)

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"bartleby/internal/testutil"
 )
 
 // reference answers as serveFile did before small files got their own
@@ -65,8 +67,8 @@ cache_control = "max-age=60"
 	small := strings.Repeat("small file ", 100)
 	large := strings.Repeat("large file ", maxCachedFile/5)
 	for name, text := range map[string]string{"small.txt": small, "large.txt": large} {
-		writeFile(t, filepath.Join(root, name), text)
-		writeFile(t, filepath.Join(root, name+".gz"), gzipped(t, text))
+		testutil.WriteFile(t, filepath.Join(root, name), text)
+		testutil.WriteFile(t, filepath.Join(root, name+".gz"), gzipped(t, text))
 	}
 	mtime := time.Date(2024, 5, 6, 7, 8, 9, 0, time.UTC)
 	for _, name := range []string{"small.txt", "small.txt.gz", "large.txt", "large.txt.gz"} {

@@ -172,8 +172,8 @@ https = "off"
 root = "{{dir}}/www"
 `)
 	dir := filepath.Dir(rn.cfg.File)
-	writeFile(t, filepath.Join(dir, "www/ok.txt"), "ok")
-	writeFile(t, filepath.Join(dir, "secret.txt"), "secret")
+	testutil.WriteFile(t, filepath.Join(dir, "www/ok.txt"), "ok")
+	testutil.WriteFile(t, filepath.Join(dir, "secret.txt"), "secret")
 	tests := []struct{ req, want string }{
 		{"GET /ok.txt HTTP/1.1\r\nHost: a.test\r\n\r\n", "HTTP/1.1 200 OK"},
 		{"GET /../secret.txt HTTP/1.1\r\nHost: a.test\r\n\r\n", "HTTP/1.1 400 Bad Request"},

@@ -109,5 +109,5 @@ func Short(d time.Duration) uint32 {
 	return uint32(d * 65536 / time.Second)
 }
 
-// Kiss codes go in RefID as four ASCII letters.
-func kiss(code string) uint32 { return binary.BigEndian.Uint32([]byte(code)) }
+// Kiss makes a kiss-of-death code, which goes in RefID as four ASCII letters.
+func Kiss(code string) uint32 { return binary.BigEndian.Uint32([]byte(code)) }

@@ -1,4 +1,4 @@
-package clock
+package clock_test
 
 import (
 	"context"
@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"bartleby/internal/testutil"
+	"bartleby/internal/watch/clock"
+	"bartleby/internal/watch/watchtest"
 )
 
 var checkNTPOffsetRe = regexp.MustCompile(`\|\s*offset=([-+0-9.e]+)s`)
@@ -21,7 +23,7 @@ func TestOffsetSignMatchesCheckNTPTime(t *testing.T) {
 	t.Parallel()
 	plugin := testutil.Need(t, "check_ntp_time")
 	for _, shift := range []time.Duration{-3 * time.Second, 5 * time.Second} {
-		srv := fakeServer(t, shift, nil)
+		srv := watchtest.NTPServer(t, shift, nil)
 		host, port, _ := net.SplitHostPort(srv)
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		out, _ := exec.CommandContext(ctx, plugin, "-H", host, "-p", port, "-w", "100", "-c", "200", "-t", "5").Output()
@@ -34,9 +36,9 @@ func TestOffsetSignMatchesCheckNTPTime(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		r := Check(context.Background(), []string{srv}, quick(0, 0))
+		r := clock.Check(context.Background(), []string{srv}, clock.Quick(0, 0))
 		ours := r.Offset.Seconds()
-		if r.Status != OK || (ours > 0) != (theirs > 0) || abs(ours-theirs) > 0.5 {
+		if r.Status != clock.OK || (ours > 0) != (theirs > 0) || abs(ours-theirs) > 0.5 {
 			t.Errorf("server shifted %s: check_ntp_time says %+.3fs, we say %+.3fs (%s)\n%s", shift, theirs, ours, r.Status, out)
 		}
 		if nagios := checkNTPOffsetRe.FindStringSubmatch(r.Nagios()); nagios == nil || nagios[1][0] == '-' != (theirs < 0) {

@@ -177,7 +177,7 @@ func (s *Server) answer(q []byte, from netip.Addr, recv time.Time, out []byte) (
 		return nil, false
 	case verdictKoD:
 		s.KoD.Add(1)
-		resp.Leap, resp.Stratum, resp.RefID = LeapUnsync, 0, kiss("RATE")
+		resp.Leap, resp.Stratum, resp.RefID = LeapUnsync, 0, Kiss("RATE")
 		resp.Receive = Timestamp(recv)
 		resp.Poll = max(req.Poll, 10)
 		return resp.Append(out), true

@@ -1,4 +1,4 @@
-package maint
+package e2e
 
 import (
 	"context"
@@ -44,7 +44,7 @@ func browser(t *testing.T, listen func(ev any)) context.Context {
 // saved in the test's temp dir.
 func TestBrowserSelfContained(t *testing.T) {
 	t.Parallel()
-	e := startDaemonE2E(t)
+	e := startMaintDaemon(t)
 	e.cli("maint", "on", "localhost", "--for", "3h", "--message", "We are moving the shop to new hardware. Orders placed before 22:00 are safe.")
 	_, port, _ := net.SplitHostPort(e.httpsAddr)
 	url := "https://localhost:" + port + "/shop/cart"

@@ -1,4 +1,4 @@
-package mail_test
+package e2e
 
 import (
 	"bufio"

@@ -1,4 +1,4 @@
-package mail_test
+package e2e
 
 import (
 	"fmt"
@@ -13,9 +13,9 @@ import (
 	"bartleby/internal/testutil"
 )
 
-// relay is a daemon relaying to a test smarthost over verified STARTTLS
+// smarthostRelay is a daemon relaying to a test smarthost over verified STARTTLS
 // with AUTH.
-type relay struct {
+type smarthostRelay struct {
 	d      *testutil.Daemon
 	peer   *mailtest.Peer
 	submit string
@@ -41,7 +41,7 @@ give_up_after = "%s"
   timeout = "5s"
 `
 
-type relayOpts struct {
+type smarthostRelayOpts struct {
 	maxSize, retry, giveUp string
 	peerDown               bool
 	rcpt                   func(string) error
@@ -49,7 +49,7 @@ type relayOpts struct {
 }
 
 // startRelay starts a smarthost (unless peerDown) and bartleby relaying to it.
-func startRelay(t *testing.T, o relayOpts) *relay {
+func startRelay(t *testing.T, o smarthostRelayOpts) *smarthostRelay {
 	t.Helper()
 	testutil.Need(t, "swaks")
 	if o.maxSize == "" {
@@ -62,7 +62,7 @@ func startRelay(t *testing.T, o relayOpts) *relay {
 		o.giveUp = "5d"
 	}
 	dir := t.TempDir()
-	r := &relay{ca: mailtest.NewCA(t), submit: testutil.FreePort(t)}
+	r := &smarthostRelay{ca: mailtest.NewCA(t), submit: testutil.FreePort(t)}
 	r.caPath = r.ca.WriteFile(t, dir)
 	if o.caDir {
 		r.caPath = r.ca.WriteDir(t, dir)
@@ -100,7 +100,7 @@ func swaks(t *testing.T, args ...string) (string, error) {
 
 func TestSubmitToSmarthost(t *testing.T) {
 	t.Parallel()
-	r := startRelay(t, relayOpts{caDir: true})
+	r := startRelay(t, smarthostRelayOpts{caDir: true})
 	out, err := swaks(t, "--server", r.submit, "--from", "cron@example.org", "--to", "root@example.org,team@example.org",
 		"--header", "Subject: nightly backup")
 	if err != nil || !strings.Contains(out, "250 2.0.0 queued as") {
@@ -133,7 +133,7 @@ func waitEmpty(t *testing.T, d *testutil.Daemon) {
 
 func TestSubmitBadInput(t *testing.T) {
 	t.Parallel()
-	r := startRelay(t, relayOpts{maxSize: "2KB"})
+	r := startRelay(t, smarthostRelayOpts{maxSize: "2KB"})
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -157,7 +157,7 @@ func TestSubmitBadInput(t *testing.T) {
 // stays queued with the reason shown; when it is back, it is delivered.
 func TestRetryAfterSmarthostReturns(t *testing.T) {
 	t.Parallel()
-	r := startRelay(t, relayOpts{peerDown: true, retry: "1s"})
+	r := startRelay(t, smarthostRelayOpts{peerDown: true, retry: "1s"})
 	if out, err := swaks(t, "--server", r.submit, "--from", "a@example.org", "--to", "b@example.net"); err != nil {
 		t.Fatalf("swaks: %v\n%s", err, out)
 	}
@@ -203,7 +203,7 @@ func TestBounces(t *testing.T) {
 		}
 		return mailtest.RejectRcpt("nobody@", 550)(addr)
 	}
-	r := startRelay(t, relayOpts{rcpt: reject, retry: "300ms", giveUp: "2s"})
+	r := startRelay(t, smarthostRelayOpts{rcpt: reject, retry: "300ms", giveUp: "2s"})
 	for _, to := range []string{"nobody@example.net", "later@example.net"} {
 		if out, err := swaks(t, "--server", r.submit, "--from", "cron@example.org", "--to", to, "--header", "Subject: to "+to); err != nil {
 			t.Fatalf("swaks: %v\n%s", err, out)

@@ -1,4 +1,4 @@
-package maint
+package e2e
 
 import (
 	"context"
@@ -18,12 +18,20 @@ import (
 	"time"
 
 	"bartleby/internal/testutil"
+	"bartleby/internal/web/maint"
 )
 
-// daemonE2E is the real binary serving "localhost" (proxied to a live
+// maintToken is the bypass secret; bypassPath the public URL prefix that
+// trades it for a cookie.
+const (
+	maintToken = "s3cret-Token_0123456789abcdef"
+	bypassPath = "/.well-known/bartleby/bypass/"
+)
+
+// maintDaemon is the real binary serving "localhost" (proxied to a live
 // backend) and "down.test" (a dead backend, when_backend_down) on free
 // loopback ports, driven with curl and the CLI.
-type daemonE2E struct {
+type maintDaemon struct {
 	t          *testing.T
 	d          *testutil.Daemon
 	state      string
@@ -33,7 +41,7 @@ type daemonE2E struct {
 	secretFile string
 }
 
-const e2eConf = `[web]
+const maintConf = `[web]
 http = "%[2]s"
 https = "%[3]s"
 [[site]]
@@ -54,20 +62,20 @@ hosts = ["down.test"]
   retry_after = "90s"
 `
 
-// startDaemonE2E starts the daemon; extra is added to the config.
-func startDaemonE2E(t *testing.T, extra ...string) *daemonE2E {
+// startMaintDaemon starts the daemon; extra is added to the config.
+func startMaintDaemon(t *testing.T, extra ...string) *maintDaemon {
 	t.Helper()
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "backend saw "+r.URL.Path)
 	}))
 	t.Cleanup(backend.Close)
 	dir := t.TempDir()
-	e := &daemonE2E{t: t, curl: testutil.Need(t, "curl"), httpsAddr: testutil.FreePort(t),
+	e := &maintDaemon{t: t, curl: testutil.Need(t, "curl"), httpsAddr: testutil.FreePort(t),
 		jar: filepath.Join(dir, "jar"), secretFile: filepath.Join(dir, "bypass.secret")}
-	if err := os.WriteFile(e.secretFile, []byte(testToken+"\n"), 0o600); err != nil {
+	if err := os.WriteFile(e.secretFile, []byte(maintToken+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	conf := strings.Join(extra, "\n") + fmt.Sprintf(e2eConf, dir, testutil.FreePort(t), e.httpsAddr, backend.URL, testutil.FreePort(t))
+	conf := strings.Join(extra, "\n") + fmt.Sprintf(maintConf, dir, testutil.FreePort(t), e.httpsAddr, backend.URL, testutil.FreePort(t))
 	e.d = testutil.StartDaemon(t, conf)
 	e.state = e.d.StateDir
 	return e
@@ -75,7 +83,7 @@ func startDaemonE2E(t *testing.T, extra ...string) *daemonE2E {
 
 // get runs curl on https://host:port/path with args and returns the
 // status, the head (lowercased names) and the body.
-func (e *daemonE2E) get(host, path string, args ...string) (int, http.Header, string) {
+func (e *maintDaemon) get(host, path string, args ...string) (int, http.Header, string) {
 	e.t.Helper()
 	_, port, _ := net.SplitHostPort(e.httpsAddr)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -119,7 +127,7 @@ func parseCurl(t *testing.T, out string) (int, http.Header, string) {
 }
 
 // cli runs bartleby with args against the daemon.
-func (e *daemonE2E) cli(args ...string) string {
+func (e *maintDaemon) cli(args ...string) string {
 	e.t.Helper()
 	out, err := e.d.Run(args...)
 	if err != nil {
@@ -130,7 +138,7 @@ func (e *daemonE2E) cli(args ...string) string {
 
 func TestDaemonMaintenance(t *testing.T) {
 	t.Parallel()
-	e := startDaemonE2E(t)
+	e := startMaintDaemon(t)
 	if code, _, body := e.get("localhost", "/"); code != 200 || body != "backend saw /" {
 		t.Fatalf("before maintenance: %d %q", code, body)
 	}
@@ -145,7 +153,7 @@ func TestDaemonMaintenance(t *testing.T) {
 		t.Fatalf("in maintenance: %d %v\n%.400s", code, h, body)
 	}
 	code, h, body = e.get("localhost", "/api", "-H", "Accept: application/json")
-	var j jsonBody
+	var j struct{ Site, Message string }
 	if err := json.Unmarshal([]byte(body), &j); err != nil || code != 503 || j.Site != "localhost" || j.Message != "Upgrading the shop." || h.Get("Content-Type") != "application/json" {
 		t.Errorf("JSON: %d %v %q (%v)", code, h, body, err)
 	}
@@ -157,7 +165,7 @@ func TestDaemonMaintenance(t *testing.T) {
 	}
 
 	t.Run("allowlist", func(t *testing.T) {
-		if code, h, body := e.get("localhost", "/x", "--interface", "127.0.0.2"); code != 200 || body != "backend saw /x" || h.Get(BypassHeader) != "bypass" {
+		if code, h, body := e.get("localhost", "/x", "--interface", "127.0.0.2"); code != 200 || body != "backend saw /x" || h.Get(maint.BypassHeader) != "bypass" {
 			t.Errorf("from 127.0.0.2: %d %v %q", code, h, body)
 		}
 		if code, _, _ := e.get("localhost", "/x", "--interface", "127.0.0.1"); code != 503 {
@@ -169,8 +177,8 @@ func TestDaemonMaintenance(t *testing.T) {
 	})
 
 	t.Run("secret URL", func(t *testing.T) {
-		code, h, body := e.get("localhost", bypassPrefix+testToken, "-c", e.jar, "-b", e.jar, "-L")
-		if code != 200 || body != "backend saw /" || h.Get(BypassHeader) != "bypass" {
+		code, h, body := e.get("localhost", bypassPath+maintToken, "-c", e.jar, "-b", e.jar, "-L")
+		if code != 200 || body != "backend saw /" || h.Get(maint.BypassHeader) != "bypass" {
 			t.Fatalf("secret URL, then /: %d %v %q", code, h, body)
 		}
 		jar, _ := os.ReadFile(e.jar)
@@ -180,22 +188,22 @@ func TestDaemonMaintenance(t *testing.T) {
 		if code, _, body := e.get("localhost", "/orders", "-b", e.jar); code != 200 || body != "backend saw /orders" {
 			t.Errorf("with the cookie: %d %q", code, body)
 		}
-		for _, bad := range []string{bypassPrefix + strings.ToUpper(testToken), bypassPrefix + testToken + "/"} {
+		for _, bad := range []string{bypassPath + strings.ToUpper(maintToken), bypassPath + maintToken + "/"} {
 			if code, h, _ := e.get("localhost", bad); code != 503 || h.Get("Set-Cookie") != "" {
 				t.Errorf("%s: %d %v", bad, code, h)
 			}
 		}
 		var val string
 		for _, l := range strings.Split(string(jar), "\n") {
-			if f := strings.Fields(l); len(f) == 7 && f[5] == CookieName {
+			if f := strings.Fields(l); len(f) == 7 && f[5] == maint.CookieName {
 				val = f[6]
 			}
 		}
 		if val == "" {
-			t.Fatalf("no %s in the jar:\n%s", CookieName, jar)
+			t.Fatalf("no %s in the jar:\n%s", maint.CookieName, jar)
 		}
 		for _, forged := range []string{val[:len(val)-2], strings.Replace(val, "v1.1", "v1.2", 1), val + "x", "v1.99999999999." + val[len(val)-43:]} {
-			if code, _, _ := e.get("localhost", "/", "-b", CookieName+"="+forged); code != 503 {
+			if code, _, _ := e.get("localhost", "/", "-b", maint.CookieName+"="+forged); code != 503 {
 				t.Errorf("forged cookie %q: %d", forged, code)
 			}
 		}
@@ -241,7 +249,7 @@ func TestPageInlineCLI(t *testing.T) {
 	bin := testutil.Binary(t)
 	dir := t.TempDir()
 	out := filepath.Join(dir, "maintenance.html")
-	cmd := exec.Command(bin, "page", "inline", "inline/testdata/page/index.html", "-o", out)
+	cmd := exec.Command(bin, "page", "inline", "../internal/web/maint/inline/testdata/page/index.html", "-o", out)
 	report, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("page inline: %v\n%s", err, report)
@@ -287,7 +295,7 @@ func TestPageInlineCLI(t *testing.T) {
 func TestAdminSwitch(t *testing.T) {
 	t.Parallel()
 	admin := testutil.FreePort(t)
-	e := startDaemonE2E(t, "[admin]\nlisten = \""+admin+"\"\n")
+	e := startMaintDaemon(t, "[admin]\nlisten = \""+admin+"\"\n")
 	jar := filepath.Join(t.TempDir(), "admin-jar")
 	adminCurl := func(args ...string) (int, string) {
 		t.Helper()

@@ -1,4 +1,4 @@
-package clock
+package e2e
 
 import (
 	"context"
@@ -9,14 +9,16 @@ import (
 	"time"
 
 	"bartleby/internal/testutil"
+	"bartleby/internal/watch/clock"
+	"bartleby/internal/watch/watchtest"
 )
 
 func TestBinaryClockCheck(t *testing.T) {
 	t.Parallel()
 	bin := testutil.Binary(t)
-	ahead := fakeServer(t, -20*time.Minute, nil) // servers behind: we are 20 min ahead
-	fine := fakeServer(t, 0, nil)
-	kod := fakeServer(t, 0, func(p *Packet) { p.Stratum, p.RefID = 0, kiss("RATE") })
+	ahead := watchtest.NTPServer(t, -20*time.Minute, nil) // servers behind: we are 20 min ahead
+	fine := watchtest.NTPServer(t, 0, nil)
+	kod := watchtest.NTPServer(t, 0, func(p *clock.Packet) { p.Stratum, p.RefID = 0, clock.Kiss("RATE") })
 	for _, tc := range []struct {
 		args []string
 		code int

@@ -1,4 +1,4 @@
-package mail_test
+package e2e
 
 import (
 	"crypto/tls"
@@ -26,17 +26,6 @@ func adminClient(t *testing.T, localIP string) *http.Client {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
-func get(t *testing.T, c *http.Client, u string) (int, string) {
-	t.Helper()
-	resp, err := c.Get(u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
-}
-
 var csrfRe = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 
 // TestQueuePage drives the admin queue page over HTTPS: the queue and the
@@ -60,14 +49,14 @@ func TestQueuePage(t *testing.T) {
 	var page string
 	for i := 0; i < 100 && !strings.Contains(page, "cannot connect to primary"); i++ {
 		time.Sleep(50 * time.Millisecond)
-		_, page = get(t, c, base+"/mail/")
+		_, page = getBody(t, c, base+"/mail/")
 	}
 	for _, want := range []string{"2 message(s)", "Spool disk (", "usable by bartleby", "a@example.org", "b@example.org", "cannot connect to primary " + primary, "Flush the queue"} {
 		if !strings.Contains(page, want) {
 			t.Fatalf("page lacks %q:\n%s", want, page)
 		}
 	}
-	code, body := get(t, c, base+"/mail/api")
+	code, body := getBody(t, c, base+"/mail/api")
 	var api struct {
 		Count int                    `json:"count"`
 		Disk  struct{ Total uint64 } `json:"disk"`
@@ -101,18 +90,18 @@ func TestQueuePage(t *testing.T) {
 	if loc := flush(); !strings.Contains(loc, "done=flush&n=2&delivered=2") {
 		t.Fatalf("flush redirected to %q", loc)
 	}
-	if _, page = get(t, c, base+"/mail/"); !strings.Contains(page, "The queue is empty") {
+	if _, page = getBody(t, c, base+"/mail/"); !strings.Contains(page, "The queue is empty") {
 		t.Fatalf("after flush:\n%s", page)
 	}
 	if loc := flush(); !strings.Contains(loc, "done=wait") {
 		t.Fatalf("second flush redirected to %q", loc)
 	}
-	if _, page = get(t, c, base+"/mail/?done=wait&s=29"); !strings.Contains(page, "the next one is allowed in 29 s") {
+	if _, page = getBody(t, c, base+"/mail/?done=wait&s=29"); !strings.Contains(page, "the next one is allowed in 29 s") {
 		t.Fatalf("refusal not shown:\n%s", page)
 	}
 
 	// Outside the allowlist.
-	if code, _ := get(t, adminClient(t, "127.0.0.2"), base+"/mail/"); code != http.StatusForbidden {
+	if code, _ := getBody(t, adminClient(t, "127.0.0.2"), base+"/mail/"); code != http.StatusForbidden {
 		t.Fatalf("127.0.0.2 got %d", code)
 	}
 	if !strings.Contains(d.Logs(), "queue flushed from the admin page") {
@@ -145,14 +134,14 @@ func bulkHold(t *testing.T, c *http.Client, base, token, page string) {
 		if code != 200 || !strings.Contains(ask, "message(s)?") || !strings.Contains(ask, `name="confirm" value="yes"`) {
 			t.Fatalf("%s %v: first POST gave %d:\n%s", op, ids, code, ask)
 		}
-		if _, p := get(t, c, base+"/mail/?state=held"); (op == "hold") != strings.Contains(p, "No message matches") {
+		if _, p := getBody(t, c, base+"/mail/?state=held"); (op == "hold") != strings.Contains(p, "No message matches") {
 			t.Fatalf("%s acted before the confirmation:\n%s", op, p)
 		}
 		form.Set("confirm", "yes")
 		if code, loc, _ := post(form); code != http.StatusSeeOther || loc != fmt.Sprintf("/mail/?done=%s&n=%d&failed=0", op, len(ids)) {
 			t.Fatalf("%s confirmed: %d %q", op, code, loc)
 		}
-		_, p := get(t, c, base+"/mail/?state=held")
+		_, p := getBody(t, c, base+"/mail/?state=held")
 		if held := strings.Count(p, `type="checkbox"`); (op == "hold" && held != len(ids)) || (op == "release" && held != 0) {
 			t.Fatalf("after %s, %d held of %d", op, held, len(ids))
 		}

@@ -1,4 +1,4 @@
-package web
+package e2e
 
 import (
 	"crypto/tls"
@@ -61,8 +61,8 @@ func startE2E(t *testing.T, backend string) *e2e {
 	e := &e2e{curl: testutil.Need(t, "curl"), http: testutil.FreePort(t), https: testutil.FreePort(t)}
 	dir := t.TempDir()
 	e.dir = dir
-	writeFile(t, filepath.Join(dir, "www/big.txt"), strings.Repeat("0123456789", 100))
-	writeFile(t, filepath.Join(dir, "uploads/2024/photo.txt"), "uploaded photo")
+	testutil.WriteFile(t, filepath.Join(dir, "www/big.txt"), strings.Repeat("0123456789", 100))
+	testutil.WriteFile(t, filepath.Join(dir, "uploads/2024/photo.txt"), "uploaded photo")
 	conf := strings.ReplaceAll(fmt.Sprintf(e2eConfig, e.http, e.https, backend, testutil.FreePort(t)), "{{dir}}", dir)
 	e.d = testutil.StartDaemon(t, conf)
 	e.cacert = filepath.Join(e.d.StateDir, "certs/self-signed/a.test.crt")
@@ -115,7 +115,7 @@ func status(head string) string {
 
 func TestCurl(t *testing.T) {
 	t.Parallel()
-	be := echo(t)
+	be := testutil.Echo(t)
 	e := startE2E(t, be.URL)
 
 	t.Run("static with Range and If-None-Match over HTTP/2", func(t *testing.T) {
@@ -223,7 +223,7 @@ func TestCurl(t *testing.T) {
 // send 2000 requests; none may fail.
 func TestCurlReloadUnderLoad(t *testing.T) {
 	t.Parallel()
-	be := echo(t)
+	be := testutil.Echo(t)
 	e := startE2E(t, be.URL)
 	conf, err := os.ReadFile(e.d.Config)
 	if err != nil {

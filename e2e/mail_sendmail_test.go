@@ -1,4 +1,4 @@
-package mail_test
+package e2e
 
 import (
 	"fmt"
@@ -35,7 +35,7 @@ func runAs(t *testing.T, bin, config, stdin string, args ...string) (string, err
 
 func TestSendmailPersonality(t *testing.T) {
 	t.Parallel()
-	r := startRelay(t, relayOpts{})
+	r := startRelay(t, smarthostRelayOpts{})
 	sm := personality(t, "sendmail")
 
 	// -t: recipients from the header, Bcc removed, missing fields added.
@@ -132,7 +132,7 @@ func TestSendmailUnprivileged(t *testing.T) {
 	if os.Getuid() != 0 {
 		t.Skip("switching to nobody needs root")
 	}
-	r := startRelay(t, relayOpts{})
+	r := startRelay(t, smarthostRelayOpts{})
 	pub, err := os.MkdirTemp("", "bartleby-public")
 	if err != nil {
 		t.Fatal(err)

@@ -1,4 +1,4 @@
-package admin_test
+package e2e
 
 import (
 	"context"

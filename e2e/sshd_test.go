@@ -1,4 +1,4 @@
-package sshd_test
+package e2e
 
 import (
 	"bytes"

@@ -1,4 +1,4 @@
-package mail_test
+package e2e
 
 import (
 	"fmt"
@@ -38,7 +38,7 @@ func sendOne(addr, token string) bool {
 // that every message answered 250 reaches the smarthost at least once.
 func TestCrashLosesNothing(t *testing.T) {
 	t.Parallel()
-	r := startRelay(t, relayOpts{retry: "1s"})
+	r := startRelay(t, smarthostRelayOpts{retry: "1s"})
 	const senders, each = 4, 50
 	var acked sync.Map
 	var nAcked atomic.Int64
