@@ -37,7 +37,7 @@ func (m *Manager) fileGetter(certFile, keyFile string) (getCert, error) {
 	if err != nil {
 		return nil, err
 	}
-	cert, err := loadKeyPair(certFile, keyFile)
+	cert, err := LoadKeyPair(certFile, keyFile)
 	if err != nil {
 		return nil, err
 	}
@@ -78,7 +78,7 @@ func (kp *keyPair) reload() {
 		return
 	}
 	kp.stamp = stamp
-	cert, err := loadKeyPair(kp.certFile, kp.keyFile)
+	cert, err := LoadKeyPair(kp.certFile, kp.keyFile)
 	if err != nil {
 		kp.log.Error("new certificate files do not load, keeping the old certificate", "event", "cert.error", "cert", kp.certFile, "key", kp.keyFile, "err", err)
 		return
@@ -92,10 +92,10 @@ func same(a, b os.FileInfo) bool {
 	return os.SameFile(a, b) && a.Size() == b.Size() && a.ModTime().Equal(b.ModTime())
 }
 
-// loadKeyPair is tls.LoadX509KeyPair through config.ReadFile: files the
+// LoadKeyPair is tls.LoadX509KeyPair through config.ReadFile: files the
 // config names are regular files of bounded size, never a FIFO that hangs
 // a reload.
-func loadKeyPair(certFile, keyFile string) (tls.Certificate, error) {
+func LoadKeyPair(certFile, keyFile string) (tls.Certificate, error) {
 	certPEM, err := config.ReadFile(certFile, config.MaxCertFile)
 	if err != nil {
 		return tls.Certificate{}, err

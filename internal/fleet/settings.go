@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"time"
 
+	"bartleby/internal/certs"
 	"bartleby/internal/certs/capool"
 	"bartleby/internal/config"
 )
@@ -39,7 +40,7 @@ func Compile(cfg *config.Config, c *config.Checker) *Settings {
 		}
 	}
 	if f.Cert != "" && f.Key != "" {
-		pair, err := loadKeyPair(f.Cert, f.Key)
+		pair, err := certs.LoadKeyPair(f.Cert, f.Key)
 		if err != nil {
 			c.Errorf("fleet.cert", "%v", err)
 		}
@@ -69,16 +70,3 @@ func Compile(cfg *config.Config, c *config.Checker) *Settings {
 // Check reports what is wrong with [fleet] beyond its syntax: the files it
 // names. It connects to nothing.
 func Check(cfg *config.Config, c *config.Checker) { Compile(cfg, c) }
-
-// loadKeyPair is tls.LoadX509KeyPair through config.ReadFile.
-func loadKeyPair(certFile, keyFile string) (tls.Certificate, error) {
-	certPEM, err := config.ReadFile(certFile, config.MaxCertFile)
-	if err != nil {
-		return tls.Certificate{}, err
-	}
-	keyPEM, err := config.ReadFile(keyFile, config.MaxCertFile)
-	if err != nil {
-		return tls.Certificate{}, err
-	}
-	return tls.X509KeyPair(certPEM, keyPEM)
-}
