@@ -91,14 +91,7 @@ type feed struct {
 	once  sync.Once
 }
 
-func (f *feed) Accept() (net.Conn, error) {
-	select {
-	case c := <-f.conns:
-		return c, nil
-	case <-f.done:
-		return nil, net.ErrClosed
-	}
-}
+func (f *feed) Accept() (net.Conn, error) { return smtpd.AcceptFrom(f.conns, f.done) }
 
 func (f *feed) Close() error {
 	f.once.Do(func() { close(f.done) })

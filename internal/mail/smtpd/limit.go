@@ -79,12 +79,16 @@ type limitListener struct {
 	closeOnce sync.Once
 }
 
-func (l *limitListener) Accept() (net.Conn, error) {
+func (l *limitListener) Accept() (net.Conn, error) { return AcceptFrom(l.ready, l.done) }
+
+// AcceptFrom is Accept for a listener fed through a channel: the next
+// connection from ready, or net.ErrClosed once done is closed. Never
+// (nil, nil): go-smtp would serve a nil connection.
+func AcceptFrom(ready <-chan net.Conn, done <-chan struct{}) (net.Conn, error) {
 	select {
-	case c := <-l.ready:
+	case c := <-ready:
 		return c, nil
-	case <-l.done:
-		// Never (nil, nil): go-smtp would serve a nil connection.
+	case <-done:
 		return nil, net.ErrClosed
 	}
 }

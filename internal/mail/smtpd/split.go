@@ -63,15 +63,7 @@ type half struct {
 	ready chan net.Conn
 }
 
-func (h *half) Accept() (net.Conn, error) {
-	select {
-	case c := <-h.ready:
-		return c, nil
-	case <-h.done:
-		// Never (nil, nil): go-smtp would serve a nil connection.
-		return nil, net.ErrClosed
-	}
-}
+func (h *half) Accept() (net.Conn, error) { return AcceptFrom(h.ready, h.done) }
 
 func (h *half) Close() error   { return h.close() }
 func (h *half) Addr() net.Addr { return h.ln.Addr() }
