@@ -2,7 +2,7 @@ package web
 
 import "net/http"
 
-// guard runs before any site is looked up and protects the framing of the
+// guardFraming runs before any site is looked up and protects the framing of the
 // connection a request came on.
 //
 // Go's server reads a request carrying both Transfer-Encoding: chunked and
@@ -21,7 +21,7 @@ import "net/http"
 //
 // CONNECT is refused: this is no forward proxy, and a tunnel would carry
 // anything past the routes.
-func guard(next http.Handler) http.Handler {
+func guardFraming(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ProtoMajor == 1 && (len(r.TransferEncoding) > 0 || r.ProtoMinor == 0) {
 			w.Header()["Connection"] = hdrClose

@@ -6,7 +6,7 @@ import (
 
 	"bartleby/internal/config"
 	"bartleby/internal/web/compress"
-	routeguard "bartleby/internal/web/guard" // guard is the connection guard of guard.go
+	"bartleby/internal/web/guard"
 	"bartleby/internal/web/proxycache"
 )
 
@@ -25,13 +25,13 @@ func (t *table) wrapRoute(s *site, rc *config.Route, spec routeSpec, h http.Hand
 		h = c
 	}
 	h = editHeaders(rc.Headers, h)
-	g := &routeguard.Rules{Allow: spec.allow, Deny: spec.deny, MaxBody: rc.MaxBody.Bytes,
+	g := &guard.Rules{Allow: spec.allow, Deny: spec.deny, MaxBody: rc.MaxBody.Bytes,
 		Client: func(r *http.Request) netip.Addr { return clientAddr(r, t.trusted) }}
 	if len(rc.BasicAuth) > 0 {
-		g.Auth = routeguard.NewBasicAuth(s.name, rc.BasicAuth)
+		g.Auth = guard.NewBasicAuth(s.name, rc.BasicAuth)
 	}
 	if spec.rateEvents > 0 {
-		g.Rate = routeguard.NewRateLimiter(spec.rateEvents, spec.ratePer, rc.RateBurst)
+		g.Rate = guard.NewRateLimiter(spec.rateEvents, spec.ratePer, rc.RateBurst)
 	}
 	return g.Wrap(h), c
 }
