@@ -3,30 +3,43 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/cobra/doc"
+
+	"bartleby/internal/config"
+	"bartleby/internal/config/manpage"
 )
 
 func init() { commands = append(commands, manCmd) }
 
-// manCmd writes bartleby(8) and a page per subcommand, for the Debian
-// package (dist/); hidden because admins read the pages, not make them.
+// manCmd writes the man pages for the Debian package (scripts/make-deb):
+// bartleby(8) and a page per subcommand from the CLI's definitions, and
+// bartleby.toml(5) from the source of the README's config tables. Hidden
+// because admins read the pages, not make them.
 func manCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:    "man DIR",
-		Short:  "Write the man pages of bartleby and its subcommands (section 8) into DIR",
+		Short:  "Write the man pages into DIR/man8 (bartleby and its subcommands) and DIR/man5 (bartleby.toml)",
 		Hidden: true,
 		Args:   cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := os.MkdirAll(args[0], 0o755); err != nil {
-				return err
+			man8, man5 := filepath.Join(args[0], "man8"), filepath.Join(args[0], "man5")
+			for _, dir := range []string{man8, man5} {
+				if err := os.MkdirAll(dir, 0o755); err != nil {
+					return err
+				}
 			}
 			root := cmd.Root()
 			root.DisableAutoGenTag = true // reproducible pages
 			header := &doc.GenManHeader{Title: "BARTLEBY", Section: "8", Source: "bartleby", Manual: "System Administration"}
-			if err := doc.GenManTree(root, header, args[0]); err != nil {
+			if err := doc.GenManTree(root, header, man8); err != nil {
 				return fmt.Errorf("man pages: %w", err)
+			}
+			page := manpage.Config(config.KeyDocs())
+			if err := os.WriteFile(filepath.Join(man5, "bartleby.toml.5"), []byte(page), 0o644); err != nil {
+				return fmt.Errorf("man page: %w", err)
 			}
 			return nil
 		},
