@@ -100,7 +100,7 @@ has an example and the behaviour of each part, with the same key tables.
 `
 
 // line is one line of roff text from markdown: a line starting with a
-// control character ('.' or '\'') is made text.
+// control character (a dot or an apostrophe) is made text.
 func line(md string) string {
 	s := roff(md)
 	if strings.HasPrefix(s, ".") || strings.HasPrefix(s, "'") {
