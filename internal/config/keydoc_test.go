@@ -2,6 +2,7 @@ package config
 
 import (
 	"flag"
+	"fmt"
 	"maps"
 	"os"
 	"reflect"
@@ -223,4 +224,86 @@ func githubAnchor(heading string) string {
 		}
 	}
 	return b.String()
+}
+
+// describedInWords are the keys whose default column says in words what
+// Defaults holds.
+var describedInWords = map[string]bool{"ssh.ciphers": true}
+
+// TestKeyDocsDefaults: a row of one value whose default is in Defaults()
+// shows that value (quoted or not), so the default column cannot drift
+// from the code either. A table's row (cache) says what leaving it out
+// means.
+func TestKeyDocsDefaults(t *testing.T) {
+	keys := schemaKeys()
+	checked := 0
+	for _, tab := range KeyDocs() {
+		for _, r := range tab.Rows {
+			names := tab.Names(r)
+			if len(names) != 1 || keys[names[0]].table || describedInWords[names[0]] || strings.HasSuffix(r.Key, " (top level)") {
+				continue
+			}
+			v := defaultAt(names[0])
+			if !v.IsValid() || v.IsZero() {
+				continue
+			}
+			quoted, raw := tomlValue(v)
+			if r.Default != raw && !strings.Contains(r.Default, "`"+quoted+"`") && !strings.Contains(r.Default, "`"+raw+"`") {
+				t.Errorf("%s row %q: default %q, but Defaults() has %s", tab.Header, r.Key, r.Default, quoted)
+			}
+			checked++
+		}
+	}
+	t.Logf("%d defaults checked", checked)
+	if checked < 50 {
+		t.Errorf("only %d defaults checked", checked)
+	}
+}
+
+// defaultAt is the value Defaults() gives the key at a dotted path (the
+// first element's, in a list of tables), or no value.
+func defaultAt(path string) reflect.Value {
+	v := reflect.ValueOf(Defaults())
+	for _, name := range strings.Split(path, ".") {
+		for v.Kind() == reflect.Pointer || v.Kind() == reflect.Slice && v.Type().Elem().Kind() == reflect.Pointer {
+			if v.Kind() == reflect.Slice {
+				if v.Len() == 0 {
+					return reflect.Value{}
+				}
+				v = v.Index(0)
+			}
+			if v.IsNil() {
+				return reflect.Value{}
+			}
+			v = v.Elem()
+		}
+		f, ok := fieldByKey(v.Type(), name)
+		if !ok {
+			return reflect.Value{}
+		}
+		v = v.FieldByIndex(f.Index)
+	}
+	return v
+}
+
+// tomlValue writes a default as the file would hold it, and bare.
+func tomlValue(v reflect.Value) (quoted, raw string) {
+	if m, ok := v.Interface().(interface{ MarshalText() ([]byte, error) }); ok {
+		b, _ := m.MarshalText()
+		return `"` + string(b) + `"`, string(b)
+	}
+	v = reflect.Indirect(v)
+	switch v.Kind() {
+	case reflect.String:
+		return `"` + v.String() + `"`, v.String()
+	case reflect.Slice:
+		elems := make([]string, v.Len())
+		for i := range elems {
+			elems[i], _ = tomlValue(v.Index(i))
+		}
+		s := "[" + strings.Join(elems, ", ") + "]"
+		return s, s
+	}
+	s := fmt.Sprint(v.Interface())
+	return s, s
 }
