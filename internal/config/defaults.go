@@ -7,9 +7,9 @@ import (
 )
 
 // Defaults is every default of the config file, in one place: a key left out
-// of a section that is present takes the value given here. A README table
-// or a man page can be generated from it. Defaults that depend on other keys
-// are in derivedDefaults below.
+// of a section that is present takes the value given here; the default
+// column of KeyDocs (README.md, bartleby.toml(5)) is tested against it.
+// Defaults that depend on other keys are in derivedDefaults below.
 func Defaults() *Config {
 	on := true
 	return &Config{
