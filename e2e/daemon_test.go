@@ -34,8 +34,8 @@ func TestLifecycle(t *testing.T) {
 		t.Fatalf("status does not show the admin part on %s:\n%s", addr1, out)
 	}
 	st, err := os.Stat(d.StateDir)
-	if err != nil || st.Mode().Perm() != 0o710 {
-		t.Fatalf("state_dir mode %v, %v; want 0710", st.Mode().Perm(), err)
+	if err != nil || st.Mode().Perm() != 0o711 {
+		t.Fatalf("state_dir mode %v, %v; want 0711", st.Mode().Perm(), err)
 	}
 
 	// A valid change is applied.

@@ -108,13 +108,19 @@ func printQueue(w io.Writer, asJSON bool) error {
 }
 
 // printMailq is mailq and sendmail -bp: the queue in Postfix's format.
+// Every local user may run it, as with Postfix.
 func printMailq(w io.Writer) error {
-	var list []queue.Envelope
-	if err := call("mail.queue", nil, &list); err != nil {
+	c, err := dialAsUser()
+	if err != nil {
 		return err
 	}
-	aside, err := setAside()
-	if err != nil {
+	defer c.Close()
+	var list []queue.Envelope
+	if err := c.Call("mail.queue", nil, &list); err != nil {
+		return err
+	}
+	var aside []maildrop.Aside
+	if err := c.Call("mail.setaside", nil, &aside); err != nil {
 		return err
 	}
 	writePostfixQueue(w, list, aside)

@@ -45,7 +45,7 @@ func runSendmail(args []string) int {
 	case sendmail.Newaliases:
 		return newaliases(os.Stdout)
 	}
-	s, err := sendmail.LoadSettings(g.config)
+	s, err := loadSendmailSettings()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "sendmail: config %s: %v\n", g.config, err)
 		return exitTempFail

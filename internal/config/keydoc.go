@@ -62,7 +62,7 @@ func cutLast(s, sep string) (before, after string, found bool) {
 func KeyDocs() []KeyTable {
 	return []KeyTable{
 		{Header: "", Rows: []KeyRow{
-			{"`state_dir`", "`/var/lib/bartleby`", "all state: queue, certificates, host keys, maintenance state, watch history, the control socket. Created 0710 (the group may reach the control socket by name, not list the directory) and owned by the daemon's user; an existing one open to others is narrowed with a warning, one owned by another user is refused. Must be writable."},
+			{"`state_dir`", "`/var/lib/bartleby`", "all state: queue, certificates, host keys, maintenance state, watch history, the control socket. Created 0711 (everyone may reach the public socket, the group the control socket, by name; nobody lists the directory) and owned by the daemon's user; an existing one others may read or write is narrowed with a warning, one owned by another user is refused. Must be writable."},
 			{"`user`", "none", "started as root, run as this user (and its groups) with only `CAP_NET_BIND_SERVICE`, before any part starts ([Privileges](#privileges)); `serve --user` overrides it. Started as root without it, `serve` warns"},
 			{"`hostname`", "the system's", "the name the host answers as (SMTP greeting, self-signed certificates)"},
 			{"`trusted_proxies`", "none", "CIDRs of reverse proxies whose `X-Forwarded-For` is believed (admin allowlist, maintenance bypass, proxy headers, access log). From anyone else it is ignored. The client is the right-most entry that is not itself a trusted proxy; a chain with an unparsable entry or more than 32 entries names nobody, so no allowlist lets it in."},

@@ -20,9 +20,14 @@ type Client struct {
 	r    *bufio.Reader
 }
 
-// Dial connects to the daemon whose state is in dir.
-func Dial(dir string) (*Client, error) {
-	path := filepath.Join(dir, SocketName)
+// Dial connects to the control socket of the daemon whose state is in dir.
+func Dial(dir string) (*Client, error) { return dial(filepath.Join(dir, SocketName)) }
+
+// DialPublic connects to the daemon's public socket, which answers only
+// the commands every local user may run.
+func DialPublic(dir string) (*Client, error) { return dial(filepath.Join(dir, PublicSocketName)) }
+
+func dial(path string) (*Client, error) {
 	c, err := net.DialTimeout("unix", path, 5*time.Second)
 	if err != nil {
 		if errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ECONNREFUSED) {

@@ -4,6 +4,11 @@
 // The socket lives in state_dir with mode 0660, owned by the daemon's user
 // and group, so only root, that user and members of its group can use it;
 // there is no other authentication.
+//
+// A second socket, public.sock (0666), answers every local user, as
+// Postfix's showq and pickup do through postdrop: it carries only the
+// read-only commands an ordinary user's mailq and sendmail need, with a
+// small request size and few connections at once.
 package control
 
 import (
@@ -28,11 +33,26 @@ import (
 // SocketName is the control socket's file name in state_dir.
 const SocketName = "control.sock"
 
+// PublicSocketName is the file name in state_dir of the socket every
+// local user may use.
+const PublicSocketName = "public.sock"
+
 // socketMode lets root, the daemon's user and its group in.
 const socketMode = 0o660
 
+// publicMode lets every local user in: state_dir is 0711, so they reach it
+// by name without listing the directory.
+const publicMode = 0o666
+
 // maxLine bounds one request or response line.
 const maxLine = 1 << 20
+
+// Limits of the public socket: its commands take no real arguments, and a
+// local user must not tie up the daemon's file descriptors.
+const (
+	publicMaxLine  = 4 << 10
+	publicMaxConns = 16
+)
 
 // Request is one command from the CLI.
 type Request struct {
@@ -56,6 +76,9 @@ type Server struct {
 	log  *slog.Logger
 	ln   net.Listener
 
+	maxLine int
+	slots   chan struct{} // one per connection served at once; nil for no limit
+
 	mu       sync.RWMutex
 	handlers map[string]Handler
 	conns    map[net.Conn]struct{} // open connections, hung up on by Close
@@ -63,10 +86,30 @@ type Server struct {
 	wg       sync.WaitGroup
 }
 
-// Listen creates the socket in dir, replacing a stale one left by a crash
-// but refusing to steal it from a daemon that still answers.
+// Listen creates the control socket in dir, replacing a stale one left by
+// a crash but refusing to steal it from a daemon that still answers.
 func Listen(dir string, log *slog.Logger) (*Server, error) {
-	path := filepath.Join(dir, SocketName)
+	s, err := listen(filepath.Join(dir, SocketName), socketMode, log)
+	if err != nil {
+		return nil, err
+	}
+	s.maxLine = maxLine
+	return s, nil
+}
+
+// ListenPublic creates the public socket in dir; give it only commands
+// every local user may run.
+func ListenPublic(dir string, log *slog.Logger) (*Server, error) {
+	s, err := listen(filepath.Join(dir, PublicSocketName), publicMode, log)
+	if err != nil {
+		return nil, err
+	}
+	s.maxLine = publicMaxLine
+	s.slots = make(chan struct{}, publicMaxConns)
+	return s, nil
+}
+
+func listen(path string, mode os.FileMode, log *slog.Logger) (*Server, error) {
 	if err := checkOwner(path); err != nil {
 		return nil, err
 	}
@@ -77,14 +120,8 @@ func Listen(dir string, log *slog.Logger) (*Server, error) {
 	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("control socket %s: %w", path, err)
 	}
-	// state_dir is 0710 at most, so nobody outside the group can reach the
-	// socket before the chmod below.
-	ln, err := net.Listen("unix", path)
+	ln, err := bindPrivately(path, mode)
 	if err != nil {
-		return nil, fmt.Errorf("control socket %s: %w", path, err)
-	}
-	if err := os.Chmod(path, socketMode); err != nil {
-		ln.Close()
 		return nil, fmt.Errorf("control socket %s: %w", path, err)
 	}
 	return &Server{path: path, log: log, ln: ln, handlers: map[string]Handler{}, conns: map[net.Conn]struct{}{}}, nil
@@ -121,6 +158,10 @@ func (s *Server) Serve(died func(error)) {
 		if err != nil {
 			return
 		}
+		if !s.takeSlot() {
+			c.Close()
+			continue
+		}
 		s.mu.Lock()
 		s.conns[c] = struct{}{}
 		s.mu.Unlock()
@@ -131,6 +172,7 @@ func (s *Server) Serve(died func(error)) {
 			s.mu.Lock()
 			delete(s.conns, c)
 			s.mu.Unlock()
+			s.freeSlot()
 		}()
 	}
 }
@@ -138,7 +180,8 @@ func (s *Server) Serve(died func(error)) {
 // Close stops the listener and removes the socket, hangs up on idle
 // clients and waits for running commands.
 func (s *Server) Close() error {
-	err := s.ln.Close() // the unix listener unlinks the socket file
+	err := s.ln.Close()
+	os.Remove(s.path)
 	s.mu.Lock()
 	s.closing = true
 	for c := range s.conns {
@@ -155,7 +198,7 @@ func (s *Server) serveConn(c net.Conn) {
 	defer c.Close()
 	ctx := withPeer(context.Background(), c)
 	sc := bufio.NewScanner(c)
-	sc.Buffer(make([]byte, 0, 4096), maxLine)
+	sc.Buffer(make([]byte, 0, 4096), s.maxLine)
 	enc := json.NewEncoder(c)
 	for {
 		if !s.setIdleDeadline(c) {
@@ -168,6 +211,26 @@ func (s *Server) serveConn(c net.Conn) {
 		if err := enc.Encode(s.answer(ctx, sc.Bytes())); err != nil {
 			return
 		}
+	}
+}
+
+// takeSlot reserves room for one more connection; a client beyond the
+// limit is hung up on at once rather than queued.
+func (s *Server) takeSlot() bool {
+	if s.slots == nil {
+		return true
+	}
+	select {
+	case s.slots <- struct{}{}:
+		return true
+	default:
+		return false
+	}
+}
+
+func (s *Server) freeSlot() {
+	if s.slots != nil {
+		<-s.slots
 	}
 }
 
@@ -207,6 +270,33 @@ func (s *Server) answer(ctx context.Context, line []byte) Response {
 		return Response{Error: "encoding result: " + err.Error()}
 	}
 	return Response{Result: b}
+}
+
+// bindPrivately makes the socket at path with mode without a moment in
+// which anyone else could connect: state_dir lets every user reach a name
+// in it, and the mode a bind gives depends on the umask. The socket is
+// bound in a private directory, opened to mode, then renamed into place.
+func bindPrivately(path string, mode os.FileMode) (net.Listener, error) {
+	tmp, err := os.MkdirTemp(filepath.Dir(path), ".bind-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	bound := filepath.Join(tmp, "s")
+	ln, err := net.Listen("unix", bound)
+	if err != nil {
+		return nil, err
+	}
+	ln.(*net.UnixListener).SetUnlinkOnClose(false)
+	if err := os.Chmod(bound, mode); err != nil {
+		ln.Close()
+		return nil, err
+	}
+	if err := os.Rename(bound, path); err != nil {
+		ln.Close()
+		return nil, err
+	}
+	return ln, nil
 }
 
 // checkOwner refuses a socket file left by another user: removing it would

@@ -147,3 +147,65 @@ func TestSocketOfAnotherUserRefused(t *testing.T) {
 		t.Fatalf("the other user's socket was removed: %v", err)
 	}
 }
+
+// TestPublicSocketLimits: the public socket is open to every local user,
+// so it takes short requests only and a bounded number of clients at once;
+// the one past the limit is hung up on, not queued.
+func TestPublicSocketLimits(t *testing.T) {
+	dir := t.TempDir()
+	s, err := ListenPublic(dir, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Serve(func(err error) { t.Errorf("public socket died: %v", err) })
+	defer s.Close()
+	s.SetHandlers(map[string]Handler{"ping": func(context.Context, json.RawMessage) (any, error) { return "pong", nil }})
+	if st, err := os.Stat(filepath.Join(dir, PublicSocketName)); err != nil || st.Mode().Perm() != 0o666 {
+		t.Fatalf("public socket mode: %v %v", st.Mode(), err)
+	}
+
+	var held []*Client
+	defer func() {
+		for _, c := range held {
+			c.Close()
+		}
+	}()
+	for range publicMaxConns {
+		c, err := DialPublic(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, c)
+		if err := c.Call("ping", nil, nil); err != nil { // served, so it holds a slot
+			t.Fatal(err)
+		}
+	}
+	extra, err := DialPublic(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := extra.Call("ping", nil, nil); err == nil {
+		t.Fatalf("client %d was served", publicMaxConns+1)
+	}
+	extra.Close()
+	held[0].Close()
+	held = held[1:]
+	var again *Client
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if again, err = DialPublic(dir); err == nil {
+			if err = again.Call("ping", nil, nil); err == nil {
+				break
+			}
+			again.Close()
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no slot freed after a client left: %v", err)
+		}
+	}
+	held = append(held, again)
+
+	// A request line longer than publicMaxLine ends the connection.
+	if err := again.Call("ping", map[string]string{"pad": strings.Repeat("x", publicMaxLine)}, nil); err == nil {
+		t.Fatal("an oversized request was answered")
+	}
+}

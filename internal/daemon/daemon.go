@@ -73,7 +73,8 @@ type Daemon struct {
 	metrics *metrics
 
 	ctl   *control.Server
-	fleet *fleet.Fleet // nil without [fleet]
+	pub   *control.Server // the public socket: mailq and sendmail for every user
+	fleet *fleet.Fleet    // nil without [fleet]
 
 	// mu serialises start, reload and stop; it is held while parts drain
 	// at stop.
@@ -116,11 +117,17 @@ func Run(ctx context.Context, path string, opts Options, log *slog.Logger) error
 	if d.ctl, err = control.Listen(cfg.StateDir, log); err != nil {
 		return err
 	}
-	go d.ctl.Serve(func(err error) {
-		log.Error("control socket failing: bartleby commands no longer reach this daemon; restart it", "event", "control.failed", "error", err)
-		d.metrics.markFailing("control")
-	})
 	defer d.ctl.Close()
+	if d.pub, err = control.ListenPublic(cfg.StateDir, log); err != nil {
+		return err
+	}
+	defer d.pub.Close()
+	for _, s := range []*control.Server{d.ctl, d.pub} {
+		go s.Serve(func(err error) {
+			log.Error("control socket failing: bartleby commands no longer reach this daemon; restart it", "event", "control.failed", "socket", s.Path(), "error", err)
+			d.metrics.markFailing("control")
+		})
+	}
 	if err := d.joinFleet(ctx); err != nil {
 		return err
 	}
@@ -221,7 +228,7 @@ func (d *Daemon) start() error {
 		started = append(started, r)
 	}
 	d.setState(d.cfg, cm, started)
-	d.ctl.SetHandlers(d.handlers(started))
+	d.setHandlers(started)
 	return nil
 }
 
@@ -302,6 +309,24 @@ func (d *Daemon) cards() []part.Card {
 		}
 	}
 	return out
+}
+
+// publicCommands are the commands of the public socket: what an ordinary
+// user's mailq and sendmail need, read-only. Postfix lets every local user
+// list the queue too.
+var publicCommands = []string{"mail.queue", "mail.setaside", "mail.sendmail_settings"}
+
+// setHandlers gives both sockets the commands of parts.
+func (d *Daemon) setHandlers(parts []*running) {
+	all := d.handlers(parts)
+	d.ctl.SetHandlers(all)
+	public := map[string]control.Handler{}
+	for _, name := range publicCommands {
+		if h, ok := all[name]; ok {
+			public[name] = h
+		}
+	}
+	d.pub.SetHandlers(public)
 }
 
 func (d *Daemon) handlers(parts []*running) map[string]control.Handler {

@@ -91,7 +91,7 @@ func (d *Daemon) reload() control.ReloadResult {
 	r, action, err := d.reloadAdmin(byName["admin"], next, cfgs, cms)
 	note("admin", byName["admin"], r, action, err)
 	d.setState(cfg, cm, next)
-	d.ctl.SetHandlers(d.handlers(next))
+	d.setHandlers(next)
 	// A part that fell back may still use the old certificates: keep them.
 	if res.OK = len(res.Errors) == 0; res.OK {
 		oldCerts.Close()

@@ -53,9 +53,10 @@ func checkUser(cfg *config.Config, c *config.Checker) {
 	}
 }
 
-// stateDirMode lets the daemon's group reach the control socket by name
-// (search, not read); state files themselves are 0600.
-const stateDirMode = 0o710
+// stateDirMode lets the daemon's group reach the control socket, and
+// everyone the public socket, by name (search, not read); state files and
+// directories themselves are 0600 and 0700.
+const stateDirMode = 0o711
 
 // prepareStateDir creates state_dir for uid/gid, and narrows an existing one
 // that others can read: it holds keys, the queue and the control socket.

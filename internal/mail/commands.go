@@ -13,6 +13,7 @@ import (
 	"bartleby/internal/control"
 	"bartleby/internal/mail/maildrop"
 	"bartleby/internal/mail/queue"
+	"bartleby/internal/mail/sendmail"
 )
 
 // IDs are the arguments of the commands that act on messages.
@@ -31,6 +32,11 @@ func (m *Mail) Commands() map[string]control.Handler {
 	return map[string]control.Handler{
 		"mail.queue":    func(context.Context, json.RawMessage) (any, error) { return m.q.List(), nil },
 		"mail.setaside": func(context.Context, json.RawMessage) (any, error) { return m.setAside(), nil },
+		// What sendmail reads from the config file, for the users who may
+		// not read it (it holds password hashes): they ask the public socket.
+		"mail.sendmail_settings": func(context.Context, json.RawMessage) (any, error) {
+			return sendmail.LoadSettings(m.conf().file)
+		},
 		"mail.flush": func(ctx context.Context, raw json.RawMessage) (any, error) {
 			ids, err := parseIDs(raw, false)
 			if err != nil {

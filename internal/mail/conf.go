@@ -13,6 +13,7 @@ import (
 // conf is one version of [mail], checked and compiled: what a reload
 // swaps. An SMTP session keeps the conf it started with to its end.
 type conf struct {
+	file      string // the config file, for sendmail's settings
 	cfg       *config.Mail
 	hostname  string
 	aliases   *aliases.File
@@ -36,7 +37,7 @@ func newConf(env *part.Env) (*conf, error) {
 	if err != nil {
 		env.Log.Warn("aliases", "event", "mail.aliases_error", "error", err)
 	}
-	k := &conf{cfg: cfg, hostname: env.Config.Hostname, aliases: al, certs: env.Certs, submitFrom: set.submitFrom}
+	k := &conf{file: env.Config.File, cfg: cfg, hostname: env.Config.Hostname, aliases: al, certs: env.Certs, submitFrom: set.submitFrom}
 	if sh := cfg.Smarthost; sh != nil {
 		if k.smarthost, err = smarthostTarget(sh, set.password, k.hostname); err != nil {
 			return nil, err
