@@ -42,9 +42,6 @@ func TestDebianPackage(t *testing.T) {
 	root := t.TempDir()
 	run(t, "dpkg-deb", "-x", deb, root)
 	checkUnit(t, root)
-	for _, script := range []string{"postinst", "prerm", "postrm"} {
-		run(t, "sh", "-n", filepath.Join(moduleRoot(t), "dist", script))
-	}
 	u := makeUser(t, root)
 	runUnpacked(t, root, u)
 }
