@@ -106,7 +106,9 @@ func hostState(t *testing.T) string {
 		}
 		fmt.Fprintf(&b, "%s sha256:%x; ", f, sha256.Sum256(body))
 	}
-	for _, p := range []string{"/usr/sbin/bartleby", "/etc/bartleby", "/var/lib/bartleby", "/etc/systemd/system/multi-user.target.wants/bartleby.service"} {
+	for _, p := range []string{"/usr/sbin/bartleby", "/etc/bartleby", "/var/lib/bartleby", "/var/log/bartleby",
+		"/etc/systemd/system/bartleby.service", "/etc/systemd/system/multi-user.target.wants/bartleby.service",
+		"/var/lib/systemd/deb-systemd-helper-enabled/bartleby.service.dsh-also", "/var/lib/dpkg/info/bartleby.list"} {
 		_, err := os.Lstat(p)
 		fmt.Fprintf(&b, "%s exists:%v; ", p, err == nil)
 	}
@@ -218,8 +220,9 @@ func (r *pkgRoot) dpkg(t *testing.T, args ...string) {
 	}
 }
 
-// serviceCalls returns what deb-systemd-invoke was asked since the last
-// call (start, restart, stop), and forgets it.
+// serviceCalls returns what deb-systemd-invoke (start, restart, stop) and
+// systemctl (anything but daemon-reload) were asked since the last call,
+// and forgets it.
 func (r *pkgRoot) serviceCalls(t *testing.T) []string {
 	t.Helper()
 	body, err := os.ReadFile(r.calls)
@@ -231,6 +234,8 @@ func (r *pkgRoot) serviceCalls(t *testing.T) []string {
 	for _, line := range strings.Split(string(body), "\n") {
 		if rest, ok := strings.CutPrefix(line, "deb-systemd-invoke "); ok {
 			got = append(got, rest)
+		} else if strings.HasPrefix(line, "systemctl ") && line != "systemctl --system daemon-reload" {
+			got = append(got, line)
 		}
 	}
 	return got
