@@ -212,11 +212,13 @@ func runUnpacked(t *testing.T, root string, u *privdrop.User) {
 	for _, d := range []string{filepath.Dir(dir), dir} {
 		os.Chmod(d, 0o755)
 	}
+	// state as the package's tmpfiles.conf makes /var/lib/bartleby.
 	state, www := filepath.Join(dir, "state"), filepath.Join(dir, "www")
-	for _, d := range []string{state, www} {
-		if err := os.Mkdir(d, 0o750); err != nil {
+	for d, mode := range map[string]os.FileMode{state: 0o711, www: 0o750} {
+		if err := os.Mkdir(d, mode); err != nil {
 			t.Fatal(err)
 		}
+		os.Chmod(d, mode)
 		os.Chown(d, u.UID, u.GID)
 	}
 	cfg := filepath.Join(dir, "bartleby.toml")
