@@ -47,8 +47,9 @@ type registration struct {
 	joined bool             // Register was called: stayRegistered runs
 	lease  clientv3.LeaseID // 0 while the lease is lost
 	rec    []byte           // the member record
-	watch  []byte           // the published watch summary, nil before the first
+	watch  []byte           // the watch summary, nil before the first
 	states []ScenarioState  // what watch holds, for change detection
+	wrote  bool             // watch is in etcd (a failed write is tried again)
 }
 
 // Register announces this node: its record under members/ (kept when it
@@ -121,7 +122,7 @@ func (f *Fleet) join(ctx context.Context) (*concurrency.Session, error) {
 		sess.Close()
 		return nil, err
 	}
-	f.reg.lease = sess.Lease()
+	f.reg.lease, f.reg.wrote = sess.Lease(), true
 	return sess, nil
 }
 

@@ -65,18 +65,20 @@ func (f *Fleet) PublishWatch(ctx context.Context, states []ScenarioState) error 
 	r := &f.reg
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.watch != nil && sameOutcome(states, r.states) {
+	if r.watch != nil && r.wrote && sameOutcome(states, r.states) {
 		return nil
 	}
 	val, err := json.Marshal(watchRecord{At: time.Now().UTC(), Scenarios: states})
 	if err != nil {
 		return err
 	}
-	r.watch, r.states = val, states
+	r.watch, r.states, r.wrote = val, states, false
 	if r.lease == 0 {
 		return nil
 	}
-	return f.commit(ctx, "watch summary", clientv3.OpPut(f.Prefix("watch")+f.s.Node, string(val), clientv3.WithLease(r.lease)))
+	err = f.commit(ctx, "watch summary", clientv3.OpPut(f.Prefix("watch")+f.s.Node, string(val), clientv3.WithLease(r.lease)))
+	r.wrote = err == nil
+	return err
 }
 
 func clip(states []ScenarioState) []ScenarioState {
