@@ -6,9 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
@@ -48,24 +46,10 @@ func TestFleetAdminHome(t *testing.T) {
 	t.Parallel()
 	c := fleettest.Start(t, 1)
 	prefix := fleettest.Prefix(t)
-	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch r.URL.Path {
-		case "/":
-			io.WriteString(w, "<!doctype html><title>Shop</title><p>Welcome")
-		case "/about":
-			io.WriteString(w, "<!doctype html><title>About</title><p>About us")
-		default:
-			http.Error(w, "the payment provider is down", http.StatusBadGateway)
-		}
-	}))
-	t.Cleanup(backend.Close)
-	features := filepath.Join(t.TempDir(), "shop.feature")
-	if err := os.WriteFile(features, []byte(adminFeatures), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	backend, features := shopSite(t)
 	admin, web := testutil.FreePort(t), testutil.FreePort(t)
 	conf := func(extra string) string {
-		return fmt.Sprintf(fleetAdminConf, c.Endpoints()[0], c.Cert, c.Key, c.CA, c.KeyFile, extra, prefix, features, backend.URL, admin)
+		return fmt.Sprintf(fleetAdminConf, c.Endpoints()[0], c.Cert, c.Key, c.CA, c.KeyFile, extra, prefix, features, backend, admin)
 	}
 	d := testutil.StartDaemon(t, conf(""))
 	if !d.WaitLog(`"msg":"watch: scenario failed","`, time.Minute) {
@@ -148,15 +132,7 @@ func waitWatchPublished(t *testing.T, f *fleet.Fleet, n int) {
 // checkAllWidths runs the browser checks of every admin page (no
 // overflow, no script, no serious axe violation) on url at each width.
 func checkAllWidths(t *testing.T, url, name string) {
-	bin := testutil.Need(t, "chromium")
-	axe, err := os.ReadFile("testdata/axe-core/axe.min.js")
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := os.Getenv("TEST_OUTPUT_DIR")
-	if out == "" {
-		out = t.TempDir()
-	}
+	bin, axe, out := browserTools(t)
 	ctx := adminBrowser(t, bin)
 	for _, width := range viewports {
 		viewport(t, ctx, width)
