@@ -86,15 +86,7 @@ var viewports = []int{390, 1280, 1920}
 // temp dir), named adminui-PAGE-WIDTH.png.
 func TestAdminPagesInBrowser(t *testing.T) {
 	t.Parallel()
-	bin := testutil.Need(t, "chromium")
-	axe, err := os.ReadFile("testdata/axe-core/axe.min.js")
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := os.Getenv("TEST_OUTPUT_DIR")
-	if out == "" {
-		out = t.TempDir()
-	}
+	bin, axe, out := browserTools(t)
 	admin := startAdminDaemon(t)
 
 	ctx := adminBrowser(t, bin)
@@ -117,6 +109,22 @@ func TestAdminPagesInBrowser(t *testing.T) {
 		}
 	}
 	t.Logf("screenshots in %s", out)
+}
+
+// browserTools are what the browser checks need: Chromium, axe-core and
+// the directory for screenshots ($TEST_OUTPUT_DIR, else a temp dir).
+func browserTools(t *testing.T) (bin string, axe []byte, out string) {
+	t.Helper()
+	bin = testutil.Need(t, "chromium")
+	axe, err := os.ReadFile("testdata/axe-core/axe.min.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out = os.Getenv("TEST_OUTPUT_DIR")
+	if out == "" {
+		out = t.TempDir()
+	}
+	return bin, axe, out
 }
 
 // check loads url and asserts what every admin page must hold.
@@ -192,6 +200,32 @@ func adminBrowser(t *testing.T, bin string) context.Context {
 // the queue and both scenarios run once; it returns the admin address.
 func startAdminDaemon(t *testing.T) string {
 	t.Helper()
+	backend, features := shopSite(t)
+	hash, err := bcrypt.GenerateFromPassword([]byte("secret"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mx, admin := testutil.FreePort(t), testutil.FreePort(t)
+	root := t.TempDir()
+	const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHV9zUrO0pyiWfDCDZrgpnMX1bH4D6rCd4V8g6+dL4Pb alice@test"
+	d := testutil.StartDaemon(t, fmt.Sprintf(adminConf, testutil.FreePort(t), testutil.FreePort(t), backend,
+		mx, testutil.FreePort(t), features, admin, string(hash), testutil.FreePort(t), key, root))
+	for i, to := range []string{"alice@example.org", "bob@example.org", "carol@example.com", "dave@example.com", "erin@example.org"} {
+		sendPlain(t, mx, fmt.Sprintf("sender%d@elsewhere.net", i%2), to)
+	}
+	if out, err := d.Run("maint", "on", "shop.test", "--for", "2h", "--message", "Moving to new hardware."); err != nil {
+		t.Fatalf("maint on: %v\n%s", err, out)
+	}
+	if !d.WaitLog(`"msg":"watch: scenario failed","`, time.Minute) {
+		t.Fatalf("the scenarios did not run:\n%s", d.Logs())
+	}
+	return admin
+}
+
+// shopSite serves the site of adminFeatures, whose checkout fails, and
+// writes the feature file; it returns the site's URL and the file.
+func shopSite(t *testing.T) (string, string) {
+	t.Helper()
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/":
@@ -207,25 +241,7 @@ func startAdminDaemon(t *testing.T) string {
 	if err := os.WriteFile(features, []byte(adminFeatures), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	hash, err := bcrypt.GenerateFromPassword([]byte("secret"), bcrypt.MinCost)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mx, admin := testutil.FreePort(t), testutil.FreePort(t)
-	root := t.TempDir()
-	const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHV9zUrO0pyiWfDCDZrgpnMX1bH4D6rCd4V8g6+dL4Pb alice@test"
-	d := testutil.StartDaemon(t, fmt.Sprintf(adminConf, testutil.FreePort(t), testutil.FreePort(t), backend.URL,
-		mx, testutil.FreePort(t), features, admin, string(hash), testutil.FreePort(t), key, root))
-	for i, to := range []string{"alice@example.org", "bob@example.org", "carol@example.com", "dave@example.com", "erin@example.org"} {
-		sendPlain(t, mx, fmt.Sprintf("sender%d@elsewhere.net", i%2), to)
-	}
-	if out, err := d.Run("maint", "on", "shop.test", "--for", "2h", "--message", "Moving to new hardware."); err != nil {
-		t.Fatalf("maint on: %v\n%s", err, out)
-	}
-	if !d.WaitLog(`"msg":"watch: scenario failed","`, time.Minute) {
-		t.Fatalf("the scenarios did not run:\n%s", d.Logs())
-	}
-	return admin
+	return backend.URL, features
 }
 
 // sendPlain hands a message to the backup MX over plain SMTP.

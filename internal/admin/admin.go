@@ -32,6 +32,7 @@ import (
 	"bartleby/internal/certs"
 	"bartleby/internal/config"
 	"bartleby/internal/control"
+	"bartleby/internal/fleet"
 	"bartleby/internal/logring"
 	"bartleby/internal/part"
 )
@@ -81,7 +82,8 @@ type view struct {
 	users   map[string][]byte // nil: no login
 	dummy   []byte            // compared for unknown users, to keep timing flat
 	deps    Deps
-	host    string // named on the login page
+	fleet   *fleet.Fleet // nil without [fleet]
+	host    string       // named on the login page
 	nav     []adminui.Link
 	handler http.Handler
 	tls     *tls.Config // nil in tests without a listener
@@ -96,7 +98,7 @@ func New(env *part.Env, deps Deps) (part.Part, error) {
 	if err != nil {
 		return nil, err
 	}
-	s, err := newServer(env.Config, env.Log, env.Metrics, deps, tc)
+	s, err := newServer(env.Config, env.Log, env.Metrics, deps, env.Fleet, tc)
 	if err != nil {
 		return nil, err
 	}
@@ -124,7 +126,7 @@ func (s *Server) Reload(env *part.Env, deps Deps) error {
 	if err != nil {
 		return err
 	}
-	v, err := s.newView(env.Config, deps, tc)
+	v, err := s.newView(env.Config, deps, env.Fleet, tc)
 	if err != nil {
 		return err
 	}
@@ -153,7 +155,7 @@ func certNames(cfg *config.Config) []string {
 
 // newServer builds the admin UI; tests pass a nil tc and serve through
 // ServeHTTP without a listener.
-func newServer(cfg *config.Config, log *slog.Logger, reg prometheus.Registerer, deps Deps, tc *tls.Config) (*Server, error) {
+func newServer(cfg *config.Config, log *slog.Logger, reg prometheus.Registerer, deps Deps, fl *fleet.Fleet, tc *tls.Config) (*Server, error) {
 	a := cfg.Admin
 	s := &Server{
 		log: log, listen: a.Listen,
@@ -169,7 +171,7 @@ func newServer(cfg *config.Config, log *slog.Logger, reg prometheus.Registerer, 
 	for _, result := range []string{"ok", "failed", "limited"} {
 		s.logins.WithLabelValues(result)
 	}
-	v, err := s.newView(cfg, deps, tc)
+	v, err := s.newView(cfg, deps, fl, tc)
 	if err != nil {
 		return nil, err
 	}
@@ -181,8 +183,8 @@ func newServer(cfg *config.Config, log *slog.Logger, reg prometheus.Registerer, 
 }
 
 // newView builds the part of the admin UI a reload replaces.
-func (s *Server) newView(cfg *config.Config, deps Deps, tc *tls.Config) (*view, error) {
-	v := &view{Server: s, allow: config.Prefixes(cfg.Admin.Allow), trusted: config.Prefixes(cfg.TrustedProxies), deps: deps, tls: tc, host: cfg.Hostname}
+func (s *Server) newView(cfg *config.Config, deps Deps, fl *fleet.Fleet, tc *tls.Config) (*view, error) {
+	v := &view{Server: s, allow: config.Prefixes(cfg.Admin.Allow), trusted: config.Prefixes(cfg.TrustedProxies), deps: deps, fleet: fl, tls: tc, host: cfg.Hostname}
 	if err := v.setUsers(cfg.Admin.Users); err != nil {
 		return nil, err
 	}

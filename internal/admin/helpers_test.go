@@ -20,6 +20,7 @@ import (
 	"bartleby/internal/certs"
 	"bartleby/internal/config"
 	"bartleby/internal/control"
+	"bartleby/internal/fleet"
 	"bartleby/internal/logring"
 	"bartleby/internal/part"
 )
@@ -36,6 +37,7 @@ type opts struct {
 	status  func(*control.Status) // changes the test status
 	logs    *logring.Ring
 	certs   []certs.Cert
+	fleet   *fleet.Fleet
 }
 
 // testServer is a Server with a clock the test moves and a log it reads.
@@ -110,7 +112,7 @@ func newTestServer(t *testing.T, o opts) *testServer {
 	reg.MustRegister(prometheus.NewGauge(prometheus.GaugeOpts{Name: "bartleby_part_up", Help: "test"}))
 	logs := &lockedBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	s, err := newServer(o.config(t), log, reg, o.deps(reg), nil)
+	s, err := newServer(o.config(t), log, reg, o.deps(reg), o.fleet, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +132,7 @@ func (s *testServer) reload(o opts) error {
 		s.t.Fatal(err)
 	}
 	s.t.Cleanup(cm.Close)
-	return s.Reload(&part.Env{Config: cfg, Log: s.log, Certs: cm, Metrics: s.reg}, o.deps(s.reg))
+	return s.Reload(&part.Env{Config: cfg, Log: s.log, Certs: cm, Metrics: s.reg, Fleet: o.fleet}, o.deps(s.reg))
 }
 
 // client is a browser of the test server: it keeps cookies and comes from

@@ -18,6 +18,7 @@ type homeData struct {
 	Cards   []part.Card
 	Parts   []partRow
 	Notices []part.Notice
+	Fleet   *fleetData // nil without [fleet]
 }
 
 type partRow struct {
@@ -40,6 +41,11 @@ func (v *view) home(w http.ResponseWriter, r *http.Request) {
 	}
 	if v.deps.Certs != nil {
 		d.Cards = append(d.Cards, certsCard(v.deps.Certs(), now))
+	}
+	if v.fleet != nil {
+		var c part.Card
+		c, d.Fleet = v.fleetHome(r.Context(), now)
+		d.Cards = append(d.Cards, c)
 	}
 	for _, p := range d.St.Parts {
 		d.Parts = append(d.Parts, partRow{p, ago(now, p.Since)})

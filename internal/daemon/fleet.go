@@ -40,7 +40,8 @@ func (d *Daemon) joinFleet(ctx context.Context) error {
 	return nil
 }
 
-// register announces this node and its parts to the fleet.
+// register announces this node and its parts to the fleet, or updates
+// its record after a reload.
 func (d *Daemon) register(ctx context.Context) error {
 	if d.fleet == nil {
 		return nil

@@ -29,6 +29,13 @@ func (d *Daemon) Reload(by string) control.ReloadResult {
 	defer notify(sdReady)
 	res := d.reload()
 	res.At, res.By = time.Now(), by
+	if !res.Unchanged {
+		// The parts or their addresses may have changed: the fleet's
+		// record of this node follows (written only when it changed).
+		if err := d.register(context.Background()); err != nil {
+			d.log.Warn("fleet: updating this node's record after the reload", "event", "fleet.register_failed", "err", err)
+		}
+	}
 	d.state.Lock()
 	d.attempt = &res
 	if res.OK {

@@ -23,6 +23,7 @@ type Fleet struct {
 	log *slog.Logger
 
 	health health
+	reg    registration
 	ctx    context.Context // done at Close
 	stop   context.CancelFunc
 	wg     sync.WaitGroup

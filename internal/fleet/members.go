@@ -1,11 +1,13 @@
 package fleet
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -36,44 +38,95 @@ type NodeStatus struct {
 // maxMembers bounds what a listing reads.
 const maxMembers = 1000
 
+// registration is what this node keeps in etcd under its membership
+// lease. Writes go through mu, so that a rejoin after a lost lease and an
+// update never interleave: the last record and watch summary given are
+// the ones etcd ends up with.
+type registration struct {
+	mu     sync.Mutex
+	joined bool             // Register was called: stayRegistered runs
+	lease  clientv3.LeaseID // 0 while the lease is lost
+	rec    []byte           // the member record
+	watch  []byte           // the watch summary, nil before the first
+	states []ScenarioState  // what watch holds, for change detection
+	wrote  bool             // watch is in etcd (a failed write is tried again)
+}
+
 // Register announces this node: its record under members/ (kept when it
 // goes, so that it can be listed down) and alive/NODE under a lease kept
 // alive until Close. When the lease is lost (cut off longer than the TTL)
-// it registers again as soon as etcd answers.
+// it registers again as soon as etcd answers. Called again (after a
+// reload), it rewrites the record under the same lease when it changed,
+// and writes nothing otherwise.
 func (f *Fleet) Register(ctx context.Context, m Member) error {
 	m.Node = f.s.Node
 	rec, err := json.Marshal(m)
 	if err != nil {
 		return err
 	}
-	sess, err := f.join(ctx, rec)
+	r := &f.reg
+	r.mu.Lock()
+	if r.joined {
+		defer r.mu.Unlock()
+		if bytes.Equal(rec, r.rec) {
+			return nil
+		}
+		r.rec = rec
+		if r.lease == 0 {
+			return nil // the rejoin writes it
+		}
+		return f.commit(ctx, "member record", clientv3.OpPut(f.Prefix("members")+f.s.Node, string(rec)),
+			clientv3.OpPut(f.Prefix("alive")+f.s.Node, string(rec), clientv3.WithLease(r.lease)))
+	}
+	r.rec = rec
+	r.mu.Unlock()
+	sess, err := f.join(ctx)
 	if err != nil {
 		return err
 	}
+	r.mu.Lock()
+	r.joined = true
+	r.mu.Unlock()
 	f.wg.Add(1)
-	go f.stayRegistered(sess, rec)
+	go f.stayRegistered(sess)
 	return nil
 }
 
-func (f *Fleet) join(ctx context.Context, rec []byte) (*concurrency.Session, error) {
+// commit writes ops in one transaction.
+func (f *Fleet) commit(ctx context.Context, what string, ops ...clientv3.Op) error {
+	rctx, cancel := f.Timeout(ctx)
+	defer cancel()
+	if _, err := f.cli.Txn(rctx).Then(ops...).Commit(); err != nil {
+		return fmt.Errorf("fleet: %s of %s: %w", what, f.s.Node, noQuorum(err))
+	}
+	return nil
+}
+
+// join takes a new lease and writes the record, alive/NODE and the watch
+// summary under it.
+func (f *Fleet) join(ctx context.Context) (*concurrency.Session, error) {
 	sess, err := concurrency.NewSession(f.cli, concurrency.WithTTL(int(MemberTTL/time.Second)))
 	if err != nil {
 		return nil, fmt.Errorf("fleet: membership lease: %w", noQuorum(err))
 	}
-	rctx, cancel := f.Timeout(ctx)
-	defer cancel()
-	_, err = f.cli.Txn(rctx).Then(
-		clientv3.OpPut(f.Prefix("members")+f.s.Node, string(rec)),
-		clientv3.OpPut(f.Prefix("alive")+f.s.Node, string(rec), clientv3.WithLease(sess.Lease())),
-	).Commit()
-	if err != nil {
-		sess.Close()
-		return nil, fmt.Errorf("fleet: register %s: %w", f.s.Node, noQuorum(err))
+	f.reg.mu.Lock()
+	defer f.reg.mu.Unlock()
+	ops := []clientv3.Op{
+		clientv3.OpPut(f.Prefix("members")+f.s.Node, string(f.reg.rec)),
+		clientv3.OpPut(f.Prefix("alive")+f.s.Node, string(f.reg.rec), clientv3.WithLease(sess.Lease())),
 	}
+	if f.reg.watch != nil {
+		ops = append(ops, clientv3.OpPut(f.Prefix("watch")+f.s.Node, string(f.reg.watch), clientv3.WithLease(sess.Lease())))
+	}
+	if err := f.commit(ctx, "registration", ops...); err != nil {
+		sess.Close()
+		return nil, err
+	}
+	f.reg.lease, f.reg.wrote = sess.Lease(), true
 	return sess, nil
 }
 
-func (f *Fleet) stayRegistered(sess *concurrency.Session, rec []byte) {
+func (f *Fleet) stayRegistered(sess *concurrency.Session) {
 	defer f.wg.Done()
 	ctx := f.ctx
 	for {
@@ -85,10 +138,13 @@ func (f *Fleet) stayRegistered(sess *concurrency.Session, rec []byte) {
 			return
 		case <-sess.Done():
 		}
+		f.reg.mu.Lock()
+		f.reg.lease = 0
+		f.reg.mu.Unlock()
 		f.log.Warn("fleet: membership lease lost; registering again when etcd answers", "event", "fleet.lease_lost", "node", f.s.Node)
 		for {
 			var err error
-			if sess, err = f.join(ctx, rec); err == nil {
+			if sess, err = f.join(ctx); err == nil {
 				f.log.Info("fleet: registered again", "event", "fleet.registered", "node", f.s.Node)
 				break
 			}

@@ -23,6 +23,7 @@ import (
 
 	"bartleby/internal/certs/capool"
 	"bartleby/internal/config"
+	"bartleby/internal/fleet"
 	"bartleby/internal/part"
 	"bartleby/internal/version"
 	"bartleby/internal/watch/clock"
@@ -42,6 +43,10 @@ type Watch struct {
 	hist    *history
 	ntp     *clock.Server
 	addrs   []string
+	// fleet, when set, gets the outcomes (publishLoop), signalled
+	// through publish.
+	fleet   *fleet.Fleet
+	publish chan struct{}
 
 	// spread is the window the first runs are spread over (every, by
 	// default) so that scenarios do not all hit the site at once.
@@ -64,6 +69,7 @@ func New(env *part.Env) (part.Part, error) {
 		return nil, nil
 	}
 	w := &Watch{cfg: wc, log: env.Log, sem: make(chan struct{}, concurrentRuns), last: map[string]*scenario.Result{},
+		fleet: env.Fleet, publish: make(chan struct{}, 1),
 		opt: scenario.Options{Timeout: wc.Timeout.Duration, UserAgent: "bartleby-watch/" + version.String()}}
 	if wc.Base != "" {
 		u, err := url.Parse(wc.Base)
@@ -162,6 +168,10 @@ func (w *Watch) startLoops() {
 		w.wg.Go(func() { w.clockLoop(ctx) })
 	}
 	w.wg.Go(func() { w.saveLoop(ctx) })
+	if w.fleet != nil {
+		w.wg.Go(func() { w.publishLoop(ctx) })
+		w.signalPublish() // the scenarios may have changed
+	}
 }
 
 // stopLoops stops them and waits, at most until ctx is done.
@@ -268,6 +278,7 @@ func (w *Watch) record(sc *scenario.Scenario, r *scenario.Result, flap bool) {
 	w.mu.Lock()
 	w.last[sc.ID()] = r
 	w.mu.Unlock()
+	w.signalPublish()
 }
 
 // saveLoop writes the history once a minute when it changed.
