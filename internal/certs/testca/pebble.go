@@ -101,11 +101,7 @@ func (p *Pebble) Stop() {
 // its log: how many times clients asked for a certificate.
 func (p *Pebble) Orders(t testing.TB) int {
 	t.Helper()
-	data, err := os.ReadFile(p.output)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return bytes.Count(data, []byte("POST /order-plz"))
+	return p.countLog(t, "POST /order-plz")
 }
 
 // RootPEM returns the root Pebble issues under, made anew at every start:
@@ -218,4 +214,20 @@ func orFree(t testing.TB, port int) int {
 		return FreePort(t)
 	}
 	return port
+}
+
+// Issued counts the certificates Pebble has issued so far, from its log.
+func (p *Pebble) Issued(t testing.TB) int {
+	t.Helper()
+	return p.countLog(t, "Issued certificate serial")
+}
+
+// countLog counts the occurrences of s in Pebble's log.
+func (p *Pebble) countLog(t testing.TB, s string) int {
+	t.Helper()
+	data, err := os.ReadFile(p.output)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bytes.Count(data, []byte(s))
 }
