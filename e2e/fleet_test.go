@@ -58,7 +58,9 @@ func TestFleetMaintenanceFailures(t *testing.T) {
 	// (d) two members down: no quorum.
 	c.Kill(t, 1)
 	waitFleetStatus(t, nodes, "DEGRADED, no etcd quorum")
+	start := time.Now()
 	out, err := a.Run("maint", "on", "shop.test")
+	t.Logf("without quorum, maint on answered in %s: %s%s", time.Since(start).Round(time.Millisecond), out, fleetCLI(t, b, "status", "--fleet"))
 	if err == nil || !strings.Contains(out, "fleet has no quorum: maintenance NOT switched on any node") {
 		t.Fatalf("maint on without quorum: %v\n%s", err, out)
 	}
@@ -133,6 +135,7 @@ func TestFleetACMELockHolderKilled(t *testing.T) {
 	holder := lockHolder(t, nodes)
 	holder.Signal(syscall.SIGKILL)
 	<-holder.Exited()
+	killed := time.Now()
 	var rest []*fleettest.Node
 	for _, n := range nodes {
 		if n != holder {
@@ -142,6 +145,8 @@ func TestFleetACMELockHolderKilled(t *testing.T) {
 	g.open(rest[0].HTTP)
 
 	leaves := servedLeaves(t, p, rest)
+	t.Logf("%s killed holding the lock; %s and %s served the certificate %s later; Pebble saw %d orders",
+		holder.Name, rest[0].Name, rest[1].Name, time.Since(killed).Round(time.Second), p.Orders(t))
 	if !leaves[1].Equal(leaves[0]) {
 		t.Errorf("%s and %s serve different certificates", rest[0].Name, rest[1].Name)
 	}
