@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -22,14 +21,6 @@ import (
 // real `bartleby serve` daemons (web1..web3) joined to a 3-member etcd
 // cluster of the test's own (members are killed) on loopback.
 
-const fleetSite = `
-[[site]]
-hosts = ["shop.test"]
-https = "off"
-  [[site.route]]
-  respond = "shop is open"
-`
-
 // TestFleetMaintenanceFailures is cases (b) to (e): a switch typed on one
 // node reaches the others on the wire; it still does with one etcd member
 // down; without quorum the nodes keep serving, say DEGRADED and refuse a
@@ -38,18 +29,18 @@ func TestFleetMaintenanceFailures(t *testing.T) {
 	t.Parallel()
 	c := fleettest.Start(t, 3)
 	nodes := fleettest.NewNodes(t, 3)
-	c.StartNodes(t, fleettest.Prefix(t), fleetSite, nodes...)
+	c.StartNodes(t, fleettest.Prefix(t), fleettest.Shop, nodes...)
 	a, b := nodes[0], nodes[1]
-	waitServing(t, nodes, 200, "shop is open")
+	waitServing(t, nodes, 200, fleettest.ShopBody)
 
 	// (b) maint on via A: B and C answer 503 with the page and the message.
-	fleetCLI(t, a, "maint", "on", "shop.test", "--message", "Switched on web1.")
+	fleetCLI(t, a, "maint", "on", fleettest.ShopHost, "--message", "Switched on web1.")
 	waitServing(t, nodes, 503, "Switched on web1.")
 
 	// (c) one member down: a switch from B still reaches every node.
 	c.Kill(t, 0)
-	fleetCLI(t, b, "maint", "off", "shop.test")
-	waitServing(t, nodes, 200, "shop is open")
+	fleetCLI(t, b, "maint", "off", fleettest.ShopHost)
+	waitServing(t, nodes, 200, fleettest.ShopBody)
 	waitFleetStatus(t, nodes, "connected to etcd")
 	if out := fleetCLI(t, b, "status", "--fleet"); strings.Count(out, "  up  ") != 3 {
 		t.Errorf("with one member down, status --fleet does not list three nodes up:\n%s", out)
@@ -59,13 +50,13 @@ func TestFleetMaintenanceFailures(t *testing.T) {
 	c.Kill(t, 1)
 	waitFleetStatus(t, nodes, "DEGRADED, no etcd quorum")
 	start := time.Now()
-	out, err := a.Run("maint", "on", "shop.test")
+	out, err := a.Run("maint", "on", fleettest.ShopHost)
 	t.Logf("without quorum, maint on answered in %s: %s%s", time.Since(start).Round(time.Millisecond), out, fleetCLI(t, b, "status", "--fleet"))
 	if err == nil || !strings.Contains(out, "fleet has no quorum: maintenance NOT switched on any node") {
 		t.Fatalf("maint on without quorum: %v\n%s", err, out)
 	}
 	for _, n := range nodes {
-		if code, body, err := n.Get("shop.test", "/"); err != nil || code != 200 || body != "shop is open" {
+		if code, body, err := n.Get(fleettest.ShopHost, "/"); err != nil || code != 200 || body != fleettest.ShopBody {
 			t.Errorf("%s after a refused switch: %d %q %v, want the last state (200)", n.Name, code, body, err)
 		}
 	}
@@ -76,10 +67,10 @@ func TestFleetMaintenanceFailures(t *testing.T) {
 	c.Restart(t, 1)
 	c.WaitHealthy(t)
 	waitFleetStatus(t, nodes, "connected to etcd")
-	fleetCLI(t, nodes[2], "maint", "on", "shop.test", "--message", "Back together.")
+	fleetCLI(t, nodes[2], "maint", "on", fleettest.ShopHost, "--message", "Back together.")
 	waitServing(t, nodes, 503, "Back together.")
-	fleetCLI(t, a, "maint", "off", "shop.test")
-	waitServing(t, nodes, 200, "shop is open")
+	fleetCLI(t, a, "maint", "off", fleettest.ShopHost)
+	waitServing(t, nodes, 200, fleettest.ShopBody)
 }
 
 // acmeSite is site.test with a certificate from Pebble (%s: directory,
@@ -104,7 +95,7 @@ func TestFleetACMEOneOrder(t *testing.T) {
 	t.Parallel()
 	c := fleettest.Start(t, 3)
 	nodes := fleettest.NewNodes(t, 3)
-	p := testca.StartPebble(t, testca.PebbleOptions{DNS: testca.StartDNS(t), HTTPPort: portOf(t, nodes[0].HTTP)})
+	p := testca.StartPebble(t, testca.PebbleOptions{DNS: testca.StartDNS(t), HTTPPort: testca.Port(t, nodes[0].HTTP)})
 	c.StartNodes(t, fleettest.Prefix(t), fmt.Sprintf(acmeSite, p.Dir, p.CAFile), nodes...)
 
 	leaves := servedLeaves(t, p, nodes)
@@ -128,7 +119,7 @@ func TestFleetACMELockHolderKilled(t *testing.T) {
 	c := fleettest.Start(t, 3)
 	nodes := fleettest.NewNodes(t, 3)
 	g := startGate(t)
-	p := testca.StartPebble(t, testca.PebbleOptions{DNS: testca.StartDNS(t), HTTPPort: portOf(t, g.ln.Addr().String())})
+	p := testca.StartPebble(t, testca.PebbleOptions{DNS: testca.StartDNS(t), HTTPPort: testca.Port(t, g.ln.Addr().String())})
 	c.StartNodes(t, fleettest.Prefix(t), fmt.Sprintf(acmeSite, p.Dir, p.CAFile), nodes...)
 
 	g.waitArrival(t)
@@ -209,7 +200,7 @@ func waitServing(t *testing.T, nodes []*fleettest.Node, code int, want string) {
 		var got string
 		deadline := time.Now().Add(30 * time.Second)
 		for {
-			c, body, err := n.Get("shop.test", "/")
+			c, body, err := n.Get(fleettest.ShopHost, "/")
 			if err == nil && c == code && strings.Contains(body, want) {
 				break
 			}
@@ -320,18 +311,4 @@ func (g *gate) waitArrival(t *testing.T) {
 func (g *gate) open(target string) {
 	g.target = target
 	close(g.opened)
-}
-
-// portOf is the port number of a host:port address.
-func portOf(t *testing.T, addr string) int {
-	t.Helper()
-	_, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, err := strconv.Atoi(port)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return n
 }

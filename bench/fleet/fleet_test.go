@@ -14,14 +14,6 @@ import (
 	"bartleby/internal/fleet/fleettest"
 )
 
-const site = `
-[[site]]
-hosts = ["shop.test"]
-https = "off"
-  [[site.route]]
-  respond = "shop is open"
-`
-
 // BenchmarkMaintSwitch types `bartleby maint on shop.test` (then `off`,
 // in turn) on the next of the three nodes and times until the last node
 // answers 503 (then 200) over HTTP: the command, the etcd write, the
@@ -33,7 +25,7 @@ func BenchmarkMaintSwitch(b *testing.B) {
 	c := fleettest.Start(b, 3)
 	prefix := fleettest.Prefix(b)
 	nodes := fleettest.NewNodes(b, 3)
-	c.StartNodes(b, prefix, site, nodes...)
+	c.StartNodes(b, prefix, fleettest.Shop, nodes...)
 	for _, n := range nodes {
 		waitStatus(b, n, 200)
 	}
@@ -47,7 +39,7 @@ func BenchmarkMaintSwitch(b *testing.B) {
 			cmd, want = "off", 200
 		}
 		start := time.Now()
-		if out, err := nodes[i%3].Run("maint", cmd, "shop.test"); err != nil {
+		if out, err := nodes[i%3].Run("maint", cmd, fleettest.ShopHost); err != nil {
 			b.Fatalf("maint %s: %v\n%s", cmd, err, out)
 		}
 		cli = append(cli, time.Since(start))
@@ -96,7 +88,7 @@ func waitStatus(b *testing.B, n *fleettest.Node, want int) {
 	b.Helper()
 	var got string
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
-		code, _, err := n.Get("shop.test", "/")
+		code, _, err := n.Get(fleettest.ShopHost, "/")
 		if err == nil && code == want {
 			return
 		}

@@ -198,7 +198,14 @@ func WaitFor(t testing.TB, what string, cond func() error) {
 // FreePort returns a free loopback port number.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	_, port, err := net.SplitHostPort(testutil.FreePort(t))
+	return Port(t, testutil.FreePort(t))
+}
+
+// Port is the port number of a host:port address (Pebble's config wants
+// numbers).
+func Port(t testing.TB, addr string) int {
+	t.Helper()
+	_, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,20 @@ import (
 	"bartleby/internal/testutil"
 )
 
+// Shop is a site for StartNodes on plain HTTP (Node.Get), answering
+// ShopBody: what maintenance switches are tested and timed on.
+const (
+	ShopHost = "shop.test"
+	ShopBody = "shop is open"
+	Shop     = `
+[[site]]
+hosts = ["` + ShopHost + `"]
+https = "off"
+  [[site.route]]
+  respond = "` + ShopBody + `"
+`
+)
+
 // Node is a `bartleby serve` daemon of a test fleet: its name and its web
 // listeners on loopback.
 type Node struct {
