@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
+
 	"bartleby/internal/fleet"
 	"bartleby/internal/fleet/fleettest"
 )
@@ -29,7 +31,7 @@ func BenchmarkMaintSwitch(b *testing.B) {
 	for _, n := range nodes {
 		waitStatus(b, n, 200)
 	}
-	idle := idleWritesPerMinute(b, c.Connect(b, "bench", prefix))
+	idle := idleWritesPerMinute(b, c.Connect(b, "bench", prefix), len(nodes))
 
 	var took, cli []time.Duration
 	i := 0
@@ -65,12 +67,29 @@ func percentile(d []time.Duration, p int) time.Duration {
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // idleWritesPerMinute watches etcd's revision (which every write moves)
-// for one membership lease period while the three nodes idle.
-func idleWritesPerMinute(b *testing.B, f *fleet.Fleet) float64 {
+// for one membership lease period while the three nodes idle, from when
+// each has reported the maintenance state it applies (its last start-up
+// write).
+func idleWritesPerMinute(b *testing.B, f *fleet.Fleet, nodes int) float64 {
 	b.Helper()
+	for deadline := time.Now().Add(30 * time.Second); reports(b, f) < nodes; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			b.Fatalf("%d of %d nodes reported their maintenance state", reports(b, f), nodes)
+		}
+	}
 	before := revision(b, f)
 	time.Sleep(fleet.MemberTTL)
 	return float64(revision(b, f)-before) * float64(time.Minute) / float64(fleet.MemberTTL)
+}
+
+// reports counts the nodes' reports under maint-applied/.
+func reports(b *testing.B, f *fleet.Fleet) int {
+	b.Helper()
+	resp, err := f.Client().Get(context.Background(), f.Prefix("maint-applied"), clientv3.WithPrefix(), clientv3.WithCountOnly())
+	if err != nil {
+		b.Fatal(err)
+	}
+	return int(resp.Count)
 }
 
 func revision(b *testing.B, f *fleet.Fleet) int64 {
