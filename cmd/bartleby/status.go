@@ -60,6 +60,12 @@ func printFleet(w io.Writer, st control.FleetStatus, now time.Time) {
 		fmt.Fprintf(w, "node %s: connected to etcd for %s\n", st.Node, ago(now, st.Since))
 	} else {
 		fmt.Fprintf(w, "node %s: DEGRADED, no etcd quorum for %s (%s); serving the last known fleet state\n", st.Node, ago(now, st.Since), st.Err)
+		if len(st.Nodes) == 0 {
+			// The member list lives in etcd: an empty table would say
+			// the fleet has no nodes.
+			fmt.Fprintln(w, "the other nodes are unknown until etcd has a quorum again")
+			return
+		}
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NODE\tSTATE\tVERSION\tPARTS\tADDRESSES")

@@ -101,11 +101,7 @@ func (p *Pebble) Stop() {
 // its log: how many times clients asked for a certificate.
 func (p *Pebble) Orders(t testing.TB) int {
 	t.Helper()
-	data, err := os.ReadFile(p.output)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return bytes.Count(data, []byte("POST /order-plz"))
+	return p.countLog(t, "POST /order-plz")
 }
 
 // RootPEM returns the root Pebble issues under, made anew at every start:
@@ -202,7 +198,14 @@ func WaitFor(t testing.TB, what string, cond func() error) {
 // FreePort returns a free loopback port number.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	_, port, err := net.SplitHostPort(testutil.FreePort(t))
+	return Port(t, testutil.FreePort(t))
+}
+
+// Port is the port number of a host:port address (Pebble's config wants
+// numbers).
+func Port(t testing.TB, addr string) int {
+	t.Helper()
+	_, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,4 +221,20 @@ func orFree(t testing.TB, port int) int {
 		return FreePort(t)
 	}
 	return port
+}
+
+// Issued counts the certificates Pebble has issued so far, from its log.
+func (p *Pebble) Issued(t testing.TB) int {
+	t.Helper()
+	return p.countLog(t, "Issued certificate serial")
+}
+
+// countLog counts the occurrences of s in Pebble's log.
+func (p *Pebble) countLog(t testing.TB, s string) int {
+	t.Helper()
+	data, err := os.ReadFile(p.output)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bytes.Count(data, []byte(s))
 }
