@@ -100,12 +100,12 @@ func TestFleetAdminHome(t *testing.T) {
 	if got := fleetLease(t, other, prefix+"alive/web1"); got != lease {
 		t.Fatalf("the reload changed the lease from %x to %x", lease, got)
 	}
-	before := fleetRevision(t, other)
+	before := fleettest.Revision(t, other)
 	d.Signal(syscall.SIGHUP)
 	if !d.WaitLog(`"by":"SIGHUP"`, time.Minute) {
 		t.Fatal("no reload by SIGHUP logged")
 	}
-	if after := fleetRevision(t, other); after != before {
+	if after := fleettest.Revision(t, other); after != before {
 		t.Fatalf("a reload that changed nothing wrote to etcd: revision %d to %d", before, after)
 	}
 }
@@ -164,13 +164,4 @@ func fleetLease(t *testing.T, f *fleet.Fleet, key string) int64 {
 		t.Fatalf("%s: %v %+v", key, err, resp)
 	}
 	return resp.Kvs[0].Lease
-}
-
-func fleetRevision(t *testing.T, f *fleet.Fleet) int64 {
-	t.Helper()
-	resp, err := f.Client().Get(context.Background(), "/nothing")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.Header.Revision
 }

@@ -77,9 +77,9 @@ func idleWritesPerMinute(b *testing.B, f *fleet.Fleet, nodes int) float64 {
 			b.Fatalf("%d of %d nodes reported their maintenance state", reports(b, f), nodes)
 		}
 	}
-	before := revision(b, f)
+	before := fleettest.Revision(b, f)
 	time.Sleep(fleet.MemberTTL)
-	return float64(revision(b, f)-before) * float64(time.Minute) / float64(fleet.MemberTTL)
+	return float64(fleettest.Revision(b, f)-before) * float64(time.Minute) / float64(fleet.MemberTTL)
 }
 
 // reports counts the nodes' reports under maint-applied/.
@@ -90,15 +90,6 @@ func reports(b *testing.B, f *fleet.Fleet) int {
 		b.Fatal(err)
 	}
 	return int(resp.Count)
-}
-
-func revision(b *testing.B, f *fleet.Fleet) int64 {
-	b.Helper()
-	resp, err := f.Client().Get(context.Background(), "/nothing")
-	if err != nil {
-		b.Fatal(err)
-	}
-	return resp.Header.Revision
 }
 
 // waitStatus polls n every millisecond (for 30 s at most) until

@@ -63,21 +63,12 @@ func TestIdleNodeWritesNothing(t *testing.T) {
 	if err := a.Register(ctx, fleet.Member{Version: "1"}); err != nil {
 		t.Fatal(err)
 	}
-	before := revision(t, a)
+	before := fleettest.Revision(t, a)
 	// Several keep-alives and health probes happen meanwhile.
 	time.Sleep(fleet.MemberTTL)
-	if after := revision(t, a); after != before {
+	if after := fleettest.Revision(t, a); after != before {
 		t.Fatalf("the store's revision moved from %d to %d with no change", before, after)
 	}
-}
-
-func revision(t *testing.T, f *fleet.Fleet) int64 {
-	t.Helper()
-	resp, err := f.Client().Get(context.Background(), "/nothing")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.Header.Revision
 }
 
 func TestConnectSaysWhatFailed(t *testing.T) {

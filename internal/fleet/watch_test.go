@@ -42,14 +42,14 @@ func TestWatchSummaryPublishedOnChangeOnly(t *testing.T) {
 	}
 
 	// Runs with the same outcomes write nothing, whatever their times.
-	before := revision(t, a)
+	before := fleettest.Revision(t, a)
 	again := append([]fleet.ScenarioState(nil), states...)
 	again[0].Ran, again[0].Took = ran.Add(time.Minute), time.Millisecond
 	again[1].Ran = ran.Add(time.Minute)
 	if err := a.PublishWatch(ctx, again); err != nil {
 		t.Fatal(err)
 	}
-	if after := revision(t, a); after != before {
+	if after := fleettest.Revision(t, a); after != before {
 		t.Fatalf("an unchanged outcome was written: revision %d to %d", before, after)
 	}
 	if got := reports(t, b)[0].Scenarios[0]; !got.Ran.Equal(ran) {
@@ -149,18 +149,18 @@ func TestRegisterAgainUpdatesTheRecordOnChangeOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	lease := aliveLease(t, a, prefix)
-	before := revision(t, a)
+	before := fleettest.Revision(t, a)
 	if err := a.Register(ctx, m); err != nil {
 		t.Fatal(err)
 	}
-	if after := revision(t, a); after != before {
+	if after := fleettest.Revision(t, a); after != before {
 		t.Fatalf("an unchanged record was written: revision %d to %d", before, after)
 	}
 	m.Parts, m.Addrs = []string{"web", "mail"}, []string{"127.0.0.1:80", "127.0.0.1:25"}
 	if err := a.Register(ctx, m); err != nil {
 		t.Fatal(err)
 	}
-	if after := revision(t, a); after != before+1 {
+	if after := fleettest.Revision(t, a); after != before+1 {
 		t.Fatalf("a changed record took revisions %d to %d, want one write", before, after)
 	}
 	nodes, err := a.Nodes(ctx)

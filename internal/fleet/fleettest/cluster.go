@@ -262,3 +262,14 @@ func Prefix(t testing.TB) string {
 	rand.Read(b)
 	return "/" + strings.ReplaceAll(t.Name(), "/", "_") + "-" + hex.EncodeToString(b) + "/"
 }
+
+// Revision is etcd's store revision as f sees it: it moves with every
+// write, so a test compares two readings to count writes.
+func Revision(tb testing.TB, f *fleet.Fleet) int64 {
+	tb.Helper()
+	resp, err := f.Client().Get(context.Background(), "/nothing")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return resp.Header.Revision
+}
