@@ -47,12 +47,18 @@ const publicMode = 0o666
 // maxLine bounds one request or response line.
 const maxLine = 1 << 20
 
-// Limits of the public socket: its commands take no real arguments, and a
-// local user must not tie up the daemon's file descriptors.
+// Limits of the public socket: its commands take no real arguments, and
+// one local user must neither tie up the daemon's file descriptors nor
+// crowd out the other users' mailq and sendmail.
 const (
-	publicMaxLine  = 4 << 10
-	publicMaxConns = 16
+	publicMaxLine    = 4 << 10
+	publicMaxConns   = 16
+	publicMaxPerUser = 4
+	publicIdle       = 10 * time.Second
 )
+
+// controlIdle is how long a control client may wait between requests.
+const controlIdle = 5 * time.Minute
 
 // Request is one command from the CLI.
 type Request struct {
@@ -76,12 +82,15 @@ type Server struct {
 	log  *slog.Logger
 	ln   net.Listener
 
-	maxLine int
-	slots   chan struct{} // one per connection served at once; nil for no limit
+	maxLine  int
+	idle     time.Duration
+	maxConns int // connections served at once, 0 for no limit
+	perUser  int // of them from one uid
 
 	mu       sync.RWMutex
 	handlers map[string]Handler
 	conns    map[net.Conn]struct{} // open connections, hung up on by Close
+	byUID    map[int]int           // open connections per peer uid
 	closing  bool
 	wg       sync.WaitGroup
 }
@@ -93,7 +102,7 @@ func Listen(dir string, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.maxLine = maxLine
+	s.maxLine, s.idle = maxLine, controlIdle
 	return s, nil
 }
 
@@ -104,8 +113,8 @@ func ListenPublic(dir string, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.maxLine = publicMaxLine
-	s.slots = make(chan struct{}, publicMaxConns)
+	s.maxLine, s.idle = publicMaxLine, publicIdle
+	s.maxConns, s.perUser = publicMaxConns, publicMaxPerUser
 	return s, nil
 }
 
@@ -124,7 +133,7 @@ func listen(path string, mode os.FileMode, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("control socket %s: %w", path, err)
 	}
-	return &Server{path: path, log: log, ln: ln, handlers: map[string]Handler{}, conns: map[net.Conn]struct{}{}}, nil
+	return &Server{path: path, log: log, ln: ln, handlers: map[string]Handler{}, conns: map[net.Conn]struct{}{}, byUID: map[int]int{}}, nil
 }
 
 // Path is the socket's file name.
@@ -158,21 +167,22 @@ func (s *Server) Serve(died func(error)) {
 		if err != nil {
 			return
 		}
-		if !s.takeSlot() {
+		ctx := context.Background()
+		peer, known := peerOf(c)
+		if known {
+			ctx = context.WithValue(ctx, peerKey{}, peer)
+		} else {
+			peer.UID = -1 // counted together, never taken for root
+		}
+		if !s.admit(c, peer) {
 			c.Close()
 			continue
 		}
-		s.mu.Lock()
-		s.conns[c] = struct{}{}
-		s.mu.Unlock()
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
-			s.serveConn(c)
-			s.mu.Lock()
-			delete(s.conns, c)
-			s.mu.Unlock()
-			s.freeSlot()
+			s.serveConn(ctx, c)
+			s.release(c, peer)
 		}()
 	}
 }
@@ -194,9 +204,8 @@ func (s *Server) Close() error {
 	return err
 }
 
-func (s *Server) serveConn(c net.Conn) {
+func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 	defer c.Close()
-	ctx := withPeer(context.Background(), c)
 	sc := bufio.NewScanner(c)
 	sc.Buffer(make([]byte, 0, 4096), s.maxLine)
 	enc := json.NewEncoder(c)
@@ -214,27 +223,29 @@ func (s *Server) serveConn(c net.Conn) {
 	}
 }
 
-// takeSlot reserves room for one more connection; a client beyond the
-// limit is hung up on at once rather than queued.
-func (s *Server) takeSlot() bool {
-	if s.slots == nil {
-		return true
-	}
-	select {
-	case s.slots <- struct{}{}:
-		return true
-	default:
+// admit counts c in if the limits allow: a client beyond them is hung up
+// on at once rather than queued.
+func (s *Server) admit(c net.Conn, p Peer) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.maxConns > 0 && (len(s.conns) >= s.maxConns || s.byUID[p.UID] >= s.perUser) {
 		return false
 	}
+	s.conns[c] = struct{}{}
+	s.byUID[p.UID]++
+	return true
 }
 
-func (s *Server) freeSlot() {
-	if s.slots != nil {
-		<-s.slots
+func (s *Server) release(c net.Conn, p Peer) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.conns, c)
+	if s.byUID[p.UID]--; s.byUID[p.UID] == 0 {
+		delete(s.byUID, p.UID)
 	}
 }
 
-// setIdleDeadline gives a client five minutes to send its next request,
+// setIdleDeadline gives a client s.idle to send its next request,
 // unless Close has begun: then the connection ends rather than push back
 // the deadline Close set.
 func (s *Server) setIdleDeadline(c net.Conn) bool {
@@ -243,7 +254,7 @@ func (s *Server) setIdleDeadline(c net.Conn) bool {
 	if s.closing {
 		return false
 	}
-	c.SetReadDeadline(time.Now().Add(5 * time.Minute))
+	c.SetReadDeadline(time.Now().Add(s.idle))
 	return true
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -149,8 +150,8 @@ func TestSocketOfAnotherUserRefused(t *testing.T) {
 }
 
 // TestPublicSocketLimits: the public socket is open to every local user,
-// so it takes short requests only and a bounded number of clients at once;
-// the one past the limit is hung up on, not queued.
+// so it takes short requests only and a bounded number of clients, per
+// user and in all; the one past a limit is hung up on, not queued.
 func TestPublicSocketLimits(t *testing.T) {
 	dir := t.TempDir()
 	s, err := ListenPublic(dir, slog.New(slog.NewTextHandler(io.Discard, nil)))
@@ -170,13 +171,13 @@ func TestPublicSocketLimits(t *testing.T) {
 			c.Close()
 		}
 	}()
-	for range publicMaxConns {
+	for range publicMaxPerUser {
 		c, err := DialPublic(dir)
 		if err != nil {
 			t.Fatal(err)
 		}
 		held = append(held, c)
-		if err := c.Call("ping", nil, nil); err != nil { // served, so it holds a slot
+		if err := c.Call("ping", nil, nil); err != nil { // served, so it is counted
 			t.Fatal(err)
 		}
 	}
@@ -185,7 +186,7 @@ func TestPublicSocketLimits(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := extra.Call("ping", nil, nil); err == nil {
-		t.Fatalf("client %d was served", publicMaxConns+1)
+		t.Fatalf("connection %d of one user was served", publicMaxPerUser+1)
 	}
 	extra.Close()
 	held[0].Close()
@@ -199,7 +200,7 @@ func TestPublicSocketLimits(t *testing.T) {
 			again.Close()
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no slot freed after a client left: %v", err)
+			t.Fatalf("no room after a client left: %v", err)
 		}
 	}
 	held = append(held, again)
@@ -207,5 +208,33 @@ func TestPublicSocketLimits(t *testing.T) {
 	// A request line longer than publicMaxLine ends the connection.
 	if err := again.Call("ping", map[string]string{"pad": strings.Repeat("x", publicMaxLine)}, nil); err == nil {
 		t.Fatal("an oversized request was answered")
+	}
+}
+
+// TestPublicSocketTotalLimit: past publicMaxConns connections in all, from
+// as many users, the next user is turned away too.
+func TestPublicSocketTotalLimit(t *testing.T) {
+	s, err := ListenPublic(t.TempDir(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var first net.Conn
+	for uid := range publicMaxConns {
+		c, _ := net.Pipe()
+		if !s.admit(c, Peer{UID: uid}) {
+			t.Fatalf("user %d refused with %d connections open", uid, uid)
+		}
+		if uid == 0 {
+			first = c
+		}
+	}
+	c, _ := net.Pipe()
+	if s.admit(c, Peer{UID: publicMaxConns}) {
+		t.Fatalf("connection %d admitted", publicMaxConns+1)
+	}
+	s.release(first, Peer{UID: 0})
+	if !s.admit(c, Peer{UID: publicMaxConns}) {
+		t.Fatal("no room after a connection was released")
 	}
 }

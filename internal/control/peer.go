@@ -23,23 +23,23 @@ func PeerFrom(ctx context.Context) (Peer, bool) {
 	return p, ok
 }
 
-// withPeer reads the peer credentials of c into ctx; a connection that is
-// not a unix socket (a test pipe) has none.
-func withPeer(ctx context.Context, c net.Conn) context.Context {
+// peerOf reads the peer credentials of c; a connection that is not a unix
+// socket has none.
+func peerOf(c net.Conn) (Peer, bool) {
 	uc, ok := c.(*net.UnixConn)
 	if !ok {
-		return ctx
+		return Peer{}, false
 	}
 	raw, err := uc.SyscallConn()
 	if err != nil {
-		return ctx
+		return Peer{}, false
 	}
 	var cred *unix.Ucred
 	raw.Control(func(fd uintptr) {
 		cred, err = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
 	})
 	if err != nil || cred == nil {
-		return ctx
+		return Peer{}, false
 	}
-	return context.WithValue(ctx, peerKey{}, Peer{UID: int(cred.Uid), PID: int(cred.Pid)})
+	return Peer{UID: int(cred.Uid), PID: int(cred.Pid)}, true
 }
