@@ -16,6 +16,8 @@ import (
 	"bartleby/internal/fleet"
 	"bartleby/internal/fleet/fleettest"
 	"bartleby/internal/testutil"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
 // fleetAdminConf is one fleet node with the watcher (a passing and a
@@ -100,14 +102,40 @@ func TestFleetAdminHome(t *testing.T) {
 	if got := fleetLease(t, other, prefix+"alive/web1"); got != lease {
 		t.Fatalf("the reload changed the lease from %x to %x", lease, got)
 	}
+	// The web part the reload started reports its maintenance state once,
+	// on its own time: that start-up write must land before the count.
+	waitKey(t, other, prefix+"maint-applied/web1")
 	before := fleettest.Revision(t, other)
 	d.Signal(syscall.SIGHUP)
 	if !d.WaitLog(`"by":"SIGHUP"`, time.Minute) {
 		t.Fatal("no reload by SIGHUP logged")
 	}
 	if after := fleettest.Revision(t, other); after != before {
+		resp, err := other.Client().Get(context.Background(), prefix, clientv3.WithPrefix(), clientv3.WithMinModRev(before+1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, kv := range resp.Kvs {
+			t.Logf("written at revision %d: %s = %.300s", kv.ModRevision, kv.Key, kv.Value)
+		}
 		t.Fatalf("a reload that changed nothing wrote to etcd: revision %d to %d", before, after)
 	}
+}
+
+// waitKey waits until key exists in f's etcd.
+func waitKey(t *testing.T, f *fleet.Fleet, key string) {
+	t.Helper()
+	for range 600 {
+		resp, err := f.Client().Get(context.Background(), key, clientv3.WithCountOnly())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.Count > 0 {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("%s did not appear in etcd in 30s", key)
 }
 
 // waitWatchPublished waits until web1's watch summary in etcd holds n
