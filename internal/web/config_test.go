@@ -12,7 +12,7 @@ import (
 // parseConfig loads a config written to a temporary directory; {{dir}} is
 // replaced by it and www/ and uploads/ exist there. [web] listens on
 // 127.0.0.1:18080 and :18443 (never bound by these tests).
-func parseConfig(t *testing.T, text string) (*config.Config, error) {
+func parseConfig(t testing.TB, text string) (*config.Config, error) {
 	t.Helper()
 	dir := t.TempDir()
 	for _, sub := range []string{"www", "uploads"} {

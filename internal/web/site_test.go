@@ -23,7 +23,7 @@ import (
 )
 
 // newTable builds the site table of a config (see parseConfig) in process.
-func newTable(t *testing.T, text string) (*table, *config.Config) {
+func newTable(t testing.TB, text string) (*table, *config.Config) {
 	t.Helper()
 	cfg, err := parseConfig(t, text)
 	if err != nil {
