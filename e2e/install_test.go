@@ -110,6 +110,7 @@ func checkDebMetadata(t *testing.T, deb string) {
 		"./usr/bin/newaliases -> ../sbin/bartleby", "./etc/bartleby/bartleby.toml",
 		"./usr/lib/systemd/system/bartleby.service", "./usr/lib/sysusers.d/bartleby.conf", "./usr/lib/tmpfiles.d/bartleby.conf",
 		"./usr/share/man/man8/bartleby.8.gz", "./usr/share/man/man8/bartleby-reload.8.gz", "./usr/share/man/man5/bartleby.toml.5.gz",
+		"./usr/share/man/man8/sendmail.8.gz", "./usr/share/man/man8/mailq.8.gz", "./usr/share/man/man8/newaliases.8.gz",
 		"./usr/share/bash-completion/completions/bartleby", "./usr/share/zsh/vendor-completions/_bartleby",
 		"./usr/share/fish/vendor_completions.d/bartleby.fish", "./usr/share/doc/bartleby/copyright",
 	} {
@@ -118,7 +119,9 @@ func checkDebMetadata(t *testing.T, deb string) {
 		}
 	}
 	out, err := exec.Command("lintian", "--fail-on", "error", "--allow-root", deb).CombinedOutput()
-	if err != nil {
+	// Every command the package puts on PATH has a page (sendmail, mailq
+	// and newaliases point to bartleby-sendmail(8)).
+	if err != nil || strings.Contains(string(out), "no-manual-page") {
 		t.Errorf("lintian: %v\n%s", err, out)
 	}
 	t.Logf("lintian:\n%s", out)

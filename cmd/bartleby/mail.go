@@ -49,9 +49,44 @@ func idsCmd(verb, short string) *cobra.Command {
 		}}
 }
 
+// sendmailHelp is the sendmail(8), mailq(8) and newaliases(8) man page's
+// text: the binary answers to those names (/usr/sbin/sendmail is a link),
+// so scripts and cron find what they expect.
+const sendmailHelp = `Submit the message on standard input for delivery, with the classic
+sendmail flags, as cron, mailx, logwatch and scripts call it. The binary
+answers as sendmail, mailq (= -bp) and newaliases (= -bi) when called by
+those names; /usr/sbin/sendmail, /usr/lib/sendmail, /usr/bin/mailq and
+/usr/bin/newaliases are links to it.
+
+The message goes over SMTP to the first mail.submit address of the config
+($BARTLEBY_CONFIG, else /etc/bartleby/bartleby.toml); the daemon answers
+only once the message is on disk. If no daemon answers, it is written to
+the maildrop (state_dir/maildrop: root only) and queued when the daemon
+starts. A user who may not read the config asks the daemon's public socket
+(state_dir/public.sock at the default /var/lib/bartleby) for its
+settings; mailq works for every user the same way.
+
+Flags:
+  -t               recipients from To, Cc and Bcc too; Bcc removed
+  -i, -oi          a line with a single "." does not end the message
+  -f ADDR, -r ADDR envelope sender (default: the user's name @qualify_domain)
+  -F NAME          full name for the added From field
+  -bs              SMTP on standard input and output
+  -bp              list the queue in Postfix's mailq format
+  -q, -q30m        flush the queue now (root or the bartleby group)
+  -bi              check the aliases file and have the daemon re-read it
+  -v               say where the message went
+  -o..., -B, -N, -R, -V, -X, -m  accepted and ignored, as Postfix does
+
+Exit status (sysexits.h): 0 the message is on disk and will not be lost;
+64 usage; 65 a bad message (header, recipient, over max_size); 67 the
+sender cannot be told; 70 internal error; 75 temporary failure (nothing
+accepted it: try again).`
+
 // sendmailCmd is `bartleby sendmail …`: the classic flags, unparsed by cobra.
 func sendmailCmd() *cobra.Command {
 	return &cobra.Command{Use: "sendmail [flags] [recipient…]", Short: "Send the message on stdin (sendmail's flags: -t -i -f -F -bs -bp -q -v)",
+		Long:               sendmailHelp,
 		DisableFlagParsing: true,
 		Run: func(cmd *cobra.Command, args []string) {
 			// sendmail has reported its errors itself; only the status is left.

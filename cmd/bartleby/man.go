@@ -37,6 +37,13 @@ func manCmd() *cobra.Command {
 			if err := doc.GenManTree(root, header, man8); err != nil {
 				return fmt.Errorf("man pages: %w", err)
 			}
+			// sendmail, mailq and newaliases are this binary under other
+			// names: their pages point to bartleby-sendmail(8).
+			for _, name := range []string{"sendmail", "mailq", "newaliases"} {
+				if err := os.WriteFile(filepath.Join(man8, name+".8"), []byte(".so man8/bartleby-sendmail.8\n"), 0o644); err != nil {
+					return fmt.Errorf("man page: %w", err)
+				}
+			}
 			page := manpage.Config(config.KeyDocs())
 			if err := os.WriteFile(filepath.Join(man5, "bartleby.toml.5"), []byte(page), 0o644); err != nil {
 				return fmt.Errorf("man page: %w", err)
