@@ -47,6 +47,7 @@ type registration struct {
 	joined bool             // Register was called: stayRegistered runs
 	lease  clientv3.LeaseID // 0 while the lease is lost
 	rec    []byte           // the member record
+	recIn  bool             // rec is in etcd (a failed update is tried again)
 	watch  []byte           // the watch summary, nil before the first
 	states []ScenarioState  // what watch holds, for change detection
 	wrote  bool             // watch is in etcd (a failed write is tried again)
@@ -68,15 +69,17 @@ func (f *Fleet) Register(ctx context.Context, m Member) error {
 	r.mu.Lock()
 	if r.joined {
 		defer r.mu.Unlock()
-		if bytes.Equal(rec, r.rec) {
+		if r.recIn && bytes.Equal(rec, r.rec) {
 			return nil
 		}
-		r.rec = rec
+		r.rec, r.recIn = rec, false
 		if r.lease == 0 {
 			return nil // the rejoin writes it
 		}
-		return f.commit(ctx, "member record", clientv3.OpPut(f.Prefix("members")+f.s.Node, string(rec)),
+		err := f.commit(ctx, "member record", clientv3.OpPut(f.Prefix("members")+f.s.Node, string(rec)),
 			clientv3.OpPut(f.Prefix("alive")+f.s.Node, string(rec), clientv3.WithLease(r.lease)))
+		r.recIn = err == nil
+		return err
 	}
 	r.rec = rec
 	r.mu.Unlock()
@@ -122,7 +125,7 @@ func (f *Fleet) join(ctx context.Context) (*concurrency.Session, error) {
 		sess.Close()
 		return nil, err
 	}
-	f.reg.lease, f.reg.wrote = sess.Lease(), true
+	f.reg.lease, f.reg.recIn, f.reg.wrote = sess.Lease(), true, true
 	return sess, nil
 }
 

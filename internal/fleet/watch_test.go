@@ -192,3 +192,36 @@ func reports(t *testing.T, f *fleet.Fleet) []fleet.WatchReport {
 	}
 	return reps
 }
+
+// TestRegisterAgainAfterAFailedUpdate: an update refused for lack of
+// quorum is written by the next Register with the same record, once etcd
+// answers again, instead of being taken as already there.
+func TestRegisterAgainAfterAFailedUpdate(t *testing.T) {
+	c := fleettest.Start(t, 3)
+	prefix := fleettest.Prefix(t)
+	a := c.Connect(t, "web1", prefix)
+	ctx := context.Background()
+	m := fleet.Member{Version: "1", Parts: []string{"web"}}
+	if err := a.Register(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	c.Kill(t, 1)
+	c.Kill(t, 2)
+	m.Parts = []string{"web", "mail"}
+	if err := a.Register(ctx, m); err == nil {
+		t.Fatal("an update without quorum succeeded")
+	}
+	c.Restart(t, 1)
+	c.Restart(t, 2)
+	c.WaitHealthy(t)
+	if err := a.Register(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	nodes, err := a.Nodes(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(nodes) != 1 || strings.Join(nodes[0].Parts, ",") != "web,mail" {
+		t.Fatalf("after the retry: %+v", nodes)
+	}
+}
