@@ -193,9 +193,11 @@ func reports(t *testing.T, f *fleet.Fleet) []fleet.WatchReport {
 	return reps
 }
 
-// TestRegisterAgainAfterAFailedUpdate: an update refused for lack of
-// quorum is written by the next Register with the same record, once etcd
-// answers again, instead of being taken as already there.
+// TestRegisterAgainAfterAFailedUpdate: an update that failed for lack of
+// quorum is written again by the next Register with the same record, once
+// etcd answers, instead of being taken as there. (A timed-out write may
+// still land when the quorum comes back, so the test counts the retry's
+// write rather than only reading the record.)
 func TestRegisterAgainAfterAFailedUpdate(t *testing.T) {
 	c := fleettest.Start(t, 3)
 	prefix := fleettest.Prefix(t)
@@ -214,8 +216,12 @@ func TestRegisterAgainAfterAFailedUpdate(t *testing.T) {
 	c.Restart(t, 1)
 	c.Restart(t, 2)
 	c.WaitHealthy(t)
+	before := fleettest.Revision(t, a)
 	if err := a.Register(ctx, m); err != nil {
 		t.Fatal(err)
+	}
+	if after := fleettest.Revision(t, a); after != before+1 {
+		t.Fatalf("the retry took revisions %d to %d, want one write", before, after)
 	}
 	nodes, err := a.Nodes(ctx)
 	if err != nil {
