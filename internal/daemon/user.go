@@ -86,6 +86,12 @@ func prepareStateDir(dir string, uid, gid int, log *slog.Logger) error {
 			return fmt.Errorf("state_dir: %w", err)
 		}
 	}
+	if st.Mode().Perm()&0o001 == 0 {
+		// Kept as the admin made it (0710 was the default before the
+		// public socket), but said once: users' mailq and sendmail fail.
+		log.Info("state_dir is closed to other users: mailq and sendmail work only for root and the daemon's group; chmod o+x it to open the public socket",
+			"event", "daemon.public_socket_closed", "dir", dir)
+	}
 	return nil
 }
 
