@@ -18,6 +18,13 @@ import (
 	"bartleby/internal/config"
 )
 
+// RenewCheckInterval is how often certmagic looks at the certificates it
+// manages for one due for renewal (or renewed by another node of a fleet).
+// A variable so that tests with certificates valid for seconds can make it
+// a second; certmagic treats a certificate expiring within five intervals
+// as due at once, so the default suits certificates of a day or more.
+var RenewCheckInterval = certmagic.DefaultRenewCheckInterval
+
 // acmeState is the certmagic side of a Manager, made by the first ACME
 // source: one cache, and one certmagic config per account e-mail.
 type acmeState struct {
@@ -98,8 +105,9 @@ func (m *Manager) startACME() (*acmeState, error) {
 	a.park = park
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 	a.cache = certmagic.NewCache(certmagic.CacheOptions{
-		GetConfigForCert: a.configFor,
-		Logger:           zapLogger(m.log),
+		GetConfigForCert:   a.configFor,
+		RenewCheckInterval: RenewCheckInterval,
+		Logger:             zapLogger(m.log),
 	})
 	m.acme = a
 	return a, nil

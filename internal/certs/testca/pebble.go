@@ -33,10 +33,14 @@ type Pebble struct {
 // PebbleOptions says how Pebble validates. With AlwaysValid it validates
 // nothing; otherwise it resolves names through DNS (see StartDNS) and
 // connects to HTTPPort (HTTP-01) and TLSPort (TLS-ALPN-01) there.
+// CertValidity, when set, is how long the certificates it issues are
+// valid (whole seconds; Pebble's default is five years): short-lived
+// certificates are how renewals are tested.
 type PebbleOptions struct {
 	AlwaysValid       bool
 	DNS               string // "127.0.0.1:port"
 	HTTPPort, TLSPort int
+	CertValidity      time.Duration
 }
 
 // StartPebble runs Pebble until the test ends; the test is skipped (or
@@ -50,7 +54,7 @@ func StartPebble(t testing.TB, opt PebbleOptions) *Pebble {
 	WriteFile(t, caFile, ca.PEM)
 	certFile, keyFile := ca.Issue(t, "localhost", "127.0.0.1", "::1").Write(t, dir, "pebble")
 	listen, mgmt := testutil.FreePort(t), testutil.FreePort(t)
-	conf, err := json.Marshal(map[string]any{"pebble": map[string]any{
+	settings := map[string]any{
 		"listenAddress":           listen,
 		"managementListenAddress": mgmt,
 		"certificate":             certFile,
@@ -58,7 +62,11 @@ func StartPebble(t testing.TB, opt PebbleOptions) *Pebble {
 		"httpPort":                orFree(t, opt.HTTPPort),
 		"tlsPort":                 orFree(t, opt.TLSPort),
 		"ocspResponderURL":        "",
-	}})
+	}
+	if opt.CertValidity > 0 {
+		settings["certificateValidityPeriod"] = uint64(opt.CertValidity / time.Second)
+	}
+	conf, err := json.Marshal(map[string]any{"pebble": settings})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -235,14 +235,24 @@ func (c *Cluster) Config(node, prefix string) *config.Fleet {
 // Settings compiles Config(node, prefix), with a short dial timeout.
 func (c *Cluster) Settings(t testing.TB, node, prefix string) *fleet.Settings {
 	t.Helper()
-	cfg := &config.Config{File: filepath.Join(c.Dir, "bartleby.toml"), Fleet: c.Config(node, prefix)}
+	s, err := Compile(c.Config(node, prefix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// Compile compiles a [fleet] section of Config with a short dial timeout:
+// what a node of a test fleet running in another process connects with.
+func Compile(f *config.Fleet) (*fleet.Settings, error) {
+	cfg := &config.Config{File: filepath.Join(filepath.Dir(f.CA), "bartleby.toml"), Fleet: f}
 	ch := cfg.Checker()
 	s := fleet.Compile(cfg, ch)
 	if err := ch.Err(); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	s.DialTimeout = 2 * time.Second
-	return s
+	return s, nil
 }
 
 // Connect joins node to the cluster under prefix, closed at the end of t.
