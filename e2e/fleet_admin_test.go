@@ -125,36 +125,36 @@ func TestFleetAdminHome(t *testing.T) {
 // waitKey waits until key exists in f's etcd.
 func waitKey(t *testing.T, f *fleet.Fleet, key string) {
 	t.Helper()
-	for range 600 {
+	waitEtcd(t, key+" did not appear in etcd", 30*time.Second, func() (bool, error) {
 		resp, err := f.Client().Get(context.Background(), key, clientv3.WithCountOnly())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if resp.Count > 0 {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("%s did not appear in etcd in 30s", key)
+		return err == nil && resp.Count > 0, err
+	})
 }
 
 // waitWatchPublished waits until web1's watch summary in etcd holds n
 // scenarios.
 func waitWatchPublished(t *testing.T, f *fleet.Fleet, n int) {
 	t.Helper()
-	for range 600 {
+	waitEtcd(t, fmt.Sprintf("web1 did not publish %d scenario outcomes", n), time.Minute, func() (bool, error) {
 		reps, err := f.WatchReports(context.Background())
+		return slices.ContainsFunc(reps, func(r fleet.WatchReport) bool { return r.Node == "web1" && len(r.Scenarios) == n }), err
+	})
+}
+
+// waitEtcd asks done every 50 ms until it says yes, and fails the test
+// with what when timeout passes first or done fails.
+func waitEtcd(t *testing.T, what string, timeout time.Duration, done func() (bool, error)) {
+	t.Helper()
+	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		ok, err := done()
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, r := range reps {
-			if r.Node == "web1" && len(r.Scenarios) == n {
-				return
-			}
+		if ok {
+			return
 		}
-		time.Sleep(100 * time.Millisecond)
 	}
-	t.Fatalf("web1 did not publish %d scenario outcomes in a minute", n)
+	t.Fatalf("%s in %v", what, timeout)
 }
 
 // checkAllWidths runs the browser checks of every admin page (no
