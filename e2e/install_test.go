@@ -293,22 +293,25 @@ func runUnpacked(t *testing.T, root string, u *privdrop.User) {
 	}
 
 	sendmail, mailq := filepath.Join(root, "usr/sbin/sendmail"), filepath.Join(root, "usr/bin/mailq")
-	for _, who := range [][]string{nil, {"setpriv", "--reuid", "nobody", "--regid", "nogroup", "--clear-groups"}} {
-		argv := append(append([]string{}, who...), sendmail, "-t")
+	// Root, and an ordinary user outside the bartleby group.
+	users := [][]string{nil, {"setpriv", "--reuid", "nobody", "--regid", "nogroup", "--clear-groups"}}
+	as := func(who []string, stdin string, argv ...string) (string, error) {
+		argv = append(append([]string{}, who...), argv...)
 		cmd := exec.Command(argv[0], argv[1:]...)
 		cmd.Env = append(os.Environ(), "BARTLEBY_CONFIG="+cfg)
-		cmd.Stdin = strings.NewReader("To: someone@example.net\nSubject: from the package test\n\nhello\n")
-		if out, err := cmd.CombinedOutput(); err != nil {
+		cmd.Stdin = strings.NewReader(stdin)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	for _, who := range users {
+		if out, err := as(who, "To: someone@example.net\nSubject: from the package test\n\nhello\n", sendmail, "-t"); err != nil {
 			t.Errorf("sendmail as %v: %v\n%s", who, err, out)
 		}
 	}
 	// mailq as root goes through the control socket, as nobody through the
 	// public socket (the control socket refuses nobody).
-	for _, who := range [][]string{nil, {"setpriv", "--reuid", "nobody", "--regid", "nogroup", "--clear-groups"}} {
-		argv := append(append([]string{}, who...), mailq)
-		cmd := exec.Command(argv[0], argv[1:]...)
-		cmd.Env = append(os.Environ(), "BARTLEBY_CONFIG="+cfg)
-		if out, err := cmd.CombinedOutput(); err != nil || strings.Count(string(out), "someone@example.net") != 2 {
+	for _, who := range users {
+		if out, err := as(who, "", mailq); err != nil || strings.Count(out, "someone@example.net") != 2 {
 			t.Errorf("mailq as %v: %v, want both messages:\n%s", who, err, out)
 		}
 	}
