@@ -224,11 +224,10 @@ func TestAdminReloadKeepsLogin(t *testing.T) {
 // waitLogCount waits until the daemon logged s n times.
 func waitLogCount(t *testing.T, d *testutil.Daemon, s string, n int) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for strings.Count(d.Logs(), s) < n {
-		if time.Now().After(deadline) {
-			t.Fatalf("%q logged fewer than %d times:\n%s", s, n, d.Logs())
+	testutil.Eventually(t, 20*time.Second, fmt.Sprintf("%q logged %d times", s, n), func() error {
+		if got := strings.Count(d.Logs(), s); got < n {
+			return fmt.Errorf("logged %d times:\n%s", got, d.Logs())
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return nil
+	})
 }

@@ -32,14 +32,14 @@ func events(d *testutil.Daemon, name string) []map[string]any {
 // waitEvent waits for n lines of the event name.
 func waitEvent(t *testing.T, d *testutil.Daemon, name string, n int) []map[string]any {
 	t.Helper()
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		if ev := events(d, name); len(ev) >= n {
-			return ev
+	var ev []map[string]any
+	testutil.Eventually(t, 30*time.Second, fmt.Sprintf("%d %q events", n, name), func() error {
+		if ev = events(d, name); len(ev) < n {
+			return fmt.Errorf("%d in the log:\n%s", len(ev), d.Logs())
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no %d %q events in the log:\n%s", n, name, d.Logs())
-		}
-	}
+		return nil
+	})
+	return ev
 }
 
 // hasKeys checks that an event carries each key, with want's values.

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -125,9 +126,12 @@ func TestFleetAdminHome(t *testing.T) {
 // waitKey waits until key exists in f's etcd.
 func waitKey(t *testing.T, f *fleet.Fleet, key string) {
 	t.Helper()
-	waitEtcd(t, key+" did not appear in etcd", 30*time.Second, func() (bool, error) {
+	testutil.Eventually(t, 30*time.Second, key+" in etcd", func() error {
 		resp, err := f.Client().Get(context.Background(), key, clientv3.WithCountOnly())
-		return err == nil && resp.Count > 0, err
+		if err == nil && resp.Count == 0 {
+			err = errors.New("no such key")
+		}
+		return err
 	})
 }
 
@@ -135,26 +139,13 @@ func waitKey(t *testing.T, f *fleet.Fleet, key string) {
 // scenarios.
 func waitWatchPublished(t *testing.T, f *fleet.Fleet, n int) {
 	t.Helper()
-	waitEtcd(t, fmt.Sprintf("web1 did not publish %d scenario outcomes", n), time.Minute, func() (bool, error) {
+	testutil.Eventually(t, time.Minute, fmt.Sprintf("web1 to publish %d scenario outcomes", n), func() error {
 		reps, err := f.WatchReports(context.Background())
-		return slices.ContainsFunc(reps, func(r fleet.WatchReport) bool { return r.Node == "web1" && len(r.Scenarios) == n }), err
+		if err == nil && !slices.ContainsFunc(reps, func(r fleet.WatchReport) bool { return r.Node == "web1" && len(r.Scenarios) == n }) {
+			err = fmt.Errorf("published: %+v", reps)
+		}
+		return err
 	})
-}
-
-// waitEtcd asks done every 50 ms until it says yes, and fails the test
-// with what when timeout passes first or done fails.
-func waitEtcd(t *testing.T, what string, timeout time.Duration, done func() (bool, error)) {
-	t.Helper()
-	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		ok, err := done()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if ok {
-			return
-		}
-	}
-	t.Fatalf("%s in %v", what, timeout)
 }
 
 // checkAllWidths runs the browser checks of every admin page (no

@@ -3,6 +3,7 @@ package e2e
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -15,6 +16,7 @@ import (
 
 	"bartleby/internal/certs/testca"
 	"bartleby/internal/fleet/fleettest"
+	"bartleby/internal/testutil"
 )
 
 // The failure table of README "Several hosts", case by case, with three
@@ -160,8 +162,9 @@ func TestFleetACMELockHolderKilled(t *testing.T) {
 // certificate lock (the line may reach the test's buffer late).
 func lockHolder(t *testing.T, nodes []*fleettest.Node) *fleettest.Node {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		var holders []*fleettest.Node
+	var holders []*fleettest.Node
+	testutil.Eventually(t, 10*time.Second, "one node to log holding the certificate lock", func() error {
+		holders = holders[:0]
 		for _, n := range nodes {
 			if slices.ContainsFunc(n.LogLines(), func(l string) bool {
 				return strings.Contains(l, `"lock acquired"`) && strings.Contains(l, "site.test")
@@ -169,13 +172,16 @@ func lockHolder(t *testing.T, nodes []*fleettest.Node) *fleettest.Node {
 				holders = append(holders, n)
 			}
 		}
-		switch {
-		case len(holders) == 1:
-			return holders[0]
-		case len(holders) > 1 || time.Now().After(deadline):
-			t.Fatalf("%d nodes logged holding the certificate lock during one validation, want 1", len(holders))
+		switch len(holders) {
+		case 0:
+			return errors.New("none did")
+		case 1:
+			return nil
 		}
-	}
+		t.Fatalf("%d nodes logged holding the certificate lock during one validation, want 1", len(holders))
+		return nil
+	})
+	return holders[0]
 }
 
 // servedLeaves waits until every node serves site.test a certificate
@@ -185,7 +191,7 @@ func servedLeaves(t *testing.T, p *testca.Pebble, nodes []*fleettest.Node) []*x5
 	roots := p.Roots(t)
 	leaves := make([]*x509.Certificate, len(nodes))
 	for i, n := range nodes {
-		testca.WaitFor(t, n.Name+" serving a certificate from Pebble", func() error {
+		testutil.Eventually(t, time.Minute, n.Name+" serving a certificate from Pebble", func() error {
 			conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", n.HTTPS,
 				&tls.Config{ServerName: "site.test", RootCAs: roots})
 			if err != nil {
@@ -204,19 +210,13 @@ func servedLeaves(t *testing.T, p *testca.Pebble, nodes []*fleettest.Node) []*x5
 func waitServing(t *testing.T, nodes []*fleettest.Node, code int, want string) {
 	t.Helper()
 	for _, n := range nodes {
-		var got string
-		deadline := time.Now().Add(30 * time.Second)
-		for {
+		testutil.Eventually(t, 30*time.Second, fmt.Sprintf("%s to answer %d with %q", n.Name, code, want), func() error {
 			c, body, err := n.Get(fleettest.ShopHost, "/")
 			if err == nil && c == code && strings.Contains(body, want) {
-				break
+				return nil
 			}
-			got = fmt.Sprintf("%d %.200q %v", c, body, err)
-			if time.Now().After(deadline) {
-				t.Fatalf("%s still answers %s, want %d with %q", n.Name, got, code, want)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+			return fmt.Errorf("still %d %.200q %v", c, body, err)
+		})
 	}
 }
 
@@ -225,17 +225,13 @@ func waitServing(t *testing.T, nodes []*fleettest.Node, code int, want string) {
 func waitFleetStatus(t *testing.T, nodes []*fleettest.Node, want string) {
 	t.Helper()
 	for _, n := range nodes {
-		var out string
-		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-			out, _ = n.Run("status", "--fleet")
-			first, _, _ := strings.Cut(out, "\n")
-			if strings.Contains(first, want) {
-				break
+		testutil.Eventually(t, 30*time.Second, fmt.Sprintf("%s: status --fleet to say %q", n.Name, want), func() error {
+			out, _ := n.Run("status", "--fleet")
+			if first, _, _ := strings.Cut(out, "\n"); !strings.Contains(first, want) {
+				return fmt.Errorf("still says\n%s", out)
 			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: status --fleet still says\n%s\nwant %q", n.Name, out, want)
-			}
-		}
+			return nil
+		})
 	}
 }
 

@@ -2,12 +2,15 @@ package e2e
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"testing"
 	"time"
+
+	"bartleby/internal/testutil"
 )
 
 // exitCode is a command's exit status (0 for nil, -1 when it did not run).
@@ -38,12 +41,12 @@ func get(t *testing.T, url string) {
 // is written after the response.
 func waitFile(t *testing.T, path string) {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if st, err := os.Stat(path); err == nil && st.Size() > 0 {
-			return
+	testutil.Eventually(t, 10*time.Second, path+" written", func() error {
+		if st, err := os.Stat(path); err != nil || st.Size() == 0 {
+			return fmt.Errorf("missing or empty (%v)", err)
 		}
-	}
-	t.Fatalf("%s is still missing or empty", path)
+		return nil
+	})
 }
 
 // getBody makes one request with c and returns the status and the body.

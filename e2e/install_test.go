@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"bartleby/internal/control"
 	"bartleby/internal/privdrop"
 	"bartleby/internal/testutil"
 )
@@ -319,19 +318,12 @@ func runUnpacked(t *testing.T, root string, u *privdrop.User) {
 
 func waitControl(t *testing.T, state string, exited <-chan struct{}) {
 	t.Helper()
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+	testutil.Eventually(t, 20*time.Second, "the unpacked bartleby to answer status", func() error {
 		select {
 		case <-exited:
 			t.Fatal("the unpacked bartleby exited during start-up")
 		default:
 		}
-		if c, err := control.Dial(state); err == nil {
-			err = c.Call("status", nil, nil)
-			c.Close()
-			if err == nil {
-				return
-			}
-		}
-	}
-	t.Fatal("the unpacked bartleby did not become ready in 20s")
+		return testutil.StatusAnswers(state)
+	})
 }

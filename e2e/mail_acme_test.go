@@ -41,7 +41,7 @@ hosts = ["mx2.test"]
   primary = "%s"
 `, p.Dir, p.CAFile, testutil.FreePort(t), testutil.FreePort(t), mx, testutil.FreePort(t)))
 	roots := p.Roots(t)
-	testca.WaitFor(t, "a certificate from Pebble on the MX's STARTTLS", func() error {
+	testutil.Eventually(t, time.Minute, "a certificate from Pebble on the MX's STARTTLS", func() error {
 		return startTLS(mx, &tls.Config{ServerName: "mx2.test", RootCAs: roots})
 	})
 }

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -35,17 +36,14 @@ func TestMailqForCheckMailq(t *testing.T) {
 			t.Fatalf("sendmail: %v\n%s", err, out)
 		}
 	}
-	var list string
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+	testutil.Eventually(t, 30*time.Second, "three deferred messages", func() error {
 		out, err := d.Run("mail", "queue")
-		if err == nil && strings.Count(out, "deferred") == 3 {
-			break
+		if err == nil && strings.Count(out, "deferred") != 3 {
+			err = fmt.Errorf("mail queue:\n%s", out)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("three deferred messages expected:\n%s", out)
-		}
-	}
-	list, _ = runMailq(t, d.Config)
+		return err
+	})
+	list, _ := runMailq(t, d.Config)
 	if !strings.HasSuffix(list, " Kbytes in 3 Requests.\n") || !strings.Contains(list, "(cannot connect to smarthost") || strings.Count(list, "@example.") != 6 {
 		t.Errorf("mailq:\n%s", list)
 	}

@@ -95,15 +95,13 @@ func TestMetricsEveryPart(t *testing.T) {
 
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
 	var text string
-	for deadline := time.Now().Add(40 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+	testutil.Eventually(t, 40*time.Second, "a watch run and a clock check in /metrics", func() error {
 		text = scrape(t, client, "https://"+admin+"/metrics")
-		if strings.Contains(text, "probe_success{") && strings.Contains(text, "bartleby_clock_status ") {
-			break
+		if !strings.Contains(text, "probe_success{") || !strings.Contains(text, "bartleby_clock_status ") {
+			return fmt.Errorf("not yet:\n%s\n%s", text, d.Logs())
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no watch run or clock check in /metrics after 40 s:\n%s\n%s", text, d.Logs())
-		}
-	}
+		return nil
+	})
 	cmd := exec.Command(promtool, "check", "metrics")
 	cmd.Stdin = strings.NewReader(text)
 	if out, err := cmd.CombinedOutput(); err != nil {
@@ -156,9 +154,12 @@ func cachedMissThenHit(t *testing.T, web, accessLog string, up *testutil.Upstrea
 	}
 	// A line is written once its answer is sent: wait for both.
 	var upstreams []any
-	for deadline := time.Now().Add(10 * time.Second); len(upstreams) < 2 && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		upstreams = cachedUpstreams(t, accessLog)
-	}
+	testutil.Eventually(t, 10*time.Second, "two access log lines", func() error {
+		if upstreams = cachedUpstreams(t, accessLog); len(upstreams) < 2 {
+			return fmt.Errorf("upstreams logged: %v", upstreams)
+		}
+		return nil
+	})
 	if fmt.Sprint(upstreams) != fmt.Sprint([]any{up.Addr, nil}) {
 		t.Errorf("upstreams logged for the miss and the hit: %v, want [%s <nil>]", upstreams, up.Addr)
 	}

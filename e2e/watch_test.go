@@ -181,15 +181,13 @@ every = "10s"
 		t.Fatal("no start log")
 	}
 	// The first scenario runs at once: `watch status` shows it passed.
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		out, err = d.Run("watch", "status")
-		if err == nil && strings.Contains(out, "Home / Home  passed") {
-			break
+	testutil.Eventually(t, 20*time.Second, "watch status to show the scenario passed", func() error {
+		out, err := d.Run("watch", "status")
+		if err == nil && !strings.Contains(out, "Home / Home  passed") {
+			err = fmt.Errorf("watch status:\n%s", out)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("watch status: %v\n%s", err, out)
-		}
-	}
+		return err
+	})
 	hist := filepath.Join(d.StateDir, "watch", "history.json")
 	d.Stop()
 	data, err := os.ReadFile(hist)

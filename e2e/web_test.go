@@ -3,6 +3,7 @@ package e2e
 import (
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -264,12 +265,12 @@ func TestCurlReloadUnderLoad(t *testing.T) {
 		}
 		before := strings.Count(e.d.Logs(), "config reloaded")
 		e.d.Signal(syscall.SIGHUP)
-		for deadline := time.Now().Add(20 * time.Second); strings.Count(e.d.Logs(), "config reloaded") == before; {
-			if time.Now().After(deadline) {
-				t.Fatalf("reload %d did not finish", i)
+		testutil.Eventually(t, 20*time.Second, fmt.Sprintf("reload %d", i), func() error {
+			if strings.Count(e.d.Logs(), "config reloaded") == before {
+				return errors.New("not logged as done")
 			}
-			time.Sleep(20 * time.Millisecond)
-		}
+			return nil
+		})
 		head, body := e.run(t, e.url("https", "a.test", fmt.Sprintf("/up%d/2024/photo.txt", i)))
 		if status(head) != "200" || body != "uploaded photo" {
 			t.Errorf("reload %d: the new route does not answer: %s %q", i, head, body)
@@ -309,7 +310,7 @@ acme_email = "ops@site.test"
 	}
 	_, httpsPort, _ := net.SplitHostPort(httpsAddr)
 	var out []byte
-	testca.WaitFor(t, "curl to verify the certificate from Pebble", func() error {
+	testutil.Eventually(t, time.Minute, "curl to verify the certificate from Pebble", func() error {
 		var err error
 		out, err = exec.Command(curl, "-sS", "--max-time", "10", "--cacert", root,
 			"--resolve", "site.test:"+httpsPort+":127.0.0.1", "https://site.test:"+httpsPort+"/").CombinedOutput()

@@ -16,6 +16,7 @@ import (
 
 	"bartleby/internal/certs/testca"
 	"bartleby/internal/config"
+	"bartleby/internal/testutil"
 )
 
 // verifyChain checks that the chain served for name leads to roots.
@@ -59,7 +60,7 @@ func TestACMEPebble(t *testing.T) {
 	addr := serve(t, tlsCfg)
 	roots := p.Roots(t)
 	for _, name := range []string{"site.test", "www.site.test"} {
-		testca.WaitFor(t, "a certificate from Pebble for "+name, func() error {
+		testutil.Eventually(t, time.Minute, "a certificate from Pebble for "+name, func() error {
 			_, err := handshake(addr, &tls.Config{ServerName: name, RootCAs: roots})
 			return err
 		})
@@ -93,7 +94,7 @@ func TestACMEPebble(t *testing.T) {
 		t.Fatal(err)
 	}
 	addr = serve(t, tlsCfg)
-	testca.WaitFor(t, "the stored certificate", func() error {
+	testutil.Eventually(t, time.Minute, "the stored certificate", func() error {
 		got, err := handshake(addr, &tls.Config{ServerName: "site.test", RootCAs: roots})
 		if err == nil && !got.Equal(leaf) {
 			return errors.New("a different certificate")
@@ -143,7 +144,7 @@ func TestACMEChallenges(t *testing.T) {
 			t.Cleanup(func() { srv.Close() })
 
 			roots := p.Roots(t)
-			testca.WaitFor(t, "a certificate validated by "+ch, func() error {
+			testutil.Eventually(t, time.Minute, "a certificate validated by "+ch, func() error {
 				_, err := handshake(tlsAddr, &tls.Config{ServerName: name, RootCAs: roots})
 				return err
 			})

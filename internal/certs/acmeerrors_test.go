@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/caddyserver/certmagic"
 
 	"bartleby/internal/certs/testca"
 	"bartleby/internal/config"
+	"bartleby/internal/testutil"
 )
 
 // TestACMEFailureListed: when the CA cannot validate a name (nothing
@@ -30,7 +32,7 @@ func TestACMEFailureListed(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got ACMEFailure
-	testca.WaitFor(t, "a failed obtain listed", func() error {
+	testutil.Eventually(t, time.Minute, "a failed obtain listed", func() error {
 		list := m.Certificates()
 		if len(list) != 1 || len(list[0].ACMEFailures) != 1 {
 			return fmt.Errorf("certificates %+v", list)

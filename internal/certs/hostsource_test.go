@@ -3,9 +3,11 @@ package certs
 import (
 	"crypto/tls"
 	"testing"
+	"time"
 
 	"bartleby/internal/certs/testca"
 	"bartleby/internal/config"
+	"bartleby/internal/testutil"
 )
 
 // TestHostSourceUsesTheSitesACME: the backup MX and the admin UI, named
@@ -37,7 +39,7 @@ func TestHostSourceUsesTheSitesACME(t *testing.T) {
 	}
 	addr := serve(t, tlsCfg)
 	roots := p.Roots(t)
-	testca.WaitFor(t, "a certificate from Pebble for mx.test", func() error {
+	testutil.Eventually(t, time.Minute, "a certificate from Pebble for mx.test", func() error {
 		_, err := handshake(addr, &tls.Config{ServerName: "mx.test", RootCAs: roots})
 		return err
 	})

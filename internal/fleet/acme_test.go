@@ -25,6 +25,7 @@ import (
 	"bartleby/internal/certs/testca"
 	"bartleby/internal/config"
 	"bartleby/internal/fleet/fleettest"
+	"bartleby/internal/testutil"
 )
 
 // TestACMEThreeNodesOneOrder is case (a) of the failure table: three
@@ -211,7 +212,7 @@ func (a *acmeFleet) spawn(t *testing.T, node string) (addr, logFile string) {
 func (a *acmeFleet) waitLockQueue(t *testing.T, name string, n int64) {
 	t.Helper()
 	cli := a.c.Connect(t, "queue", a.prefix)
-	testca.WaitFor(t, fmt.Sprintf("%d in the queue of lock %s", n, name), func() error {
+	testutil.Eventually(t, time.Minute, fmt.Sprintf("%d in the queue of lock %s", n, name), func() error {
 		resp, err := cli.Client().Get(context.Background(), cli.Prefix("locks")+name+"/", clientv3.WithPrefix(), clientv3.WithCountOnly())
 		if err == nil && resp.Count != n {
 			err = fmt.Errorf("%d", resp.Count)
@@ -227,7 +228,7 @@ func (a *acmeFleet) served(t *testing.T, addrs []string, accept func(*x509.Certi
 	roots := a.pebble.Roots(t)
 	leaves := make([]*x509.Certificate, len(addrs))
 	for i, addr := range addrs {
-		testca.WaitFor(t, fmt.Sprintf("node %d serving a certificate from Pebble", i+1), func() error {
+		testutil.Eventually(t, time.Minute, fmt.Sprintf("node %d serving a certificate from Pebble", i+1), func() error {
 			var err error
 			leaves[i], err = leaf(addr, &tls.Config{ServerName: acmeName, RootCAs: roots})
 			if err == nil && accept != nil {

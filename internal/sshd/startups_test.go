@@ -2,6 +2,7 @@ package sshd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -85,11 +86,12 @@ listen = %q
 		c.Close()
 	}
 	flooder := netip.MustParseAddr("127.0.0.1")
-	for deadline := time.Now().Add(20 * time.Second); !s.defender.Blocked(flooder); time.Sleep(50 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("connections that ended without logging in were not counted against 127.0.0.1")
+	testutil.Eventually(t, 20*time.Second, "connections that ended without logging in to block 127.0.0.1", func() error {
+		if !s.defender.Blocked(flooder) {
+			return errors.New("not blocked")
 		}
-	}
+		return nil
+	})
 	if s.defender.Blocked(netip.MustParseAddr("127.0.0.2")) {
 		t.Error("the client that logged in is blocked")
 	}

@@ -105,23 +105,25 @@ func (d *Daemon) Restart() {
 // WaitReady waits until the control socket answers status.
 func (d *Daemon) WaitReady() {
 	d.t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
+	Eventually(d.t, 20*time.Second, "bartleby to answer status", func() error {
 		select {
 		case <-d.done:
 			d.t.Fatalf("bartleby exited during start-up:\n%s", d.Logs())
 		default:
 		}
-		if c, err := control.Dial(d.StateDir); err == nil {
-			err = c.Call("status", nil, nil)
-			c.Close()
-			if err == nil {
-				return
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
+		return StatusAnswers(d.StateDir)
+	})
+}
+
+// StatusAnswers asks the daemon whose state directory is stateDir for its
+// status over the control socket: nil once it is up.
+func StatusAnswers(stateDir string) error {
+	c, err := control.Dial(stateDir)
+	if err != nil {
+		return err
 	}
-	d.t.Fatalf("bartleby did not become ready in 20s:\n%s", d.Logs())
+	defer c.Close()
+	return c.Call("status", nil, nil)
 }
 
 // Run runs a bartleby CLI command against this daemon's config and returns
@@ -166,14 +168,14 @@ func (d *Daemon) Logs() string { return d.logs.String() }
 
 // WaitLog waits up to timeout for a log line containing s.
 func (d *Daemon) WaitLog(s string, timeout time.Duration) bool {
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
+	for deadline := time.Now().Add(timeout); ; time.Sleep(pollEvery) {
 		if strings.Contains(d.Logs(), s) {
 			return true
 		}
-		time.Sleep(50 * time.Millisecond)
+		if time.Now().After(deadline) {
+			return false
+		}
 	}
-	return false
 }
 
 // LogLines returns the log split into lines.

@@ -2,6 +2,7 @@ package watch
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -18,6 +19,7 @@ import (
 
 	"bartleby/internal/config"
 	"bartleby/internal/part"
+	"bartleby/internal/testutil"
 	"bartleby/internal/watch/clock"
 	"bartleby/internal/watch/scenario"
 	"bartleby/internal/watch/watchtest"
@@ -59,15 +61,15 @@ func stop(t *testing.T, w *Watch) {
 // waitRuns waits until every scenario has a recorded run.
 func waitRuns(t *testing.T, w *Watch, n int) {
 	t.Helper()
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+	testutil.Eventually(t, 20*time.Second, fmt.Sprintf("%d scenarios to run", n), func() error {
 		w.mu.Lock()
 		got := len(w.last)
 		w.mu.Unlock()
-		if got >= n {
-			return
+		if got < n {
+			return fmt.Errorf("%d ran", got)
 		}
-	}
-	t.Fatalf("scenarios did not run")
+		return nil
+	})
 }
 
 func TestPartRetryMetricsHistoryAdmin(t *testing.T) {
@@ -104,9 +106,12 @@ func TestPartRetryMetricsHistoryAdmin(t *testing.T) {
 	defer ntpd.Close()
 	w, reg := startPart(t, dir, features, fmt.Sprintf("base = %q\n[watch.clock]\nservers = [%q]\n", site.URL, ntpAddr))
 	waitRuns(t, w, 2)
-	for deadline := time.Now().Add(10 * time.Second); w.Clock() == nil && time.Now().Before(deadline); {
-		time.Sleep(20 * time.Millisecond)
-	}
+	testutil.Eventually(t, 10*time.Second, "a clock check", func() error {
+		if w.Clock() == nil {
+			return errors.New("none yet")
+		}
+		return nil
+	})
 	stop(t, w)
 	if c := w.Clock(); c == nil || c.Status != clock.OK || c.Stratum != 2 {
 		t.Fatalf("clock check through the daemon: %+v", c)

@@ -92,7 +92,7 @@ func StartPebble(t testing.TB, opt PebbleOptions) *Pebble {
 		p.cmd.Env = append(p.cmd.Env, "PEBBLE_VA_ALWAYS_VALID=1")
 	}
 	p.output = Run(t, p.cmd)
-	WaitFor(t, "pebble's directory", func() error {
+	testutil.Eventually(t, time.Minute, "pebble's directory", func() error {
 		_, err := p.get(p.Dir)
 		return err
 	})
@@ -158,7 +158,7 @@ func StartDNS(t testing.TB) string {
 	r := &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
 		return (&net.Dialer{}).DialContext(ctx, "udp", addr)
 	}}
-	WaitFor(t, "pebble-challtestsrv's DNS", func() error {
+	testutil.Eventually(t, time.Minute, "pebble-challtestsrv's DNS", func() error {
 		_, err := r.LookupHost(t.Context(), "site.test")
 		return err
 	})
@@ -187,20 +187,6 @@ func Run(t testing.TB, cmd *exec.Cmd) string {
 		}
 	})
 	return out.Name()
-}
-
-// WaitFor polls cond every 100 ms until it succeeds, failing the test
-// after a minute.
-func WaitFor(t testing.TB, what string, cond func() error) {
-	t.Helper()
-	var err error
-	for range 600 {
-		if err = cond(); err == nil {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("waiting for %s: %v", what, err)
 }
 
 // FreePort returns a free loopback port number.

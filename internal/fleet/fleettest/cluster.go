@@ -153,36 +153,26 @@ func (c *Cluster) waitHealthy(t testing.TB) {
 		if m.cmd == nil {
 			continue
 		}
-		f := c.connectOnly(t, m.client)
-		deadline := time.Now().Add(30 * time.Second)
-		for {
-			if f != nil {
-				f.Close()
-				break
-			}
+		testutil.Eventually(t, 30*time.Second, "etcd "+m.name+" to answer", func() error {
 			select {
 			case <-m.exited:
 				t.Fatalf("etcd %s exited: %s", m.name, m.stderr.String())
 			default:
 			}
-			if time.Now().After(deadline) {
-				t.Fatalf("etcd %s not healthy after 30s: %s", m.name, m.stderr.String())
+			f, err := c.connectOnly(t, m.client)
+			if err == nil {
+				f.Close()
 			}
-			time.Sleep(100 * time.Millisecond)
-			f = c.connectOnly(t, m.client)
-		}
+			return err
+		})
 	}
 }
 
-func (c *Cluster) connectOnly(t testing.TB, ep string) *fleet.Fleet {
+func (c *Cluster) connectOnly(t testing.TB, ep string) (*fleet.Fleet, error) {
 	s := c.Settings(t, "probe", "/probe/")
 	s.Endpoints = []string{ep}
 	s.DialTimeout = 2 * time.Second
-	f, err := fleet.Connect(context.Background(), s, slog.New(slog.DiscardHandler))
-	if err != nil {
-		return nil
-	}
-	return f
+	return fleet.Connect(context.Background(), s, slog.New(slog.DiscardHandler))
 }
 
 // Kill stops member i at once (SIGKILL), as a crash would.

@@ -2,6 +2,7 @@ package mailtest
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -76,17 +77,13 @@ func Swaks(t testing.TB, args ...string) (string, error) {
 // WaitQueue waits up to 30 s for `bartleby mail queue` to contain want.
 func WaitQueue(t testing.TB, d *testutil.Daemon, want string) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	testutil.Eventually(t, 30*time.Second, fmt.Sprintf("%q in the mail queue", want), func() error {
 		out, err := d.Run("mail", "queue")
-		if err == nil && strings.Contains(out, want) {
-			return
+		if err == nil && !strings.Contains(out, want) {
+			err = fmt.Errorf("mail queue:\n%s", out)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no %q in the queue: %v\n%s", want, err, out)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return err
+	})
 }
 
 // WaitEmpty waits up to 30 s for the queue to empty.

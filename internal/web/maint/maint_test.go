@@ -2,6 +2,7 @@ package maint
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"bartleby/internal/config"
+	"bartleby/internal/testutil"
 )
 
 const testToken = "s3cret-Token_0123456789abcdef"
@@ -307,17 +309,13 @@ func TestUntilTimerTurnsOff(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, basicConf)
 	f.on("example.org", time.Now().Add(300*time.Millisecond))
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	testutil.Eventually(t, 10*time.Second, "the site to leave the state file at its end", func() error {
 		b, err := os.ReadFile(filepath.Join(f.cfg.StateDir, stateName))
-		if err == nil && !strings.Contains(string(b), "example.org") {
-			break
+		if err == nil && strings.Contains(string(b), "example.org") {
+			err = fmt.Errorf("the state file still holds it:\n%s", b)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the state file still holds the site after its end:\n%s", b)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return err
+	})
 }
 
 func TestBackendDown(t *testing.T) {
