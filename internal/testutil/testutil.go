@@ -4,11 +4,14 @@
 package testutil
 
 import (
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -50,36 +53,59 @@ func NeedRoot(t testing.TB) {
 	t.Skip("needs root")
 }
 
-// handedOut are the ports FreePort returned in this process. The kernel
-// may give a port that was just closed to the next bind on port 0, so two
-// calls in a row (a test's listener, then the peer it starts) could get the
-// same one; each port is handed out once.
+// handedOut are the ports FreePort returned in this process, so that two
+// calls in a row (a test's listener, then the peer it starts) never get
+// the same one.
 var handedOut = struct {
 	sync.Mutex
-	ports map[string]bool
-}{ports: map[string]bool{}}
+	ports map[int]bool
+}{ports: map[int]bool{}}
 
 // FreePort returns a loopback TCP address ("127.0.0.1:NNNNN") free now and
-// not returned before in this process.
+// not returned before in this process. The port is drawn at random below
+// the kernel's ephemeral range, not asked of the kernel with port 0: the
+// kernel hands ephemeral ports to every process's outgoing connections,
+// so one just checked free could be taken as the source port of another
+// test package's client before the server it was meant for binds it (seen
+// as "address already in use" from a Pebble started in parallel).
 func FreePort(t testing.TB) string {
 	t.Helper()
-	for range 100 {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr := ln.Addr().String()
-		ln.Close()
+	lo, hi := portRange()
+	for range 1000 {
+		port := lo + rand.IntN(hi-lo)
 		handedOut.Lock()
-		seen := handedOut.ports[addr]
-		handedOut.ports[addr] = true
+		seen := handedOut.ports[port]
+		handedOut.ports[port] = true
 		handedOut.Unlock()
-		if !seen {
-			return addr
+		if seen {
+			continue
+		}
+		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			continue // another process's listener
+		}
+		ln.Close()
+		return addr
+	}
+	t.Fatalf("no free loopback port in %d-%d", lo, hi-1)
+	return ""
+}
+
+// portRange is where FreePort draws ports: from 20000 up to the first
+// ephemeral port (ip_local_port_range, 32768 by default).
+func portRange() (lo, hi int) {
+	lo, hi = 20000, 32768
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return lo, hi
+	}
+	if f := strings.Fields(string(b)); len(f) == 2 {
+		if first, err := strconv.Atoi(f[0]); err == nil && first > lo+1000 {
+			hi = first
 		}
 	}
-	t.Fatal("no free loopback port not handed out before")
-	return ""
+	return lo, hi
 }
 
 var (
