@@ -82,7 +82,7 @@ func KeyDocs() []KeyTable {
 			{"`access_log_format`", "`\"combined\"`", "`\"combined\"` or `\"json\"`"},
 		}},
 		{Header: "[[site.route]]", Rows: []KeyRow{
-			{"`path`", "", "matcher: URL path prefix (`\"/wp-uploads/\"` does not match `/wp-uploads`)"},
+			{"`path`", "", "matcher: URL path prefix, ASCII case ignored; `\"/wp-uploads/\"` also matches `/wp-uploads`"},
 			{"`ext`", "", "matcher: extensions, case-insensitive, without the dot"},
 			{"`regex`", "", "matcher: RE2, anchored at both ends, against the decoded path"},
 			{"`root`", "", "action: serve files from this directory"},

@@ -34,11 +34,52 @@ func newMatcher(rc *config.Route, re *regexp.Regexp) matcher {
 func (m matcher) match(p string) bool {
 	switch {
 	case m.prefix != "":
-		return strings.HasPrefix(p, m.prefix)
+		return matchPrefix(p, m.prefix)
 	case m.ext != nil:
 		return m.ext[extOf(p)]
 	case m.re != nil:
 		return m.re.MatchString(p)
+	}
+	return true
+}
+
+// matchPrefix reports whether the path p is under prefix, the way a
+// backend may read it: ASCII case does not count (IIS, Windows and macOS
+// file systems, Express and ASP.NET routes take "/WP-ADMIN/" for
+// "/wp-admin/"), and a prefix ending in "/" also takes the directory
+// without its slash ("/wp-admin", which most applications serve as
+// "/wp-admin/"). Otherwise a rule on a prefix would be dodged by a
+// spelling the backend reads as the same place. Exempt paths (maintenance)
+// stay exact: they open a way, so the strict reading is the safe one.
+func matchPrefix(p, prefix string) bool {
+	if hasPrefixFold(p, prefix) {
+		return true
+	}
+	return len(prefix) > 1 && strings.HasSuffix(prefix, "/") && equalFoldASCII(p, prefix[:len(prefix)-1])
+}
+
+// hasPrefixFold is strings.HasPrefix with ASCII case not counting.
+func hasPrefixFold(p, prefix string) bool {
+	return len(p) >= len(prefix) && equalFoldASCII(p[:len(prefix)], prefix)
+}
+
+// equalFoldASCII compares a and b folding ASCII letters only: no backend
+// takes the Kelvin sign for "k".
+func equalFoldASCII(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
 	}
 	return true
 }
@@ -86,14 +127,13 @@ func (rt *route) request(r *http.Request) *http.Request {
 	return r.WithContext(context.WithValue(r.Context(), origPathKey{}, orig))
 }
 
-// stripPath removes prefix from the clean path p and checks the rest again:
+// stripPath removes prefix (in any ASCII case, as routes match) from the clean path p and checks the rest again:
 // stripping "/w" from "/w.." must not make "/..".
 func stripPath(p, prefix string) (string, bool) {
-	rest, ok := strings.CutPrefix(p, prefix)
-	if prefix == "" || !ok {
+	if prefix == "" || !hasPrefixFold(p, prefix) {
 		return p, true
 	}
-	return cleanPath("/" + rest)
+	return cleanPath("/" + p[len(prefix):])
 }
 
 // router tries a site's routes in order.
@@ -139,7 +179,8 @@ func cleanPaths(next http.Handler) http.Handler {
 // cleanPath refuses paths that are not absolute, hold a NUL, a backslash,
 // a ";" or a ".." segment (encoded or not: Go has decoded %2e%2e and %3b
 // by now), and collapses "//" and "/./" so that a route cannot be dodged
-// by spelling its prefix differently. A trailing slash is kept. ";" starts
+// by spelling its prefix differently. A trailing slash is kept, and a
+// trailing "/." becomes one ("/wp-admin/." is the directory "/wp-admin/"). ";" starts
 // a path parameter in Tomcat, Spring and Jetty, which read "/public/..;/x"
 // as "/x": a path that means one thing here and another upstream is
 // refused rather than guessed at.
@@ -153,7 +194,7 @@ func cleanPath(p string) (string, bool) {
 		}
 	}
 	c := path.Clean(p)
-	if strings.HasSuffix(p, "/") && c != "/" {
+	if (strings.HasSuffix(p, "/") || strings.HasSuffix(p, "/.")) && c != "/" {
 		c += "/"
 	}
 	return c, true

@@ -73,6 +73,24 @@ func body(t *testing.T, resp *http.Response) string {
 	return string(b)
 }
 
+// TestWildcardTakesOnlyDNSLabels: Go's server admits Host values with
+// characters no host name has; a wildcard site does not take them, so they
+// never reach the HTTPS redirect, the upstream or the cache key.
+func TestWildcardTakesOnlyDNSLabels(t *testing.T) {
+	t.Parallel()
+	tb, _ := newTable(t, "[[site]]\nhosts = [\"*.w.test\"]\n[[site.route]]\nrespond = \"w\"\n")
+	for host, want := range map[string]int{"x%2f.w.test": 404, "x'!$.w.test": 404, "x(y)*,=.w.test": 404,
+		".w.test": 404, strings.Repeat("a", 64) + ".w.test": 404, "a_b-C9.w.test": 308} {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.Host = host
+		w := httptest.NewRecorder()
+		tb.http.ServeHTTP(w, r)
+		if w.Code != want {
+			t.Errorf("Host %q: %d, want %d (Location %q)", host, w.Code, want, w.Header().Get("Location"))
+		}
+	}
+}
+
 func TestHostRouting(t *testing.T) {
 	t.Parallel()
 	tb, _ := newTable(t, `[[site]]
@@ -95,6 +113,7 @@ respond = "plain"
 		{"GET", "https://A.Test.:18443/", "a.test", 200, "site a", ""},
 		{"GET", "https://x.w.test/", "x.w.test", 200, "site a", ""},
 		{"GET", "https://y.x.w.test/", "y.x.w.test", 421, "", ""},
+		{"GET", "http://a_b-c.w.test/", "", 308, "", "https://a_b-c.w.test:18443/"},
 		{"GET", "https://w.test/", "w.test", 421, "", ""},
 		{"GET", "https://other.test/", "a.test", 421, "", ""},
 		{"GET", "https://a.test/", "other.test", 421, "", ""},
