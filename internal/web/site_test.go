@@ -20,6 +20,7 @@ import (
 	"bartleby/internal/certs"
 	"bartleby/internal/config"
 	"bartleby/internal/testutil"
+	"bartleby/internal/web/proxycache"
 )
 
 // newTable builds the site table of a config (see parseConfig) in process.
@@ -312,7 +313,8 @@ proxy = "`+be.URL+`"
 	spoof := []string{"X-Client-IP", "6.6.6.6", "True-Client-IP", "6.6.6.6", "CF-Connecting-IP", "6.6.6.6",
 		"Fastly-Client-IP", "6.6.6.6", "X-Cluster-Client-IP", "6.6.6.6", "Client-IP", "6.6.6.6",
 		"X_Forwarded_For", "6.6.6.6", "X_Real_IP", "6.6.6.6", "X.Forwarded.For", "6.6.6.6",
-		"Forwarded", "for=6.6.6.6", "X-Forwarded-Port", "1", "X-Forwarded-Ssl", "on", "X-Trace", "kept"}
+		"Forwarded", "for=6.6.6.6", "X-Forwarded-Port", "1", "X-Forwarded-Ssl", "on", "X-Trace", "kept",
+		"X-Original-URL", "/wp-admin/", "X-Rewrite-URL", "/wp-admin/", "X-HTTP-Method-Override", "DELETE"}
 	h := headers(t, do(tb, "GET", "http://a.test/", "", spoof...))
 	r := httptest.NewRequest("GET", "http://a.test/", nil)
 	r.RemoteAddr = "198.51.100.1:5555" // untrusted
@@ -336,6 +338,14 @@ proxy = "`+be.URL+`"
 	}
 	if _, ok := untrusted["X-Forwarded-Port"]; ok || untrusted["X-Forwarded-For"] != "198.51.100.1" || untrusted["X-Trace"] != "kept" {
 		t.Errorf("untrusted peer: %v", untrusted)
+	}
+	for _, k := range proxycache.OverrideHeaders {
+		if v, ok := untrusted[k]; ok {
+			t.Errorf("untrusted peer: %s = %q passed", k, v)
+		}
+	}
+	if h["X-Original-Url"] != "/wp-admin/" || h["X-Http-Method-Override"] != "DELETE" {
+		t.Errorf("trusted peer: its override headers were dropped: %v", h)
 	}
 }
 
