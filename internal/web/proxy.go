@@ -186,9 +186,14 @@ func dialError(err error) bool {
 }
 
 // fail answers a request the upstreams could not: 504 on a timeout, 502
-// otherwise, as a page in the maintenance look; nothing when the client has
-// gone.
+// otherwise, as a page in the maintenance look; 408 when the client's body
+// stopped coming; nothing when the client has gone.
 func (p *proxy) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if bodyTimedOut(r) {
+		w.Header()["Connection"] = hdrClose
+		maint.ErrorPage(w, r, http.StatusRequestTimeout, p.site, "Your request's body stopped coming: please send it again.")
+		return
+	}
 	if errors.Is(r.Context().Err(), context.Canceled) {
 		return
 	}

@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -334,6 +335,58 @@ respond = "x"
 	_, err = io.ReadAll(c)
 	if ne, ok := err.(net.Error); ok && ne.Timeout() {
 		t.Fatal("the half-sent request was never cut off")
+	}
+}
+
+// TestSlowBody: a body that stops coming is cut off after the idle
+// timeout, on HTTP/1.1 and on HTTP/2; the upstream gets no request that
+// hangs, and a body that keeps coming in time passes whole.
+func TestSlowBody(t *testing.T) {
+	t.Parallel()
+	be := newRawBackend(t, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+	rn := startWebWith(t, `[[site]]
+hosts = ["a.test"]
+[[site.route]]
+proxy = "`+be.url()+`"
+`, func(w *Web) { w.bodyTimeout = 300 * time.Millisecond })
+	// HTTP/1.1 on the plain listener: https = "always" redirects, so
+	// the body is sent over TLS below; here a POST with 1 of 10 bytes.
+	conn, err := tls.Dial("tcp", rn.tls, &tls.Config{InsecureSkipVerify: true, ServerName: "a.test", NextProtos: []string{"http/1.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(30 * time.Second))
+	io.WriteString(conn, "POST /up HTTP/1.1\r\nHost: a.test\r\nContent-Length: 10\r\n\r\nx")
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("no answer to a stalled body: %v", err)
+	}
+	if resp.StatusCode != http.StatusRequestTimeout || !resp.Close {
+		t.Errorf("a stalled body got %s, close %v", resp.Status, resp.Close)
+	}
+	// HTTP/2: a stream whose body stalls is answered too.
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	go pw.Write([]byte("x"))
+	req, _ := http.NewRequest("POST", "https://a.test/up2", pr)
+	req.ContentLength = 10
+	resp, err = rn.client.Do(req)
+	if err != nil {
+		t.Fatalf("HTTP/2 stalled body: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestTimeout || resp.ProtoMajor != 2 {
+		t.Errorf("HTTP/2 stalled body: %s %s", resp.Proto, resp.Status)
+	}
+	// A body that arrives in time passes.
+	resp, err = rn.client.Post("https://a.test/whole", "text/plain", strings.NewReader("0123456789"))
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("a whole body: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	if _, targets := be.received(); !slices.Contains(targets, "/whole") {
+		t.Errorf("the upstream got %q", targets)
 	}
 }
 
