@@ -31,7 +31,7 @@ const (
 	// one is pinged, and closed if the ping is not answered.
 	h2WriteTimeout = time.Minute
 	h2PingAfter    = time.Minute
-	maxHeaderBytes    = 64 << 10 // larger gets 431
+	maxHeaderBytes = 64 << 10 // larger gets 431
 	// retireAfter is how long a replaced table stays open for the requests
 	// that started on it.
 	retireAfter = time.Minute
@@ -47,7 +47,7 @@ type Web struct {
 	// headerTimeout and bodyTimeout are readHeaderTimeout and
 	// bodyIdleTimeout; a test shortens them.
 	headerTimeout, bodyTimeout time.Duration
-	fail          func(error) // a listener stopped for good
+	fail                       func(error) // a listener stopped for good
 
 	table atomic.Pointer[table]
 
