@@ -230,6 +230,7 @@ func (p *proxy) rewriteRequest(pr *httputil.ProxyRequest) {
 		h.Del("Upgrade")
 		h.Del("Connection")
 	}
+	h.Del("Http2-Settings") // h2c's, hop-by-hop, and no h2c passes
 	proto := "http"
 	if in.TLS != nil {
 		proto = "https"

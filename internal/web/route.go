@@ -172,8 +172,23 @@ func cleanPaths(next http.Handler) http.Handler {
 		if p != r.URL.Path {
 			r = withPath(r, p)
 		}
+		dropManyRanges(r)
 		next.ServeHTTP(w, r)
 	})
+}
+
+// maxRanges is the most ranges one request may ask for (Apache's
+// MaxRanges is 200; browsers and download managers ask for one).
+const maxRanges = 16
+
+// dropManyRanges removes a Range header of more than maxRanges ranges: the
+// answer is then the whole body (RFC 9110 §14.2 lets a server ignore
+// Range). Hundreds of tiny ranges would cost a multipart header each, a
+// hundred bytes sent for every byte asked for, here or at the upstream.
+func dropManyRanges(r *http.Request) {
+	if v, ok := r.Header["Range"]; ok && (len(v) != 1 || strings.Count(v[0], ",") >= maxRanges) {
+		delete(r.Header, "Range")
+	}
 }
 
 // cleanPath refuses paths that are not absolute, hold a NUL, a backslash,

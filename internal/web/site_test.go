@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -488,5 +489,27 @@ fail_duration = "1h"
 	}
 	if !s.proxies[0].down() || !s.backendDown() {
 		t.Error("the backend failed on one route but another route still counts it up")
+	}
+}
+
+// TestManyRangesIgnored: up to maxRanges ranges get a multipart 206; more
+// get the whole file (200), not a part header per byte asked for.
+func TestManyRangesIgnored(t *testing.T) {
+	t.Parallel()
+	tb, cfg := newTable(t, "[[site]]\nhosts = [\"a.test\"]\n[[site.route]]\nroot = \"{{dir}}/www\"\n")
+	testutil.WriteFile(t, filepath.Join(filepath.Dir(cfg.File), "www/f.txt"), strings.Repeat("0123456789", 100))
+	ranges := func(n int) string {
+		var parts []string
+		for i := range n {
+			parts = append(parts, fmt.Sprintf("%d-%d", i*10, i*10))
+		}
+		return "bytes=" + strings.Join(parts, ",")
+	}
+	if resp := do(tb, "GET", "https://a.test/f.txt", "a.test", "Range", ranges(maxRanges)); resp.StatusCode != 206 {
+		t.Errorf("%d ranges: %d, want 206", maxRanges, resp.StatusCode)
+	}
+	resp := do(tb, "GET", "https://a.test/f.txt", "a.test", "Range", ranges(maxRanges+1))
+	if b := body(t, resp); resp.StatusCode != 200 || len(b) != 1000 {
+		t.Errorf("%d ranges: %d with %d bytes, want the whole file", maxRanges+1, resp.StatusCode, len(b))
 	}
 }
