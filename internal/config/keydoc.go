@@ -107,7 +107,7 @@ func KeyDocs() []KeyTable {
 			{"`allow`", "everyone", "client CIDRs let in (others `403`)"},
 			{"`deny`", "", "client CIDRs refused (`403`), checked before `allow`"},
 			{"`basic_auth`", "", "`{ user = \"$2a$…\" }`: bcrypt hashes (`bartleby admin hash-password`); `401` without a valid login"},
-			{"`rate_limit`", "", "`\"N/s\"`, `\"N/m\"`, `\"N/h\"` or `\"N/d\"` requests per client address; `429` beyond"},
+			{"`rate_limit`", "", "`\"N/s\"`, `\"N/m\"`, `\"N/h\"` or `\"N/d\"` requests per client address (an IPv6 client: per /64); `429` beyond"},
 			{"`rate_burst`", "the rate's N", "requests at once before the rate applies"},
 			{"`max_body`", "no limit", "request body size (`\"1MB\"`, `\"64KiB\"`); `413` beyond"},
 			{"`headers`", "", "`{ set = { Name = \"value\" }, add = { … }, remove = [\"X-Powered-By\"] }` on responses"},
