@@ -28,13 +28,16 @@ import (
 // HTTP/1.0 connection is not kept alive either.
 //
 // CONNECT is refused: this is no forward proxy, and a tunnel would carry
-// anything past the routes.
+// anything past the routes. So are TRACE and IIS's TRACK: an upstream
+// that echoes the request would hand a script the Cookie and
+// Authorization headers it cannot read (cross-site tracing); nginx never
+// serves them either.
 func guardFraming(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ProtoMajor == 1 && (len(r.TransferEncoding) > 0 || r.ProtoMinor == 0) {
 			w.Header()["Connection"] = hdrClose
 		}
-		if r.Method == http.MethodConnect {
+		if r.Method == http.MethodConnect || r.Method == http.MethodTrace || r.Method == "TRACK" {
 			http.Error(w, "405 method not allowed", http.StatusMethodNotAllowed)
 			return
 		}

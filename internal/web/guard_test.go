@@ -224,6 +224,8 @@ func TestBadTargets(t *testing.T) {
 		// §3.2.2), the Host header is ignored, so b.test is unknown here.
 		{"GET http://b.test/x HTTP/1.1\r\nHost: a.test\r\n\r\n", "HTTP/1.1 404"},
 		{"CONNECT a.test:80 HTTP/1.1\r\nHost: a.test\r\n\r\n", "HTTP/1.1 405"},
+		{"TRACE /public/x HTTP/1.1\r\nHost: a.test\r\n\r\n", "HTTP/1.1 405"},
+		{"TRACK /public/x HTTP/1.1\r\nHost: a.test\r\n\r\n", "HTTP/1.1 405"},
 		{"GET http://a.test/public/ok HTTP/1.1\r\nHost: b.test\r\n\r\n", "HTTP/1.1 200"},
 		{"GET /.well-known/acme-challenge/x HTTP/1.1\r\nHost: a.test\r\n\r\n", "HTTP/1.1 503"},
 	}
