@@ -278,7 +278,8 @@ proxy = "`+be.url()+`"
 proxy = "`+be.url()+`"
 `)
 	for _, target := range []string{"/wp-admin/", "/wp-admin", "/WP-ADMIN/", "/Wp-Admin/users.php", "/wp-admin/.",
-		"//wp-admin/", "/./wp-admin/x", "/wp-admin%2fx", "/%77p-admin/", "/WP-ADMIN", "http://a.test/WP-admin/x"} {
+		"//wp-admin/", "/./wp-admin/x", "/wp-admin%2fx", "/%77p-admin/", "/WP-ADMIN", "http://a.test/WP-admin/x",
+		"/wp-admin./", "/wp-admin%20/", "/wp-admin.%20./x", "/wp-admin."} {
 		req := "GET " + target + " HTTP/1.1\r\nHost: a.test\r\n\r\n"
 		if got := raw(t, rn.http, req); !strings.HasPrefix(got, "HTTP/1.1 403") && !strings.HasPrefix(got, "HTTP/1.1 400") {
 			t.Errorf("%s: %q, want 403", target, got)

@@ -58,6 +58,21 @@ func matchPrefix(p, prefix string) bool {
 	return len(prefix) > 1 && strings.HasSuffix(prefix, "/") && equalFoldASCII(p, prefix[:len(prefix)-1])
 }
 
+// matchForm is the path that routes match: p with the dots and spaces
+// that end a segment removed, as Windows and IIS do ("/wp-admin./" and
+// "/wp-admin%20/" open "/wp-admin/" there, "shell.php." runs shell.php).
+// The action still gets p as it came.
+func matchForm(p string) string {
+	if !strings.Contains(p, "./") && !strings.Contains(p, " /") && !strings.HasSuffix(p, ".") && !strings.HasSuffix(p, " ") {
+		return p
+	}
+	segs := strings.Split(p, "/")
+	for i, seg := range segs {
+		segs[i] = strings.TrimRight(seg, ". ")
+	}
+	return strings.Join(segs, "/")
+}
+
 // hasPrefixFold is strings.HasPrefix with ASCII case not counting.
 func hasPrefixFold(p, prefix string) bool {
 	return len(p) >= len(prefix) && equalFoldASCII(p[:len(prefix)], prefix)
@@ -151,6 +166,7 @@ func (rs router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // match is the first route of the clean path p, nil for none.
 func (rs router) match(p string) *route {
+	p = matchForm(p)
 	for _, rt := range rs {
 		if rt.match(p) {
 			return rt

@@ -107,6 +107,20 @@ func isASCII(s string) bool {
 	return true
 }
 
+func TestMatchForm(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{"/a/b": "/a/b", "/.well-known/x": "/.well-known/x", "/a./b": "/a/b",
+		"/a. . /b.": "/a/b", "/shell.php.": "/shell.php", "/a b/c": "/a b/c", "/": "/"} {
+		if got := matchForm(in); got != want {
+			t.Errorf("matchForm(%q) = %q, want %q", in, got, want)
+		}
+	}
+	rs := router{{matcher: matcher{ext: map[string]bool{"php": true}}}, {matcher: matcher{prefix: "/"}}}
+	if rt := rs.match("/uploads/shell.php. "); rt != rs[0] {
+		t.Error("shell.php. is not matched as a .php path")
+	}
+}
+
 func TestStripPathAnyCase(t *testing.T) {
 	t.Parallel()
 	for in, want := range map[string]string{"/wp-uploads/a.png": "/a.png", "/WP-Uploads/a.png": "/a.png", "/wp-uploads": "/", "/other/x": "/other/x"} {
