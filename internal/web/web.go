@@ -25,6 +25,7 @@ import (
 const (
 	readHeaderTimeout = 10 * time.Second // slowloris
 	bodyIdleTimeout   = time.Minute      // slowloris on the body (nginx's client_body_timeout)
+	writeIdleTimeout  = time.Minute      // slow reading of the response (nginx's send_timeout)
 	idleTimeout       = 2 * time.Minute
 	// h2WriteTimeout ends an HTTP/2 connection that takes no byte for this
 	// long (a client that stopped reading); h2PingAfter is when a silent
@@ -44,10 +45,10 @@ type Web struct {
 	httpsAddr string
 	metrics   *metrics
 	maint     *maint.Manager
-	// headerTimeout and bodyTimeout are readHeaderTimeout and
-	// bodyIdleTimeout; a test shortens them.
-	headerTimeout, bodyTimeout time.Duration
-	fail                       func(error) // a listener stopped for good
+	// headerTimeout, bodyTimeout and sendTimeout are readHeaderTimeout,
+	// bodyIdleTimeout and writeIdleTimeout; a test shortens them.
+	headerTimeout, bodyTimeout, sendTimeout time.Duration
+	fail                                    func(error) // a listener stopped for good
 
 	table atomic.Pointer[table]
 
@@ -64,7 +65,7 @@ func New(env *part.Env) (part.Part, error) {
 	if len(cfg.Sites) == 0 {
 		return nil, nil
 	}
-	w := &Web{started: time.Now(), log: env.Log, fail: env.Fail, httpAddr: cfg.Web.HTTP, httpsAddr: cfg.Web.HTTPS, headerTimeout: readHeaderTimeout, bodyTimeout: bodyIdleTimeout}
+	w := &Web{started: time.Now(), log: env.Log, fail: env.Fail, httpAddr: cfg.Web.HTTP, httpsAddr: cfg.Web.HTTPS, headerTimeout: readHeaderTimeout, bodyTimeout: bodyIdleTimeout, sendTimeout: writeIdleTimeout}
 	var err error
 	if w.metrics, err = newMetrics(env.Metrics); err != nil {
 		return nil, err
@@ -136,7 +137,7 @@ func (w *Web) Start() error {
 
 func (w *Web) server(h http.Handler) *http.Server {
 	return &http.Server{
-		Handler:           guardFraming(bodyDeadline(h, w.bodyTimeout)),
+		Handler:           guardFraming(bodyDeadline(writeDeadline(h, w.sendTimeout), w.bodyTimeout)),
 		ReadHeaderTimeout: w.headerTimeout,
 		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,

@@ -390,6 +390,111 @@ proxy = "`+be.url()+`"
 	}
 }
 
+// TestSlowReader: a client that stops reading an endless proxied answer is
+// cut off, and so is the upstream's connection; a file larger than the
+// socket buffers goes whole to a client that reads; a WebSocket tunnel
+// quiet for longer than the timeout still carries data.
+func TestSlowReader(t *testing.T) {
+	t.Parallel()
+	upstreamCut := make(chan struct{})
+	up := testutil.StartUpstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		chunk := make([]byte, 64<<10)
+		for {
+			if _, err := w.Write(chunk); err != nil {
+				close(upstreamCut)
+				return
+			}
+		}
+	}))
+	h2Cut := make(chan struct{})
+	up2 := testutil.StartUpstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/late" { // a long poll: quiet for five timeouts
+			time.Sleep(time.Second)
+			io.WriteString(w, "late")
+			return
+		}
+		chunk := make([]byte, 64<<10)
+		for {
+			if _, err := w.Write(chunk); err != nil {
+				close(h2Cut)
+				return
+			}
+		}
+	}))
+	ws := newRawBackend(t, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
+	rn := startWebWith(t, `[[site]]
+hosts = ["h.test"]
+[[site.route]]
+proxy = "`+up2.URL+`"
+[[site]]
+hosts = ["a.test"]
+https = "off"
+[[site.route]]
+path = "/ws/"
+proxy = "`+ws.url()+`"
+websocket = true
+[[site.route]]
+path = "/files/"
+strip_prefix = "/files"
+root = "{{dir}}"
+[[site.route]]
+proxy = "`+up.URL+`"
+`, func(w *Web) { w.sendTimeout = 200 * time.Millisecond })
+	send(t, rn.http, "GET /endless HTTP/1.1\r\nHost: a.test\r\n\r\n") // and never read
+	select {
+	case <-upstreamCut:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the upstream still sends to a client that stopped reading")
+	}
+
+	// HTTP/2: a stream whose client grants no more window is reset; a
+	// quiet stream is not.
+	resp, err := rn.client.Get("https://h.test/late")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := io.ReadAll(resp.Body); resp.ProtoMajor != 2 || string(b) != "late" {
+		t.Errorf("a quiet HTTP/2 stream: %s %q", resp.Proto, b)
+	}
+	resp.Body.Close()
+	resp, err = rn.client.Get("https://h.test/endless") // its body never read
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	select {
+	case <-h2Cut:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the upstream still sends to an HTTP/2 client that stopped reading")
+	}
+
+	big := strings.Repeat("0123456789abcdef", 1<<20) // 16 MiB, sent in sendChunk pieces
+	testutil.WriteFile(t, filepath.Join(filepath.Dir(rn.cfg.File), "big.bin"), big)
+	req, _ := http.NewRequest("GET", "http://"+rn.http+"/files/big.bin", nil)
+	req.Host = "a.test"
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || len(b) != len(big) {
+		t.Errorf("a 16 MiB file: %d bytes, %v", len(b), err)
+	}
+
+	c := send(t, rn.http, "GET /ws/x HTTP/1.1\r\nHost: a.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
+	br := bufio.NewReader(c)
+	if resp, err := http.ReadResponse(br, nil); err != nil || resp.StatusCode != 101 {
+		t.Fatalf("upgrade: %v %v", resp, err)
+	}
+	time.Sleep(time.Second) // five timeouts of silence
+	io.WriteString(c, "ping")
+	echo := make([]byte, 4)
+	if _, err := io.ReadFull(br, echo); err != nil || string(echo) != "ping" {
+		t.Errorf("a quiet tunnel was cut: %q, %v", echo, err)
+	}
+}
+
 // TestFirstFailureGetsMaintenancePage: with when_backend_down, the request
 // that finds the upstream dead (the proxy's first try, or its retry after
 // fail_duration) gets the maintenance page, through a cache without an
