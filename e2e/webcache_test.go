@@ -215,3 +215,39 @@ func TestWebCompressionWithCurl(t *testing.T) {
 		t.Errorf("compressed without Accept-Encoding:\n%s", head)
 	}
 }
+
+// TestWebRulesNotDodgedByPathOrHeaders: the route rules hold for every
+// spelling of a locked path the backend could read as the same place, and
+// no header that makes an application act on another URL or method
+// reaches the cache (or the upstream); a Range of many ranges gets the
+// whole page.
+func TestWebRulesNotDodgedByPathOrHeaders(t *testing.T) {
+	w := startWebCache(t, "")
+	for target, want := range map[string]string{"/WP-ADMIN/": "403", "/wp-admin": "403", "/wp-admin/.": "403",
+		"/Wp-Admin/users.php": "403", "//wp-admin/": "403", "/%77p-admin/": "403", "/STAGING/": "401", "/staging": "401"} {
+		c, err := net.Dial("tcp", w.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: wp.test\r\nConnection: close\r\n\r\n", target)
+		b, _ := io.ReadAll(c)
+		c.Close()
+		if got := strings.Fields(string(b) + " x x")[1]; got != want {
+			t.Errorf("GET %s: %s, want %s", target, got, want)
+		}
+	}
+	for _, k := range []string{"X-Original-URL", "X-Rewrite-URL", "X-HTTP-Method-Override"} {
+		w.expect(t, "/poison", 200, "MISS", func(r *http.Request) { r.Header.Set(k, "/wp-admin/") })
+	}
+	w.expect(t, "/poison", 200, "MISS", nil)
+	w.expect(t, "/poison", 200, "HIT", nil)
+	ranges := "bytes=0-0" + strings.Repeat(",2-2", 16)
+	resp, body := w.get(t, "GET", "/poison", nil, func(r *http.Request) { r.Header.Set("Range", ranges) })
+	if resp.StatusCode != 200 || len(body) < 20000 {
+		t.Errorf("17 ranges: %d with %d bytes, want the whole page", resp.StatusCode, len(body))
+	}
+	if resp, _ := w.get(t, "GET", "/poison", nil, func(r *http.Request) { r.Header.Set("Range", "bytes=0-0,2-2") }); resp.StatusCode != 206 {
+		t.Errorf("2 ranges: %d, want 206", resp.StatusCode)
+	}
+}

@@ -4,6 +4,8 @@ import (
 	"net/netip"
 	"sync"
 	"time"
+
+	"bartleby/internal/realip"
 )
 
 // Failed logins allowed per address and window; IPv6 addresses count per
@@ -27,22 +29,13 @@ type window struct {
 
 func newLimiter() *limiter { return &limiter{hits: map[netip.Prefix]*window{}} }
 
-func limitKey(ip netip.Addr) netip.Prefix {
-	bits := 32
-	if ip.Is6() {
-		bits = 64
-	}
-	p, _ := ip.Prefix(bits)
-	return p
-}
-
 // take counts an attempt from ip before its password is checked, so that
 // attempts sent in parallel cannot slip past the limit. Over the limit it
 // counts nothing and returns how long ip must wait; else zero.
 func (l *limiter) take(ip netip.Addr, now time.Time) time.Duration {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	k := limitKey(ip)
+	k := realip.Block(ip)
 	w := l.hits[k]
 	if w != nil && now.Sub(w.start) < loginWindow {
 		if w.n >= loginFailures {
@@ -63,7 +56,7 @@ func (l *limiter) take(ip netip.Addr, now time.Time) time.Duration {
 func (l *limiter) succeeded(ip netip.Addr) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if w := l.hits[limitKey(ip)]; w != nil && w.n > 0 {
+	if w := l.hits[realip.Block(ip)]; w != nil && w.n > 0 {
 		w.n--
 	}
 }

@@ -82,7 +82,7 @@ func KeyDocs() []KeyTable {
 			{"`access_log_format`", "`\"combined\"`", "`\"combined\"` or `\"json\"`"},
 		}},
 		{Header: "[[site.route]]", Rows: []KeyRow{
-			{"`path`", "", "matcher: URL path prefix (`\"/wp-uploads/\"` does not match `/wp-uploads`)"},
+			{"`path`", "", "matcher: URL path prefix, ASCII case ignored; `\"/wp-uploads/\"` also matches `/wp-uploads`"},
 			{"`ext`", "", "matcher: extensions, case-insensitive, without the dot"},
 			{"`regex`", "", "matcher: RE2, anchored at both ends, against the decoded path"},
 			{"`root`", "", "action: serve files from this directory"},
@@ -107,7 +107,7 @@ func KeyDocs() []KeyTable {
 			{"`allow`", "everyone", "client CIDRs let in (others `403`)"},
 			{"`deny`", "", "client CIDRs refused (`403`), checked before `allow`"},
 			{"`basic_auth`", "", "`{ user = \"$2a$…\" }`: bcrypt hashes (`bartleby admin hash-password`); `401` without a valid login"},
-			{"`rate_limit`", "", "`\"N/s\"`, `\"N/m\"`, `\"N/h\"` or `\"N/d\"` requests per client address; `429` beyond"},
+			{"`rate_limit`", "", "`\"N/s\"`, `\"N/m\"`, `\"N/h\"` or `\"N/d\"` requests per client address (an IPv6 client: per /64); `429` beyond"},
 			{"`rate_burst`", "the rate's N", "requests at once before the rate applies"},
 			{"`max_body`", "no limit", "request body size (`\"1MB\"`, `\"64KiB\"`); `413` beyond"},
 			{"`headers`", "", "`{ set = { Name = \"value\" }, add = { … }, remove = [\"X-Powered-By\"] }` on responses"},

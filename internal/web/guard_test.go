@@ -224,6 +224,8 @@ func TestBadTargets(t *testing.T) {
 		// §3.2.2), the Host header is ignored, so b.test is unknown here.
 		{"GET http://b.test/x HTTP/1.1\r\nHost: a.test\r\n\r\n", "HTTP/1.1 404"},
 		{"CONNECT a.test:80 HTTP/1.1\r\nHost: a.test\r\n\r\n", "HTTP/1.1 405"},
+		{"TRACE /public/x HTTP/1.1\r\nHost: a.test\r\n\r\n", "HTTP/1.1 405"},
+		{"TRACK /public/x HTTP/1.1\r\nHost: a.test\r\n\r\n", "HTTP/1.1 405"},
 		{"GET http://a.test/public/ok HTTP/1.1\r\nHost: b.test\r\n\r\n", "HTTP/1.1 200"},
 		{"GET /.well-known/acme-challenge/x HTTP/1.1\r\nHost: a.test\r\n\r\n", "HTTP/1.1 503"},
 	}
@@ -256,4 +258,37 @@ func tunnel(t *testing.T, addr, req string) string {
 		}
 	}
 	return "HTTP/1.1 " + resp.Status
+}
+
+// TestRouteRulesNotDodged: a locked prefix stays locked however the path
+// is spelled, when the backend could read the spelling as the same place
+// (case, the directory without its slash, dot segments, doubled and
+// encoded slashes, absolute form).
+func TestRouteRulesNotDodged(t *testing.T) {
+	t.Parallel()
+	be := newRawBackend(t, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+	rn := startWeb(t, `[[site]]
+hosts = ["a.test"]
+https = "off"
+[[site.route]]
+path = "/wp-admin/"
+deny = ["0.0.0.0/0", "::/0"]
+proxy = "`+be.url()+`"
+[[site.route]]
+proxy = "`+be.url()+`"
+`)
+	for _, target := range []string{"/wp-admin/", "/wp-admin", "/WP-ADMIN/", "/Wp-Admin/users.php", "/wp-admin/.",
+		"//wp-admin/", "/./wp-admin/x", "/wp-admin%2fx", "/%77p-admin/", "/WP-ADMIN", "http://a.test/WP-admin/x",
+		"/wp-admin./", "/wp-admin%20/", "/wp-admin.%20./x", "/wp-admin."} {
+		req := "GET " + target + " HTTP/1.1\r\nHost: a.test\r\n\r\n"
+		if got := raw(t, rn.http, req); !strings.HasPrefix(got, "HTTP/1.1 403") && !strings.HasPrefix(got, "HTTP/1.1 400") {
+			t.Errorf("%s: %q, want 403", target, got)
+		}
+	}
+	if got := raw(t, rn.http, "GET /wp-adminx HTTP/1.1\r\nHost: a.test\r\n\r\n"); !strings.HasPrefix(got, "HTTP/1.1 200") {
+		t.Errorf("/wp-adminx is not under /wp-admin/: %q", got)
+	}
+	if _, targets := be.received(); !slices.Equal(targets, []string{"/wp-adminx"}) {
+		t.Errorf("the upstream got %q", targets)
+	}
 }

@@ -19,6 +19,7 @@ import (
 	"bartleby/internal/config"
 	"bartleby/internal/realip"
 	"bartleby/internal/web/maint"
+	"bartleby/internal/web/proxycache"
 )
 
 // upstream is one backend; a failure takes it out of the rotation until
@@ -185,9 +186,14 @@ func dialError(err error) bool {
 }
 
 // fail answers a request the upstreams could not: 504 on a timeout, 502
-// otherwise, as a page in the maintenance look; nothing when the client has
-// gone.
+// otherwise, as a page in the maintenance look; 408 when the client's body
+// stopped coming; nothing when the client has gone.
 func (p *proxy) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if bodyTimedOut(r) {
+		w.Header()["Connection"] = hdrClose
+		maint.ErrorPage(w, r, http.StatusRequestTimeout, p.site, "Your request's body stopped coming: please send it again.")
+		return
+	}
 	if errors.Is(r.Context().Err(), context.Canceled) {
 		return
 	}
@@ -224,6 +230,7 @@ func (p *proxy) rewriteRequest(pr *httputil.ProxyRequest) {
 		h.Del("Upgrade")
 		h.Del("Connection")
 	}
+	h.Del("Http2-Settings") // h2c's, hop-by-hop, and no h2c passes
 	proto := "http"
 	if in.TLS != nil {
 		proto = "https"
@@ -268,10 +275,19 @@ var clientIPHeaders = []string{"Forwarded", "X-Client-Ip", "True-Client-Ip", "Cf
 //     into HTTP_X_FORWARDED_FOR, so a name with "_" (or ".") can pose as a
 //     header set here (nginx drops them by default for this reason);
 //   - from a peer that is not a trusted proxy, every X-Forwarded-* header
-//     (Port, Server, Ssl, Scheme…): bartleby sets the ones it knows.
+//     (Port, Server, Ssl, Scheme…): bartleby sets the ones it knows; and
+//     the headers that make some applications act on another URL, host or
+//     method (proxycache.OverrideHeaders: X-Original-URL, X-Rewrite-URL,
+//     X-HTTP-Method-Override…), which would take a request past the
+//     route's rules, matched on the request line.
 func stripSpoofable(h http.Header, trusted bool) {
 	for _, k := range clientIPHeaders {
 		delete(h, k)
+	}
+	if !trusted {
+		for _, k := range proxycache.OverrideHeaders {
+			delete(h, k)
+		}
 	}
 	for k := range h {
 		if !plainName(k) || !trusted && strings.HasPrefix(k, "X-Forwarded-") {

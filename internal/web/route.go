@@ -34,11 +34,67 @@ func newMatcher(rc *config.Route, re *regexp.Regexp) matcher {
 func (m matcher) match(p string) bool {
 	switch {
 	case m.prefix != "":
-		return strings.HasPrefix(p, m.prefix)
+		return matchPrefix(p, m.prefix)
 	case m.ext != nil:
 		return m.ext[extOf(p)]
 	case m.re != nil:
 		return m.re.MatchString(p)
+	}
+	return true
+}
+
+// matchPrefix reports whether the path p is under prefix, the way a
+// backend may read it: ASCII case does not count (IIS, Windows and macOS
+// file systems, Express and ASP.NET routes take "/WP-ADMIN/" for
+// "/wp-admin/"), and a prefix ending in "/" also takes the directory
+// without its slash ("/wp-admin", which most applications serve as
+// "/wp-admin/"). Otherwise a rule on a prefix would be dodged by a
+// spelling the backend reads as the same place. Exempt paths (maintenance)
+// stay exact: they open a way, so the strict reading is the safe one.
+func matchPrefix(p, prefix string) bool {
+	if hasPrefixFold(p, prefix) {
+		return true
+	}
+	return len(prefix) > 1 && strings.HasSuffix(prefix, "/") && equalFoldASCII(p, prefix[:len(prefix)-1])
+}
+
+// matchForm is the path that routes match: p with the dots and spaces
+// that end a segment removed, as Windows and IIS do ("/wp-admin./" and
+// "/wp-admin%20/" open "/wp-admin/" there, "shell.php." runs shell.php).
+// The action still gets p as it came.
+func matchForm(p string) string {
+	if !strings.Contains(p, "./") && !strings.Contains(p, " /") && !strings.HasSuffix(p, ".") && !strings.HasSuffix(p, " ") {
+		return p
+	}
+	segs := strings.Split(p, "/")
+	for i, seg := range segs {
+		segs[i] = strings.TrimRight(seg, ". ")
+	}
+	return strings.Join(segs, "/")
+}
+
+// hasPrefixFold is strings.HasPrefix with ASCII case not counting.
+func hasPrefixFold(p, prefix string) bool {
+	return len(p) >= len(prefix) && equalFoldASCII(p[:len(prefix)], prefix)
+}
+
+// equalFoldASCII compares a and b folding ASCII letters only: no backend
+// takes the Kelvin sign for "k".
+func equalFoldASCII(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
 	}
 	return true
 }
@@ -86,14 +142,13 @@ func (rt *route) request(r *http.Request) *http.Request {
 	return r.WithContext(context.WithValue(r.Context(), origPathKey{}, orig))
 }
 
-// stripPath removes prefix from the clean path p and checks the rest again:
+// stripPath removes prefix (in any ASCII case, as routes match) from the clean path p and checks the rest again:
 // stripping "/w" from "/w.." must not make "/..".
 func stripPath(p, prefix string) (string, bool) {
-	rest, ok := strings.CutPrefix(p, prefix)
-	if prefix == "" || !ok {
+	if prefix == "" || !hasPrefixFold(p, prefix) {
 		return p, true
 	}
-	return cleanPath("/" + rest)
+	return cleanPath("/" + p[len(prefix):])
 }
 
 // router tries a site's routes in order.
@@ -111,6 +166,7 @@ func (rs router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // match is the first route of the clean path p, nil for none.
 func (rs router) match(p string) *route {
+	p = matchForm(p)
 	for _, rt := range rs {
 		if rt.match(p) {
 			return rt
@@ -132,14 +188,30 @@ func cleanPaths(next http.Handler) http.Handler {
 		if p != r.URL.Path {
 			r = withPath(r, p)
 		}
+		dropManyRanges(r)
 		next.ServeHTTP(w, r)
 	})
+}
+
+// maxRanges is the most ranges one request may ask for (Apache's
+// MaxRanges is 200; browsers and download managers ask for one).
+const maxRanges = 16
+
+// dropManyRanges removes a Range header of more than maxRanges ranges: the
+// answer is then the whole body (RFC 9110 §14.2 lets a server ignore
+// Range). Hundreds of tiny ranges would cost a multipart header each, a
+// hundred bytes sent for every byte asked for, here or at the upstream.
+func dropManyRanges(r *http.Request) {
+	if v, ok := r.Header["Range"]; ok && (len(v) != 1 || strings.Count(v[0], ",") >= maxRanges) {
+		delete(r.Header, "Range")
+	}
 }
 
 // cleanPath refuses paths that are not absolute, hold a NUL, a backslash,
 // a ";" or a ".." segment (encoded or not: Go has decoded %2e%2e and %3b
 // by now), and collapses "//" and "/./" so that a route cannot be dodged
-// by spelling its prefix differently. A trailing slash is kept. ";" starts
+// by spelling its prefix differently. A trailing slash is kept, and a
+// trailing "/." becomes one ("/wp-admin/." is the directory "/wp-admin/"). ";" starts
 // a path parameter in Tomcat, Spring and Jetty, which read "/public/..;/x"
 // as "/x": a path that means one thing here and another upstream is
 // refused rather than guessed at.
@@ -153,7 +225,7 @@ func cleanPath(p string) (string, bool) {
 		}
 	}
 	c := path.Clean(p)
-	if strings.HasSuffix(p, "/") && c != "/" {
+	if (strings.HasSuffix(p, "/") || strings.HasSuffix(p, "/.")) && c != "/" {
 		c += "/"
 	}
 	return c, true

@@ -10,7 +10,7 @@ func TestCleanPath(t *testing.T) {
 	t.Parallel()
 	good := map[string]string{
 		"/": "/", "/a/b": "/a/b", "/a/b/": "/a/b/", "//wp-uploads//x": "/wp-uploads/x",
-		"/./a/./": "/a/", "/a/.": "/a", "/.well-known/x": "/.well-known/x", "/a..b": "/a..b",
+		"/./a/./": "/a/", "/a/.": "/a/", "/a/./.": "/a/", "/.well-known/x": "/.well-known/x", "/a..b": "/a..b",
 	}
 	for in, want := range good {
 		if got, ok := cleanPath(in); !ok || got != want {
@@ -33,7 +33,14 @@ func TestMatcher(t *testing.T) {
 		want bool
 	}{
 		{matcher{prefix: "/wp-uploads/"}, "/wp-uploads/a.png", true},
-		{matcher{prefix: "/wp-uploads/"}, "/wp-uploads", false},
+		{matcher{prefix: "/wp-uploads/"}, "/wp-uploads", true},
+		{matcher{prefix: "/wp-uploads/"}, "/WP-Uploads/a.png", true},
+		{matcher{prefix: "/wp-uploads/"}, "/WP-UPLOADS", true},
+		{matcher{prefix: "/wp-uploads/"}, "/wp-uploadsx", false},
+		{matcher{prefix: "/wp-uploads/"}, "/wp-upload", false},
+		{matcher{prefix: "/kelvin/"}, "/\u212aelvin/", false},
+		{matcher{prefix: "/"}, "/x", true},
+		{matcher{prefix: "/wp-login.php"}, "/WP-LOGIN.PHP", true},
 		{matcher{ext: map[string]bool{"css": true}}, "/a/b.CSS", true},
 		{matcher{ext: map[string]bool{"css": true}}, "/a.css/b", false},
 		{matcher{ext: map[string]bool{"css": true}}, "/css", false},
@@ -71,7 +78,9 @@ func FuzzRoute(f *testing.F) {
 		if again, _ := cleanPath(c); again != c {
 			t.Fatalf("cleanPath not idempotent: %q -> %q -> %q", p, c, again)
 		}
-		if (matcher{prefix: prefix}).match(c) != (prefix == "" || strings.HasPrefix(c, prefix)) {
+		under := strings.HasPrefix(strings.ToLower(c), strings.ToLower(prefix)) ||
+			len(prefix) > 1 && strings.HasSuffix(prefix, "/") && strings.EqualFold(c+"/", prefix)
+		if isASCII(c+prefix) && (matcher{prefix: prefix}).match(c) != (prefix == "" || under) {
 			t.Fatalf("prefix %q on %q", prefix, c)
 		}
 		ext := extOf(c)
@@ -87,4 +96,36 @@ func FuzzRoute(f *testing.F) {
 			}
 		}
 	})
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+func TestMatchForm(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{"/a/b": "/a/b", "/.well-known/x": "/.well-known/x", "/a./b": "/a/b",
+		"/a. . /b.": "/a/b", "/shell.php.": "/shell.php", "/a b/c": "/a b/c", "/": "/"} {
+		if got := matchForm(in); got != want {
+			t.Errorf("matchForm(%q) = %q, want %q", in, got, want)
+		}
+	}
+	rs := router{{matcher: matcher{ext: map[string]bool{"php": true}}}, {matcher: matcher{prefix: "/"}}}
+	if rt := rs.match("/uploads/shell.php. "); rt != rs[0] {
+		t.Error("shell.php. is not matched as a .php path")
+	}
+}
+
+func TestStripPathAnyCase(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{"/wp-uploads/a.png": "/a.png", "/WP-Uploads/a.png": "/a.png", "/wp-uploads": "/", "/other/x": "/other/x"} {
+		if got, ok := stripPath(in, "/wp-uploads"); !ok || got != want {
+			t.Errorf("stripPath(%q) = %q, %v; want %q", in, got, ok, want)
+		}
+	}
 }

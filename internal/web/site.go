@@ -209,15 +209,33 @@ func (t *table) Close() error {
 }
 
 // lookup finds the site of a host: an exact name, then a wildcard one
-// label deep, as certificates match.
+// label deep, as certificates match. The label a wildcard takes must be a
+// DNS label: Go's server lets "%", "'", "!", "$", "(", "*", "," and "="
+// through in Host, and such a name would reach the HTTPS redirect, the
+// upstream's Host and the cache key.
 func (t *table) lookup(host string) *site {
 	if s, ok := t.exact[host]; ok {
 		return s
 	}
-	if _, parent, ok := strings.Cut(host, "."); ok {
+	if label, parent, ok := strings.Cut(host, "."); ok && dnsLabel(label) {
 		return t.wild[parent]
 	}
 	return nil
+}
+
+// dnsLabel reports whether l is a host name label: 1 to 63 letters,
+// digits, "-" or "_" (seen in real names, though not in RFC 1123).
+func dnsLabel(l string) bool {
+	if l == "" || len(l) > 63 {
+		return false
+	}
+	for i := 0; i < len(l); i++ {
+		c := l[i] | 0x20
+		if !('a' <= c && c <= 'z' || '0' <= l[i] && l[i] <= '9' || l[i] == '-' || l[i] == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 // hostOf is the request's host without port, lower case, no final dot.

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -20,6 +21,7 @@ import (
 	"bartleby/internal/certs"
 	"bartleby/internal/config"
 	"bartleby/internal/testutil"
+	"bartleby/internal/web/proxycache"
 )
 
 // newTable builds the site table of a config (see parseConfig) in process.
@@ -73,6 +75,24 @@ func body(t *testing.T, resp *http.Response) string {
 	return string(b)
 }
 
+// TestWildcardTakesOnlyDNSLabels: Go's server admits Host values with
+// characters no host name has; a wildcard site does not take them, so they
+// never reach the HTTPS redirect, the upstream or the cache key.
+func TestWildcardTakesOnlyDNSLabels(t *testing.T) {
+	t.Parallel()
+	tb, _ := newTable(t, "[[site]]\nhosts = [\"*.w.test\"]\n[[site.route]]\nrespond = \"w\"\n")
+	for host, want := range map[string]int{"x%2f.w.test": 404, "x'!$.w.test": 404, "x(y)*,=.w.test": 404,
+		".w.test": 404, strings.Repeat("a", 64) + ".w.test": 404, "a_b-C9.w.test": 308} {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.Host = host
+		w := httptest.NewRecorder()
+		tb.http.ServeHTTP(w, r)
+		if w.Code != want {
+			t.Errorf("Host %q: %d, want %d (Location %q)", host, w.Code, want, w.Header().Get("Location"))
+		}
+	}
+}
+
 func TestHostRouting(t *testing.T) {
 	t.Parallel()
 	tb, _ := newTable(t, `[[site]]
@@ -95,6 +115,7 @@ respond = "plain"
 		{"GET", "https://A.Test.:18443/", "a.test", 200, "site a", ""},
 		{"GET", "https://x.w.test/", "x.w.test", 200, "site a", ""},
 		{"GET", "https://y.x.w.test/", "y.x.w.test", 421, "", ""},
+		{"GET", "http://a_b-c.w.test/", "", 308, "", "https://a_b-c.w.test:18443/"},
 		{"GET", "https://w.test/", "w.test", 421, "", ""},
 		{"GET", "https://other.test/", "a.test", 421, "", ""},
 		{"GET", "https://a.test/", "other.test", 421, "", ""},
@@ -293,7 +314,8 @@ proxy = "`+be.URL+`"
 	spoof := []string{"X-Client-IP", "6.6.6.6", "True-Client-IP", "6.6.6.6", "CF-Connecting-IP", "6.6.6.6",
 		"Fastly-Client-IP", "6.6.6.6", "X-Cluster-Client-IP", "6.6.6.6", "Client-IP", "6.6.6.6",
 		"X_Forwarded_For", "6.6.6.6", "X_Real_IP", "6.6.6.6", "X.Forwarded.For", "6.6.6.6",
-		"Forwarded", "for=6.6.6.6", "X-Forwarded-Port", "1", "X-Forwarded-Ssl", "on", "X-Trace", "kept"}
+		"Forwarded", "for=6.6.6.6", "X-Forwarded-Port", "1", "X-Forwarded-Ssl", "on", "X-Trace", "kept",
+		"X-Original-URL", "/wp-admin/", "X-Rewrite-URL", "/wp-admin/", "X-HTTP-Method-Override", "DELETE"}
 	h := headers(t, do(tb, "GET", "http://a.test/", "", spoof...))
 	r := httptest.NewRequest("GET", "http://a.test/", nil)
 	r.RemoteAddr = "198.51.100.1:5555" // untrusted
@@ -317,6 +339,14 @@ proxy = "`+be.URL+`"
 	}
 	if _, ok := untrusted["X-Forwarded-Port"]; ok || untrusted["X-Forwarded-For"] != "198.51.100.1" || untrusted["X-Trace"] != "kept" {
 		t.Errorf("untrusted peer: %v", untrusted)
+	}
+	for _, k := range proxycache.OverrideHeaders {
+		if v, ok := untrusted[k]; ok {
+			t.Errorf("untrusted peer: %s = %q passed", k, v)
+		}
+	}
+	if h["X-Original-Url"] != "/wp-admin/" || h["X-Http-Method-Override"] != "DELETE" {
+		t.Errorf("trusted peer: its override headers were dropped: %v", h)
 	}
 }
 
@@ -459,5 +489,27 @@ fail_duration = "1h"
 	}
 	if !s.proxies[0].down() || !s.backendDown() {
 		t.Error("the backend failed on one route but another route still counts it up")
+	}
+}
+
+// TestManyRangesIgnored: up to maxRanges ranges get a multipart 206; more
+// get the whole file (200), not a part header per byte asked for.
+func TestManyRangesIgnored(t *testing.T) {
+	t.Parallel()
+	tb, cfg := newTable(t, "[[site]]\nhosts = [\"a.test\"]\n[[site.route]]\nroot = \"{{dir}}/www\"\n")
+	testutil.WriteFile(t, filepath.Join(filepath.Dir(cfg.File), "www/f.txt"), strings.Repeat("0123456789", 100))
+	ranges := func(n int) string {
+		var parts []string
+		for i := range n {
+			parts = append(parts, fmt.Sprintf("%d-%d", i*10, i*10))
+		}
+		return "bytes=" + strings.Join(parts, ",")
+	}
+	if resp := do(tb, "GET", "https://a.test/f.txt", "a.test", "Range", ranges(maxRanges)); resp.StatusCode != 206 {
+		t.Errorf("%d ranges: %d, want 206", maxRanges, resp.StatusCode)
+	}
+	resp := do(tb, "GET", "https://a.test/f.txt", "a.test", "Range", ranges(maxRanges+1))
+	if b := body(t, resp); resp.StatusCode != 200 || len(b) != 1000 {
+		t.Errorf("%d ranges: %d with %d bytes, want the whole file", maxRanges+1, resp.StatusCode, len(b))
 	}
 }

@@ -24,8 +24,15 @@ import (
 // Server limits, the same for every site.
 const (
 	readHeaderTimeout = 10 * time.Second // slowloris
+	bodyIdleTimeout   = time.Minute      // slowloris on the body (nginx's client_body_timeout)
+	writeIdleTimeout  = time.Minute      // slow reading of the response (nginx's send_timeout)
 	idleTimeout       = 2 * time.Minute
-	maxHeaderBytes    = 64 << 10 // larger gets 431
+	// h2WriteTimeout ends an HTTP/2 connection that takes no byte for this
+	// long (a client that stopped reading); h2PingAfter is when a silent
+	// one is pinged, and closed if the ping is not answered.
+	h2WriteTimeout = time.Minute
+	h2PingAfter    = time.Minute
+	maxHeaderBytes = 64 << 10 // larger gets 431
 	// retireAfter is how long a replaced table stays open for the requests
 	// that started on it.
 	retireAfter = time.Minute
@@ -38,9 +45,10 @@ type Web struct {
 	httpsAddr string
 	metrics   *metrics
 	maint     *maint.Manager
-	// headerTimeout is readHeaderTimeout; a test shortens it.
-	headerTimeout time.Duration
-	fail          func(error) // a listener stopped for good
+	// headerTimeout, bodyTimeout and sendTimeout are readHeaderTimeout,
+	// bodyIdleTimeout and writeIdleTimeout; a test shortens them.
+	headerTimeout, bodyTimeout, sendTimeout time.Duration
+	fail                                    func(error) // a listener stopped for good
 
 	table atomic.Pointer[table]
 
@@ -57,7 +65,7 @@ func New(env *part.Env) (part.Part, error) {
 	if len(cfg.Sites) == 0 {
 		return nil, nil
 	}
-	w := &Web{started: time.Now(), log: env.Log, fail: env.Fail, httpAddr: cfg.Web.HTTP, httpsAddr: cfg.Web.HTTPS, headerTimeout: readHeaderTimeout}
+	w := &Web{started: time.Now(), log: env.Log, fail: env.Fail, httpAddr: cfg.Web.HTTP, httpsAddr: cfg.Web.HTTPS, headerTimeout: readHeaderTimeout, bodyTimeout: bodyIdleTimeout, sendTimeout: writeIdleTimeout}
 	var err error
 	if w.metrics, err = newMetrics(env.Metrics); err != nil {
 		return nil, err
@@ -129,10 +137,11 @@ func (w *Web) Start() error {
 
 func (w *Web) server(h http.Handler) *http.Server {
 	return &http.Server{
-		Handler:           guardFraming(h),
+		Handler:           guardFraming(bodyDeadline(writeDeadline(h, w.sendTimeout), w.bodyTimeout)),
 		ReadHeaderTimeout: w.headerTimeout,
 		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,
+		HTTP2:             &http.HTTP2Config{WriteByteTimeout: h2WriteTimeout, SendPingTimeout: h2PingAfter, PingTimeout: 15 * time.Second},
 		// Handshake failures and bad requests from the internet are
 		// noise at the default level.
 		ErrorLog: slog.NewLogLogger(w.log.With("event", "web.http_error").Handler(), slog.LevelDebug),

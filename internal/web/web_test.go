@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -334,6 +335,163 @@ respond = "x"
 	_, err = io.ReadAll(c)
 	if ne, ok := err.(net.Error); ok && ne.Timeout() {
 		t.Fatal("the half-sent request was never cut off")
+	}
+}
+
+// TestSlowBody: a body that stops coming is cut off after the idle
+// timeout, on HTTP/1.1 and on HTTP/2; the upstream gets no request that
+// hangs, and a body that keeps coming in time passes whole.
+func TestSlowBody(t *testing.T) {
+	t.Parallel()
+	be := newRawBackend(t, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+	rn := startWebWith(t, `[[site]]
+hosts = ["a.test"]
+[[site.route]]
+proxy = "`+be.url()+`"
+`, func(w *Web) { w.bodyTimeout = 300 * time.Millisecond })
+	// HTTP/1.1 on the plain listener: https = "always" redirects, so
+	// the body is sent over TLS below; here a POST with 1 of 10 bytes.
+	conn, err := tls.Dial("tcp", rn.tls, &tls.Config{InsecureSkipVerify: true, ServerName: "a.test", NextProtos: []string{"http/1.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(30 * time.Second))
+	io.WriteString(conn, "POST /up HTTP/1.1\r\nHost: a.test\r\nContent-Length: 10\r\n\r\nx")
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("no answer to a stalled body: %v", err)
+	}
+	if resp.StatusCode != http.StatusRequestTimeout || !resp.Close {
+		t.Errorf("a stalled body got %s, close %v", resp.Status, resp.Close)
+	}
+	// HTTP/2: a stream whose body stalls is answered too.
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	go pw.Write([]byte("x"))
+	req, _ := http.NewRequest("POST", "https://a.test/up2", pr)
+	req.ContentLength = 10
+	resp, err = rn.client.Do(req)
+	if err != nil {
+		t.Fatalf("HTTP/2 stalled body: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestTimeout || resp.ProtoMajor != 2 {
+		t.Errorf("HTTP/2 stalled body: %s %s", resp.Proto, resp.Status)
+	}
+	// A body that arrives in time passes.
+	resp, err = rn.client.Post("https://a.test/whole", "text/plain", strings.NewReader("0123456789"))
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("a whole body: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	if _, targets := be.received(); !slices.Contains(targets, "/whole") {
+		t.Errorf("the upstream got %q", targets)
+	}
+}
+
+// TestSlowReader: a client that stops reading an endless proxied answer is
+// cut off, and so is the upstream's connection; a file larger than the
+// socket buffers goes whole to a client that reads; a WebSocket tunnel
+// quiet for longer than the timeout still carries data.
+func TestSlowReader(t *testing.T) {
+	t.Parallel()
+	upstreamCut := make(chan struct{})
+	up := testutil.StartUpstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		chunk := make([]byte, 64<<10)
+		for {
+			if _, err := w.Write(chunk); err != nil {
+				close(upstreamCut)
+				return
+			}
+		}
+	}))
+	h2Cut := make(chan struct{})
+	up2 := testutil.StartUpstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/late" { // a long poll: quiet for five timeouts
+			time.Sleep(time.Second)
+			io.WriteString(w, "late")
+			return
+		}
+		chunk := make([]byte, 64<<10)
+		for {
+			if _, err := w.Write(chunk); err != nil {
+				close(h2Cut)
+				return
+			}
+		}
+	}))
+	ws := newRawBackend(t, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
+	rn := startWebWith(t, `[[site]]
+hosts = ["h.test"]
+[[site.route]]
+proxy = "`+up2.URL+`"
+[[site]]
+hosts = ["a.test"]
+https = "off"
+[[site.route]]
+path = "/ws/"
+proxy = "`+ws.url()+`"
+websocket = true
+[[site.route]]
+path = "/files/"
+strip_prefix = "/files"
+root = "{{dir}}"
+[[site.route]]
+proxy = "`+up.URL+`"
+`, func(w *Web) { w.sendTimeout = 200 * time.Millisecond })
+	send(t, rn.http, "GET /endless HTTP/1.1\r\nHost: a.test\r\n\r\n") // and never read
+	select {
+	case <-upstreamCut:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the upstream still sends to a client that stopped reading")
+	}
+
+	// HTTP/2: a stream whose client grants no more window is reset; a
+	// quiet stream is not.
+	resp, err := rn.client.Get("https://h.test/late")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := io.ReadAll(resp.Body); resp.ProtoMajor != 2 || string(b) != "late" {
+		t.Errorf("a quiet HTTP/2 stream: %s %q", resp.Proto, b)
+	}
+	resp.Body.Close()
+	resp, err = rn.client.Get("https://h.test/endless") // its body never read
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	select {
+	case <-h2Cut:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the upstream still sends to an HTTP/2 client that stopped reading")
+	}
+
+	big := strings.Repeat("0123456789abcdef", 1<<20) // 16 MiB, sent in sendChunk pieces
+	testutil.WriteFile(t, filepath.Join(filepath.Dir(rn.cfg.File), "big.bin"), big)
+	req, _ := http.NewRequest("GET", "http://"+rn.http+"/files/big.bin", nil)
+	req.Host = "a.test"
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || len(b) != len(big) {
+		t.Errorf("a 16 MiB file: %d bytes, %v", len(b), err)
+	}
+
+	c := send(t, rn.http, "GET /ws/x HTTP/1.1\r\nHost: a.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
+	br := bufio.NewReader(c)
+	if resp, err := http.ReadResponse(br, nil); err != nil || resp.StatusCode != 101 {
+		t.Fatalf("upgrade: %v %v", resp, err)
+	}
+	time.Sleep(time.Second) // five timeouts of silence
+	io.WriteString(c, "ping")
+	echo := make([]byte, 4)
+	if _, err := io.ReadFull(br, echo); err != nil || string(echo) != "ping" {
+		t.Errorf("a quiet tunnel was cut: %q, %v", echo, err)
 	}
 }
 

@@ -2,6 +2,7 @@ package guard
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -115,5 +116,31 @@ func TestMaxBody(t *testing.T) {
 	}
 	if w := do(h, "192.0.2.1", func(r *http.Request) { r.Body = http.NoBody; r.ContentLength = 0 }); w.Code != 200 {
 		t.Errorf("empty body: %d", w.Code)
+	}
+}
+
+// TestLimitsPerIPv6Block: an IPv6 client cannot escape the rate limit or
+// the password-failure limit by moving through its /64.
+func TestLimitsPerIPv6Block(t *testing.T) {
+	h := (&Rules{Rate: NewRateLimiter(10, time.Minute, 3), Client: peer}).Wrap(ok)
+	for i := range 3 {
+		if w := do(h, fmt.Sprintf("[2001:db8::%x]", i+1), nil); w.Code != 200 {
+			t.Fatalf("request %d within the burst: %d", i+1, w.Code)
+		}
+	}
+	if w := do(h, "[2001:db8::ffff:1]", nil); w.Code != 429 {
+		t.Errorf("another address of the same /64: %d, want 429", w.Code)
+	}
+	if w := do(h, "[2001:db8:0:1::1]", nil); w.Code != 200 {
+		t.Errorf("another /64 is limited too: %d", w.Code)
+	}
+	hash, _ := bcrypt.GenerateFromPassword([]byte("s3cret"), bcrypt.MinCost)
+	auth := (&Rules{Auth: NewBasicAuth("staging", map[string]string{"ann": string(hash)}), Client: peer}).Wrap(ok)
+	last := 0
+	for i := range failuresPerMinute + 1 {
+		last = do(auth, fmt.Sprintf("[2001:db8::%x]", i+1), func(r *http.Request) { r.SetBasicAuth("ann", "guess") }).Code
+	}
+	if last != 429 {
+		t.Errorf("wrong passwords from one /64, each from a new address: the last got %d, want 429", last)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"context"
 	"net/http"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -43,7 +44,7 @@ type Config struct {
 const (
 	maxObjectShare  = 8        // an object may take 1/8 of max_size…
 	maxObject       = 16 << 20 // …and 16 MiB at most
-	maxVary         = 8        // Vary headers; more are not stored
+	maxVary         = 9        // Vary headers (with Accept-Encoding); more are not stored
 	fetchTimeout    = 2 * time.Minute
 	maxRevalidating = 64 // background refreshes at once
 )
@@ -119,13 +120,28 @@ func (c *Cache) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // down reports the upstream known to be failing.
 func (c *Cache) down() bool { return c.cfg.Down != nil && c.cfg.Down() }
 
-// cacheable: GET and HEAD without credentials.
+// OverrideHeaders make some applications act on another URL, host or
+// method than the request line's (Symfony, Laravel, Zend and IIS read
+// X-Original-URL and X-Rewrite-URL; many frameworks honour a method
+// override on a POST, some on a GET). The cache key knows nothing of them,
+// so one request carrying them could store an answer for everyone: a
+// request with any of them is not answered from the cache nor stored.
+// (The proxy drops them unless a trusted proxy sent them.)
+var OverrideHeaders = []string{"X-Original-Url", "X-Rewrite-Url", "X-Override-Url", "X-Original-Host",
+	"X-Host", "X-Http-Method-Override", "X-Http-Method", "X-Method-Override"}
+
+// cacheable: GET and HEAD without credentials or override headers.
 func (c *Cache) cacheable(r *http.Request) bool {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		return false
 	}
 	if _, ok := r.Header["Authorization"]; ok {
 		return false
+	}
+	for _, k := range OverrideHeaders {
+		if _, ok := r.Header[k]; ok {
+			return false
+		}
 	}
 	if len(c.cfg.BypassCookies) == 0 || len(r.Header["Cookie"]) == 0 {
 		return true
@@ -325,7 +341,7 @@ func (c *Cache) entryOf(res *result, in *http.Request, key string, start time.Ti
 	d := parseCacheControl(res.header)
 	fresh, ok := lifetime(res.status, res.header, d, start, c.cfg.TTL)
 	vary := varyNames(res.header)
-	if !ok || len(vary) > maxVary {
+	if !ok || len(vary) > maxVary || slices.Contains(vary, "*") {
 		return nil
 	}
 	e := &entry{key: key, vary: vary, variant: variantOf(in, vary), status: res.status, body: res.buf.Bytes(),
@@ -364,13 +380,18 @@ func storedHeader(h http.Header) http.Header {
 	return out
 }
 
-// varyNames lists the header names of Vary, canonical.
+// varyNames lists the header names of Vary, canonical; "*" wherever it
+// is (on any line, beside other names) means no request can be matched.
+// Every answer varies on Accept-Encoding whether the upstream says so or
+// not: an upstream that encodes without saying Vary would otherwise get
+// its gzip body kept for one client served to one that did not ask for
+// it, and its plain answer to another client would replace the variants.
 func varyNames(h http.Header) []string {
-	var names []string
+	names := []string{"Accept-Encoding"}
 	for _, line := range h.Values("Vary") {
 		for n := range strings.SplitSeq(line, ",") {
-			if n = strings.TrimSpace(n); n != "" {
-				names = append(names, http.CanonicalHeaderKey(n))
+			if n = http.CanonicalHeaderKey(strings.TrimSpace(n)); n != "" && !slices.Contains(names, n) {
+				names = append(names, n)
 			}
 			if len(names) > maxVary {
 				return names

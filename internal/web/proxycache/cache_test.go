@@ -109,7 +109,7 @@ func TestUpstreamFreshnessWins(t *testing.T) {
 
 func TestNeverStored(t *testing.T) {
 	for _, q := range []string{"h=Set-Cookie:sid=1", "h=Cache-Control:private", "h=Cache-Control:no-store",
-		"h=Cache-Control:no-cache", "h=Vary:*"} {
+		"h=Cache-Control:no-cache", "h=Vary:*", "h=Vary:Accept-Language,%20*", "h=Vary:Accept-Language&h=Vary:*"} {
 		f := newFixture(t, Config{TTL: time.Hour}, page)
 		f.get("/x?" + q)
 		w := f.get("/x?" + q)
@@ -125,6 +125,37 @@ func TestBypassCookiesAndAuthorization(t *testing.T) {
 	f.expect(f.get("/a", "Cookie", "theme=dark; wordpress_logged_in_abc=x"), 200, "MISS", "")
 	f.expect(f.get("/a", "Authorization", "Basic eDp5"), 200, "MISS", "")
 	f.expectRequests(3)
+}
+
+// TestOverrideHeadersBypass: a request that could make the upstream answer
+// for another URL or method neither stores nor gets a cached answer.
+func TestOverrideHeadersBypass(t *testing.T) {
+	f := newFixture(t, Config{TTL: time.Hour}, page)
+	for _, k := range OverrideHeaders {
+		f.expect(f.get("/o", k, "/wp-admin/"), 200, "MISS", "")
+	}
+	f.expect(f.get("/o"), 200, "MISS", "")
+	f.expect(f.get("/o"), 200, "HIT", "")
+	f.expect(f.get("/o", "X-Original-URL", "/other"), 200, "MISS", "")
+	f.expectRequests(int64(len(OverrideHeaders)) + 2)
+}
+
+// TestEncodedAnswerVariesOnAcceptEncoding: an upstream that encodes without
+// saying Vary: Accept-Encoding does not get its encoded body served to a
+// client that did not ask for it.
+func TestEncodedAnswerVariesOnAcceptEncoding(t *testing.T) {
+	f := newFixture(t, Config{TTL: time.Hour}, func(w http.ResponseWriter, r *http.Request) {
+		if strings.Contains(r.Header.Get("Accept-Encoding"), "br") {
+			w.Header().Set("Content-Encoding", "br")
+			io.WriteString(w, "brotli")
+			return
+		}
+		io.WriteString(w, "plain")
+	})
+	f.expect(f.get("/e", "Accept-Encoding", "br"), 200, "MISS", "brotli")
+	f.expect(f.get("/e"), 200, "MISS", "plain")
+	f.expect(f.get("/e", "Accept-Encoding", "br"), 200, "HIT", "brotli")
+	f.expect(f.get("/e"), 200, "HIT", "plain")
 }
 
 func TestVaryKeepsVariants(t *testing.T) {

@@ -67,9 +67,9 @@ var heuristic = map[int]bool{200: true, 203: true, 204: true, 300: true, 301: tr
 
 // lifetime is how long a response stays fresh, and whether a shared cache
 // may store it at all: never with no-store, private, no-cache (which would
-// need revalidation on every use), Set-Cookie or Vary: *.
+// need revalidation on every use) or Set-Cookie. (Vary: * is varyNames'.)
 func lifetime(status int, h http.Header, d directives, now time.Time, ttl time.Duration) (time.Duration, bool) {
-	if d.noStore || d.private || d.noCache || len(h.Values("Set-Cookie")) > 0 || h.Get("Vary") == "*" {
+	if d.noStore || d.private || d.noCache || len(h.Values("Set-Cookie")) > 0 {
 		return 0, false
 	}
 	switch {
