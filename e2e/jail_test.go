@@ -187,3 +187,39 @@ symlink a d/link-down
 		t.Errorf("found %d links, want c/s and d/link-down", links)
 	}
 }
+
+// TestRsyncPathsAreNotOptions: rsync reads options after the "." of its
+// server command line too, so a destination or source named like an
+// option ("--chmod=u+s", "--no-munge-links", "-X") would override the
+// options bartleby adds last. Each must arrive as the file it names.
+func TestRsyncPathsAreNotOptions(t *testing.T) {
+	t.Parallel()
+	s := startJail(t)
+	root := filepath.Join(s.dir, "root")
+	src := filepath.Join(s.dir, "prog")
+	os.WriteFile(src, []byte("#!/bin/sh\nid\n"), 0o755)
+	for _, dest := range []string{"--chmod=u+s,g+s,+t", "-X"} {
+		if out, err := s.rsync(t, "-rtp", src, "alice@127.0.0.1:"+dest); err != nil {
+			t.Fatalf("push to %s: %v\n%s", dest, err, out)
+		}
+		st, err := os.Lstat(filepath.Join(root, dest))
+		if err != nil {
+			t.Fatalf("push to %s did not land as that file: %v", dest, err)
+		}
+		if st.Mode()&(os.ModeSetuid|os.ModeSetgid|os.ModeSticky) != 0 || !st.Mode().IsRegular() {
+			t.Errorf("%s landed with mode %v", dest, st.Mode())
+		}
+	}
+	if _, err := os.Lstat(filepath.Join(root, "prog")); err == nil {
+		t.Error("a push landed under the source's own name: its destination was read as an option")
+	}
+	// A pull naming an option gets the file of that name, nothing else.
+	dst := filepath.Join(s.dir, "dst")
+	os.Mkdir(dst, 0o755)
+	if out, err := s.rsync(t, "-rt", "alice@127.0.0.1:-X", dst+"/"); err != nil {
+		t.Fatalf("pull of -X: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(filepath.Join(dst, "-X")); err != nil {
+		t.Errorf("pull of -X: %v", err)
+	}
+}

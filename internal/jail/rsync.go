@@ -300,7 +300,20 @@ func (j *Jail) mapPath(p string) (*mount, string, error) {
 	if rel == "." && strings.HasSuffix(p, "/") {
 		rel = "./"
 	}
-	return m, rel, nil
+	return m, notAnOption(rel), nil
+}
+
+// notAnOption keeps a path from being read as an option: rsync's option
+// parser (popt) takes options after the "." and the paths too, after the
+// ones bartleby adds, so a destination named "--chmod=u+s" would undo
+// them (a setuid file, owned by the daemon's user) and "-X" would pass
+// the table unchecked. "./-x" names the same file, also with -R (the
+// "./" marks where the transmitted name starts).
+func notAnOption(rel string) string {
+	if strings.HasPrefix(rel, "-") {
+		return "./" + rel
+	}
+	return rel
 }
 
 // checkResolves refuses a path argument that leads out of its mount

@@ -59,6 +59,12 @@ func TestCheckRsyncAccepts(t *testing.T) {
 			want: "-vrte.iLsfxCIvu --bwlimit=100 {server} . ./"},
 		{cmd: "rsync --server -e.iLsfxCIvu -B1024 -@-1 --recursive . x", dir: root, rw: true,
 			want: "-e.iLsfxCIvu -B1024 -@-1 --recursive {server} . x"},
+		// rsync reads options after the ".": a path that looks like one
+		// must stay a path, or it would undo the server's options.
+		{cmd: "rsync --server -rtpe.iLsfxCIvu . --chmod=u+s", dir: root, rw: true,
+			want: "-rtpe.iLsfxCIvu {server} . ./--chmod=u+s"},
+		{cmd: "rsync --server --sender -re.iLsfxCIvu . -X --no-munge-links -L", dir: root, sender: true,
+			want: "--sender -re.iLsfxCIvu {server} . ./-X ./--no-munge-links ./-L"},
 	} {
 		p, err := j.CheckRsync(tc.cmd, RsyncOptions{Owner: true})
 		if err != nil {
@@ -243,6 +249,7 @@ func FuzzCheckRsync(f *testing.F) {
 		"rsync --server -vre.iLsfxCIvu --partial-dir=.p . ../x",
 		"rsync --server -rlptXe.iLsfxCIvu . x",
 		"rsync --server -B1024 -@-1 -rAe.iLsfxCIvu . x",
+		"rsync --server -rtpe.iLsfxCIvu . --chmod=u+s",
 	} {
 		f.Add(s, false)
 	}
@@ -278,6 +285,9 @@ func FuzzCheckRsync(f *testing.F) {
 		for _, a := range p.Args[dot+1:] {
 			if strings.HasPrefix(a, "/") || hasDotDot(a) {
 				t.Fatalf("path %q escapes in %q", a, p.Args)
+			}
+			if strings.HasPrefix(a, "-") {
+				t.Fatalf("path %q would be read as an option in %q", a, p.Args)
 			}
 		}
 		if !owner && strings.Contains(strings.Join(p.Args, " "), "--chown") {
