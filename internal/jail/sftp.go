@@ -15,9 +15,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// maxList bounds the entries one directory listing returns.
-const maxList = 200_000
-
 // Handlers serves SFTP requests from the jail.
 func (j *Jail) Handlers() sftp.Handlers {
 	h := handlers{j}
@@ -82,7 +79,13 @@ func (h handlers) open(r *sftp.Request) (*auditFile, error) {
 	if pf.Write || pf.Creat || pf.Trunc {
 		op = "put"
 	}
-	f, err := h.openFile(r, pf, op)
+	err := h.j.handles.take()
+	var f *auditFile
+	if err == nil {
+		if f, err = h.openFile(r, pf, op); err != nil {
+			h.j.handles.give()
+		}
+	}
 	if err != nil {
 		h.j.audit(op, r.Filepath, -1, err)
 		return nil, err
@@ -170,10 +173,11 @@ func setOwnership(f *os.File, perms Perms, mode fs.FileMode) error {
 // when the client closes it.
 type auditFile struct {
 	*os.File
-	j    *Jail
-	op   string
-	path string
-	n    atomic.Int64
+	j      *Jail
+	op     string
+	path   string
+	n      atomic.Int64
+	closed atomic.Bool
 }
 
 func (f *auditFile) ReadAt(p []byte, off int64) (int, error) {
@@ -188,7 +192,12 @@ func (f *auditFile) WriteAt(p []byte, off int64) (int, error) {
 	return n, err
 }
 
+// Close closes the file and gives back its handle, once.
 func (f *auditFile) Close() error {
+	if f.closed.Swap(true) {
+		return os.ErrClosed
+	}
+	defer f.j.handles.give()
 	err := f.File.Close()
 	f.j.audit(f.op, f.path, f.n.Load(), err)
 	return err
@@ -454,23 +463,22 @@ func (h handlers) stat(p string, lstat bool) (sftp.ListerAt, error) {
 	return listerAt{namedInfo{FileInfo: st, name: path.Base(Clean(p))}}, nil
 }
 
+// list opens a directory for reading, a batch at a time (see dirLister);
+// it holds one of the connection's handles until the client closes it.
 func (h handlers) list(p string) (sftp.ListerAt, error) {
 	m, rel, err := h.j.route(p)
 	if err != nil {
 		return nil, err
 	}
-	d, err := m.root.Open(rel)
+	if err := h.j.handles.take(); err != nil {
+		return nil, err
+	}
+	d, err := m.root.OpenFile(rel, os.O_RDONLY|syscall.O_DIRECTORY, 0)
 	if err != nil {
+		h.j.handles.give()
 		return nil, denyEscape(err)
 	}
-	defer d.Close()
-	infos, err := d.Readdir(maxList + 1)
-	if err != nil && err != io.EOF {
-		return nil, denyEscape(err)
-	}
-	if len(infos) > maxList {
-		return nil, fmt.Errorf("directory has more than %d entries", maxList)
-	}
+	l := &dirLister{d: d, budget: &h.j.handles, hidden: map[string]bool{}}
 	// Mount points show as the directories they mount.
 	for _, mp := range h.j.mountsIn(Clean(p)) {
 		st, err := mp.root.Stat(".")
@@ -478,18 +486,10 @@ func (h handlers) list(p string) (sftp.ListerAt, error) {
 			continue
 		}
 		name := path.Base(mp.Path)
-		info := namedInfo{FileInfo: st, name: name}
-		replaced := false
-		for i := range infos {
-			if infos[i].Name() == name {
-				infos[i], replaced = info, true
-			}
-		}
-		if !replaced {
-			infos = append(infos, info)
-		}
+		l.mounts = append(l.mounts, namedInfo{FileInfo: st, name: name})
+		l.hidden[name] = true
 	}
-	return listerAt(infos), nil
+	return l, nil
 }
 
 // RealPath cleans the path: clients use it to find "/" and ".".
