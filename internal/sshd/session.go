@@ -24,6 +24,13 @@ import (
 // (sftp and rsync clients open one).
 const maxChannels = 10
 
+// maxRefused bounds the requests and channels one connection may have
+// refused before it is cut: each refusal is a log line, and a client
+// looping on pty-req or tcpip-forward would otherwise fill the disk with
+// them. OpenSSH clients send a handful (env for LANG and LC_*, an agent
+// or X11 request when configured); keepalives are not counted.
+const maxRefused = 64
+
 // maxTxPacket lets clients that ask for large reads (sftp -B) get them;
 // pkg/sftp caps replies at 32 KiB otherwise.
 const maxTxPacket = 255 << 10
@@ -69,7 +76,8 @@ func (s *Server) handle(c net.Conn, g *generation) {
 	log.Info("login", attrs...)
 	s.metrics.active.Inc()
 	defer s.metrics.active.Dec()
-	go rejectGlobal(reqs, log)
+	refusals := &refusals{sc: sc, log: log}
+	go refusals.rejectGlobal(reqs)
 
 	j, err := jail.Open(u.Name, u.mounts, u.perms, s.log.With("addr", addr.String()))
 	if err != nil {
@@ -83,11 +91,14 @@ func (s *Server) handle(c net.Conn, g *generation) {
 	for nc := range chans {
 		if nc.ChannelType() != "session" {
 			s.metrics.sessions.WithLabelValues(metricKind(nc.ChannelType()), "refused").Inc()
-			log.Warn("channel refused", "event", "ssh.channel_refused", "type", nc.ChannelType())
+			if refusals.count() {
+				log.Warn("channel refused", "event", "ssh.channel_refused", "type", truncate(nc.ChannelType(), 64))
+			}
 			nc.Reject(ssh.Prohibited, "only sftp and rsync sessions are allowed here")
 			continue
 		}
 		if open >= maxChannels {
+			refusals.count()
 			nc.Reject(ssh.ResourceShortage, "too many sessions")
 			continue
 		}
@@ -99,22 +110,40 @@ func (s *Server) handle(c net.Conn, g *generation) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s.session(ch, creqs, u, j, log)
+			s.session(ch, creqs, u, j, log, refusals)
 		}()
 	}
 	wg.Wait()
 	log.Info("logout", "event", "ssh.logout")
 }
 
+// refusals counts what one connection had refused (maxRefused).
+type refusals struct {
+	sc  *ssh.ServerConn
+	log *slog.Logger
+	n   atomic.Int32
+}
+
+// count counts one refusal and reports whether it may still be logged;
+// past maxRefused it logs once and cuts the connection.
+func (r *refusals) count() bool {
+	n := r.n.Add(1)
+	if n == maxRefused+1 {
+		r.log.Warn("too many refused requests; closing the connection", "event", "ssh.refused_flood", "refused", maxRefused)
+		r.sc.Close()
+	}
+	return n <= maxRefused
+}
+
 // rejectGlobal refuses every global request: tcpip-forward (ssh -R) and
 // the like.
-func rejectGlobal(reqs <-chan *ssh.Request, log *slog.Logger) {
-	for r := range reqs {
-		if r.WantReply {
-			r.Reply(false, nil)
+func (r *refusals) rejectGlobal(reqs <-chan *ssh.Request) {
+	for req := range reqs {
+		if req.WantReply {
+			req.Reply(false, nil)
 		}
-		if r.Type != "keepalive@openssh.com" {
-			log.Warn("global request refused", "event", "ssh.global_refused", "type", r.Type)
+		if req.Type != "keepalive@openssh.com" && r.count() {
+			r.log.Warn("global request refused", "event", "ssh.global_refused", "type", truncate(req.Type, 64))
 		}
 	}
 }
@@ -122,11 +151,16 @@ func rejectGlobal(reqs <-chan *ssh.Request, log *slog.Logger) {
 // session answers a session's requests: one sftp subsystem or one rsync
 // exec; everything else (shell, pty, env, x11, agent, other commands) is
 // refused.
-func (s *Server) session(ch ssh.Channel, reqs <-chan *ssh.Request, u *user, j *jail.Jail, log *slog.Logger) {
+func (s *Server) session(ch ssh.Channel, reqs <-chan *ssh.Request, u *user, j *jail.Jail, log *slog.Logger, refused *refusals) {
 	defer ch.Close()
 	started := false
 	for r := range reqs {
 		if started {
+			// Signals, window changes, keepalives to a running session:
+			// refused without a log line, but a flood still counts.
+			if r.Type != "keepalive@openssh.com" {
+				refused.count()
+			}
 			r.Reply(false, nil)
 			continue
 		}
@@ -141,6 +175,7 @@ func (s *Server) session(ch ssh.Channel, reqs <-chan *ssh.Request, u *user, j *j
 			run, err := s.checkExec(cmd, u, j)
 			if err != nil {
 				s.metrics.sessions.WithLabelValues("exec", "refused").Inc()
+				refused.count()
 				log.Warn("exec refused", "event", "ssh.exec_refused", "command", truncate(cmd, 200), "err", err)
 				r.Reply(true, nil) // so the client sees the reason and status
 				fmt.Fprintf(ch.Stderr(), "bartleby: %v\r\n", err)
@@ -159,7 +194,9 @@ func (s *Server) session(ch ssh.Channel, reqs <-chan *ssh.Request, u *user, j *j
 			if r.Type == "env" || r.Type == "keepalive@openssh.com" {
 				level = slog.LevelDebug
 			}
-			log.Log(context.Background(), level, "session request refused", "event", "ssh.request_refused", "type", truncate(r.Type, 64))
+			if r.Type == "keepalive@openssh.com" || refused.count() {
+				log.Log(context.Background(), level, "session request refused", "event", "ssh.request_refused", "type", truncate(r.Type, 64))
+			}
 			if r.WantReply {
 				r.Reply(false, nil)
 			}

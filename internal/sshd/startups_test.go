@@ -24,28 +24,15 @@ func dialFrom(src, addr string) (net.Conn, error) {
 	return d.Dial("tcp", addr)
 }
 
-// TestPreAuthFlood: 100 idle connections from 127.0.0.1 neither fill the
-// server nor keep 127.0.0.2 from logging in, and each that ends without
-// logging in counts as a failure, so 127.0.0.1 ends up blocked.
-func TestPreAuthFlood(t *testing.T) {
-	t.Parallel()
-	hash, err := bcrypt.GenerateFromPassword([]byte("bob-secret"), bcrypt.MinCost)
+// startServer starts the ssh part of config, logging to log, until the
+// test ends.
+func startServer(t *testing.T, config string, log slog.Handler) *Server {
+	t.Helper()
+	cfg, err := parse(t, config)
 	if err != nil {
 		t.Fatal(err)
 	}
-	listen := testutil.FreePort(t)
-	cfg, err := parse(t, fmt.Sprintf(`
-[ssh]
-listen = %q
-  [[ssh.user]]
-  name = "bob"
-  password = %q
-  root = "root"
-`, listen, hash))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := New(&part.Env{Config: cfg, Log: slog.New(slog.DiscardHandler), Metrics: prometheus.NewRegistry()})
+	p, err := New(&part.Env{Config: cfg, Log: slog.New(log), Metrics: prometheus.NewRegistry()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,6 +45,27 @@ listen = %q
 		defer cancel()
 		s.Shutdown(ctx)
 	})
+	return s
+}
+
+// TestPreAuthFlood: 100 idle connections from 127.0.0.1 neither fill the
+// server nor keep 127.0.0.2 from logging in, and each that ends without
+// logging in counts as a failure, so 127.0.0.1 ends up blocked.
+func TestPreAuthFlood(t *testing.T) {
+	t.Parallel()
+	hash, err := bcrypt.GenerateFromPassword([]byte("bob-secret"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	listen := testutil.FreePort(t)
+	s := startServer(t, fmt.Sprintf(`
+[ssh]
+listen = %q
+  [[ssh.user]]
+  name = "bob"
+  password = %q
+  root = "root"
+`, listen, hash), slog.DiscardHandler)
 
 	var idle []net.Conn
 	for range 100 {

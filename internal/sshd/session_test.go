@@ -1,0 +1,113 @@
+package sshd
+
+import (
+	"bytes"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+	"golang.org/x/crypto/ssh"
+
+	"bartleby/internal/testutil"
+)
+
+// lockedBuffer collects a server's log lines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) count(s string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Count(l.b.String(), s)
+}
+
+// TestRefusalFloodCutsTheConnection: a logged-in client looping on
+// refused requests (session requests, global requests, channel opens)
+// is cut after maxRefused of them, each kind, with at most maxRefused
+// log lines, and keepalives do not count.
+func TestRefusalFloodCutsTheConnection(t *testing.T) {
+	t.Parallel()
+	hash, err := bcrypt.GenerateFromPassword([]byte("bob-secret"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	listen := testutil.FreePort(t)
+	var logs lockedBuffer
+	startServer(t, fmt.Sprintf(`
+[ssh]
+listen = %q
+  [[ssh.user]]
+  name = "bob"
+  password = %q
+  root = "root"
+`, listen, hash), slog.NewJSONHandler(&logs, nil))
+	var session ssh.Channel
+	floods := map[string]func(*ssh.Client) error{
+		"ssh.request_refused": func(c *ssh.Client) error {
+			if session == nil {
+				ch, reqs, err := c.OpenChannel("session", nil)
+				if err != nil {
+					return err
+				}
+				go ssh.DiscardRequests(reqs)
+				session = ch
+			}
+			_, err := session.SendRequest("pty-req", true, nil)
+			return err
+		},
+		"ssh.global_refused": func(c *ssh.Client) error {
+			_, _, err := c.SendRequest("tcpip-forward", true, ssh.Marshal(struct {
+				Addr string
+				Port uint32
+			}{"127.0.0.1", 0}))
+			return err
+		},
+		"ssh.channel_refused": func(c *ssh.Client) error {
+			_, _, err := c.OpenChannel("direct-tcpip", nil)
+			if _, ok := err.(*ssh.OpenChannelError); ok {
+				return nil
+			}
+			return err
+		},
+	}
+	for event, flood := range floods {
+		c, err := ssh.Dial("tcp", listen, &ssh.ClientConfig{User: "bob", Auth: []ssh.AuthMethod{ssh.Password("bob-secret")},
+			HostKeyCallback: ssh.InsecureIgnoreHostKey(), Timeout: 10 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 100 {
+			if _, _, err := c.SendRequest("keepalive@openssh.com", true, nil); err != nil {
+				t.Fatalf("%s: a keepalive failed: %v", event, err)
+			}
+		}
+		sent := 0
+		for ; sent < 10*maxRefused; sent++ {
+			if flood(c) != nil {
+				break
+			}
+		}
+		c.Close()
+		if sent > maxRefused+1 {
+			t.Errorf("%s: %d refused requests went through on one connection", event, sent)
+		}
+		if n := logs.count(`"event":"` + event + `"`); n > maxRefused {
+			t.Errorf("%s: %d log lines", event, n)
+		}
+	}
+	if n := logs.count(`"event":"ssh.refused_flood"`); n != len(floods) {
+		t.Errorf("%d connections cut for refused floods, want %d", n, len(floods))
+	}
+}
