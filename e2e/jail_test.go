@@ -223,3 +223,28 @@ func TestRsyncPathsAreNotOptions(t *testing.T) {
 		t.Errorf("pull of -X: %v", err)
 	}
 }
+
+// TestRsyncPullOptions: a pull may remove what it sent from a writable
+// jail, and may not ask for compression that costs the server hundreds
+// of megabytes (zstd's ultra levels).
+func TestRsyncPullOptions(t *testing.T) {
+	t.Parallel()
+	s := startJail(t)
+	root, dst := filepath.Join(s.dir, "root"), filepath.Join(s.dir, "dst")
+	os.Mkdir(dst, 0o755)
+	os.WriteFile(filepath.Join(root, "moveme"), []byte("x"), 0o644)
+	if out, err := s.rsync(t, "--remove-source-files", "alice@127.0.0.1:moveme", dst+"/"); err != nil {
+		t.Fatalf("pull --remove-source-files: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(filepath.Join(root, "moveme")); err == nil {
+		t.Error("--remove-source-files left the source")
+	}
+	if _, err := os.Stat(filepath.Join(dst, "moveme")); err != nil {
+		t.Errorf("--remove-source-files: %v", err)
+	}
+	os.WriteFile(filepath.Join(root, "f"), []byte("x"), 0o644)
+	out, err := s.rsync(t, "-z", "--zc=zstd", "--zl=22", "alice@127.0.0.1:f", dst+"/")
+	if err == nil || !strings.Contains(out, "--compress-level=22: at most 19") {
+		t.Errorf("pull with zstd level 22: %v, want refused:\n%s", err, out)
+	}
+}

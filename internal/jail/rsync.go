@@ -6,6 +6,7 @@ import (
 	"os"
 	"path"
 	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -33,6 +34,8 @@ type RsyncPlan struct {
 	Writable bool     // whether rsync needs write access to Dir
 	Sender   bool
 	Perms    Perms // the user's umask and group
+	// removeSource: a pull that deletes what it sent, a change like a push.
+	removeSource bool
 }
 
 // capabilityString is the tail of the server's short-option cluster:
@@ -121,14 +124,10 @@ func rsyncChmod(p Perms) string {
 // checkOptions walks the options up to the "." that ends them and returns
 // them and the path arguments after it.
 func checkOptions(args []string, o RsyncOptions, plan *RsyncPlan) (opts, paths []string, err error) {
-	removeSource := false
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		switch {
 		case a == ".":
-			if plan.Sender && removeSource && o.ReadOnly {
-				return nil, nil, refuse("--remove-source-files: read-only user")
-			}
 			return opts, args[i+1:], nil
 		case strings.HasPrefix(a, "--"):
 			name, val, hasVal := strings.Cut(a[2:], "=")
@@ -153,7 +152,7 @@ func checkOptions(args []string, o RsyncOptions, plan *RsyncPlan) (opts, paths [
 			case "sender":
 				plan.Sender = true
 			case "remove-source-files", "remove-sent-files":
-				removeSource = true
+				plan.removeSource = true
 			}
 			if hasVal {
 				a = "--" + name + "=" + val
@@ -197,6 +196,13 @@ func checkValue(opt *rsyncOption, val string) error {
 		if val == "" || strings.HasPrefix(val, "/") || hasDotDot(val) {
 			return refuse("--%s=%q: must be a relative path inside the destination, without ..", opt.long, val)
 		}
+	case opt.value == numberValue:
+		if !isNumber(val) {
+			return refuse("--%s=%q: want a number", opt.long, val)
+		}
+		if n, _ := strconv.ParseInt(val, 10, 64); opt.max != 0 && n > opt.max {
+			return refuse("--%s=%s: at most %d here", opt.long, val, opt.max)
+		}
 	case opt.long == "suffix" && strings.Contains(val, "/"):
 		return refuse("--suffix must not contain /")
 	case opt.long == "stderr" && val != "errors" && val != "all" && val != "client":
@@ -226,7 +232,7 @@ func checkShort(a string, o RsyncOptions) error {
 			if i != 1 || !isNumber(a[2:]) {
 				return refuse("-%c takes a number, as in -%c1024", c, c)
 			}
-			return nil
+			return checkValue(opt, a[2:])
 		}
 	}
 	return nil
@@ -275,11 +281,12 @@ func (j *Jail) mapPaths(paths []string, o RsyncOptions, plan *RsyncPlan) ([]stri
 			return nil, err
 		}
 	}
-	if !plan.Sender && (o.ReadOnly || m0.ReadOnly) {
-		return nil, refuse("%s is read-only: you may only pull from it", m0.Path)
+	changes := !plan.Sender || plan.removeSource
+	if changes && (o.ReadOnly || m0.ReadOnly) {
+		return nil, refuse("%s is read-only: you may only pull from it, without --remove-source-files", m0.Path)
 	}
 	plan.Dir = m0.Dir
-	plan.Writable = !plan.Sender && !m0.ReadOnly && !o.ReadOnly
+	plan.Writable = changes
 	return rels, nil
 }
 

@@ -57,6 +57,8 @@ func TestCheckRsyncAccepts(t *testing.T) {
 			want: "--sender -re.iLsfxCIvu {server} . a b c"},
 		{cmd: "rsync --server -vrte.iLsfxCIvu --bwlimit 100 . /", dir: root, rw: true,
 			want: "-vrte.iLsfxCIvu --bwlimit=100 {server} . ./"},
+		{cmd: "rsync --server --sender -rze.iLsfxCIvu --compress-level=19 --compress-threads 2 --remove-source-files . x", dir: root, sender: true, rw: true,
+			want: "--sender -rze.iLsfxCIvu --compress-level=19 --compress-threads=2 --remove-source-files {server} . x"},
 		{cmd: "rsync --server -e.iLsfxCIvu -B1024 -@-1 --recursive . x", dir: root, rw: true,
 			want: "-e.iLsfxCIvu -B1024 -@-1 --recursive {server} . x"},
 		// rsync reads options after the ".": a path that looks like one
@@ -166,6 +168,12 @@ func TestCheckRsyncRefuses(t *testing.T) {
 		"sh -c rsync",
 		"rsync --daemon --server . x",
 		"rsync --server -vr . x\\",
+		"rsync --server --sender -vrz --compress-level=22 . x", // zstd ultra: ~700 MB
+		"rsync --server --sender -vrz --compress-level 20 . x",
+		"rsync --server --sender -vrz --compress-threads=200 . x",
+		"rsync --server --sender -vr --timeout=1h . x",
+		"rsync --server --sender -vr --max-delete=x . x",
+		"rsync --server --sender --remove-source-files -vr . /www/x", // a read-only mount
 	} {
 		if p, err := j.CheckRsync(cmd, RsyncOptions{}); err == nil {
 			t.Errorf("%q accepted: %q", cmd, p.Args)
