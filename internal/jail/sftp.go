@@ -180,16 +180,18 @@ type auditFile struct {
 	closed atomic.Bool
 }
 
+// ReadAt and WriteAt return errors without the host path ("no space
+// left on device", not "write /srv/sftp/alice/x: …"); io.EOF stays.
 func (f *auditFile) ReadAt(p []byte, off int64) (int, error) {
 	n, err := f.File.ReadAt(p, off)
 	f.n.Add(int64(n))
-	return n, err
+	return n, denyEscape(err)
 }
 
 func (f *auditFile) WriteAt(p []byte, off int64) (int, error) {
 	n, err := f.File.WriteAt(p, off)
 	f.n.Add(int64(n))
-	return n, err
+	return n, denyEscape(err)
 }
 
 // Close closes the file and gives back its handle, once.
@@ -248,6 +250,9 @@ func (h handlers) cmd(r *sftp.Request) error {
 		if err != nil {
 			return err
 		}
+		if err := checkMovable(m.root, from); err != nil {
+			return err
+		}
 		return denyEscape(m.root.Link(from, to))
 	case "Symlink":
 		return h.symlink(r.Filepath, r.Target)
@@ -282,6 +287,9 @@ func (h handlers) PosixRename(r *sftp.Request) (err error) {
 func (h handlers) rename(r *sftp.Request, replace bool) error {
 	m, from, to, err := h.j.samemount(r.Filepath, r.Target)
 	if err != nil {
+		return err
+	}
+	if err := checkMovable(m.root, from); err != nil {
 		return err
 	}
 	if !replace {
@@ -331,6 +339,27 @@ func (h handlers) symlink(target, link string) error {
 	}
 	if h.j.perms.Group != 0 {
 		return denyEscape(m.root.Lchown(rel, -1, h.j.perms.Group))
+	}
+	return nil
+}
+
+// checkMovable refuses to rename or hard-link a symlink whose target the
+// user could not have made (one planted on the host, such as "/etc"):
+// moving or copying it would carry a link that leads out to a place of
+// the user's choosing, where a web server or backup job follows it.
+// Such a link only moves by a rename or link checked here, so no race
+// can slip one past the check.
+func checkMovable(root *os.Root, rel string) error {
+	st, err := root.Lstat(rel)
+	if err != nil || st.Mode()&fs.ModeSymlink == 0 {
+		return nil // the operation itself reports a missing file
+	}
+	target, err := root.Readlink(rel)
+	if err != nil {
+		return denyEscape(err)
+	}
+	if err := checkLinkTarget(target); err != nil {
+		return fmt.Errorf("%s was not made by you and leads out: %w", rel, ErrDenied)
 	}
 	return nil
 }
