@@ -63,8 +63,13 @@ func (s *Server) handle(c net.Conn, g *generation) {
 		s.log.Error("login without a known identity; closing", "event", "ssh.identity_error", "addr", addr, "user", sc.User())
 		return
 	}
-	if !s.logIn(sc, name) {
-		s.log.Warn("login refused: the user was removed from the config meanwhile", "event", "ssh.login_refused_removed", "addr", addr, "user", name)
+	if err := s.logIn(sc, name); err != nil {
+		event := "ssh.login_refused_busy"
+		if errors.Is(err, errUserRemoved) {
+			event = "ssh.login_refused_removed"
+		}
+		s.log.Warn("login refused: "+err.Error(), "event", event, "addr", addr, "user", name)
+		tellRefused(chans, reqs, err)
 		return
 	}
 	defer s.logOut(sc)
@@ -115,6 +120,15 @@ func (s *Server) handle(c net.Conn, g *generation) {
 	}
 	wg.Wait()
 	log.Info("logout", "event", "ssh.logout")
+}
+
+// tellRefused answers the first channel a refused login opens with the
+// reason, which the OpenSSH client prints, and then ends the connection.
+func tellRefused(chans <-chan ssh.NewChannel, reqs <-chan *ssh.Request, why error) {
+	go ssh.DiscardRequests(reqs)
+	if nc, ok := <-chans; ok {
+		nc.Reject(ssh.ResourceShortage, why.Error())
+	}
 }
 
 // refusals counts what one connection had refused (maxRefused).

@@ -111,3 +111,75 @@ listen = %q
 		t.Errorf("%d connections cut for refused floods, want %d", n, len(floods))
 	}
 }
+
+// TestPerUserMaxConnections: a user holding per_user_max_connections
+// logged-in connections gets no session on another, and is told why;
+// another user still logs in, and a closed connection frees its place.
+func TestPerUserMaxConnections(t *testing.T) {
+	t.Parallel()
+	hash, err := bcrypt.GenerateFromPassword([]byte("secret"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	listen := testutil.FreePort(t)
+	startServer(t, fmt.Sprintf(`
+[ssh]
+listen = %q
+per_user_max_connections = 2
+  [[ssh.user]]
+  name = "bob"
+  password = %q
+  root = "root"
+  [[ssh.user]]
+  name = "carol"
+  password = %q
+  root = "www"
+`, listen, hash, hash), slog.DiscardHandler)
+	login := func(user string) (*ssh.Client, error) {
+		c, err := ssh.Dial("tcp", listen, &ssh.ClientConfig{User: user, Auth: []ssh.AuthMethod{ssh.Password("secret")},
+			HostKeyCallback: ssh.InsecureIgnoreHostKey(), Timeout: 10 * time.Second})
+		if err != nil {
+			return nil, err
+		}
+		ch, reqs, err := c.OpenChannel("session", nil)
+		if err != nil {
+			c.Close()
+			return nil, err
+		}
+		go ssh.DiscardRequests(reqs)
+		ch.Close()
+		return c, nil
+	}
+	var held []*ssh.Client
+	for i := range 2 {
+		c, err := login("bob")
+		if err != nil {
+			t.Fatalf("bob's connection %d: %v", i+1, err)
+		}
+		held = append(held, c)
+	}
+	if c, err := login("bob"); err == nil {
+		c.Close()
+		t.Fatal("bob got a third connection")
+	} else if !strings.Contains(err.Error(), "per_user_max_connections") {
+		t.Errorf("bob's third connection: %v, want the reason", err)
+	}
+	c, err := login("carol")
+	if err != nil {
+		t.Fatalf("carol beside bob's connections: %v", err)
+	}
+	c.Close()
+	held[0].Close()
+	held[0].Wait()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		c, err := login("bob")
+		if err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("bob's closed connection was not freed: %v", err)
+		}
+	}
+	held[1].Close()
+}
