@@ -20,8 +20,9 @@ import (
 	"bartleby/internal/jail"
 )
 
-// maxChannels bounds the sessions one connection may open in its life
-// (sftp and rsync clients open one).
+// maxChannels bounds the sessions one connection has open at once
+// (OpenSSH's MaxSessions): sftp and rsync clients open one, a shared
+// ControlMaster connection one per command running over it.
 const maxChannels = 10
 
 // maxRefused bounds the requests and channels one connection may have
@@ -92,7 +93,7 @@ func (s *Server) handle(c net.Conn, g *generation) {
 	defer j.Close()
 
 	var wg sync.WaitGroup
-	open := 0
+	var open atomic.Int32
 	for nc := range chans {
 		if nc.ChannelType() != "session" {
 			s.metrics.sessions.WithLabelValues(metricKind(nc.ChannelType()), "refused").Inc()
@@ -102,7 +103,7 @@ func (s *Server) handle(c net.Conn, g *generation) {
 			nc.Reject(ssh.Prohibited, "only sftp and rsync sessions are allowed here")
 			continue
 		}
-		if open >= maxChannels {
+		if open.Load() >= maxChannels {
 			refusals.count()
 			nc.Reject(ssh.ResourceShortage, "too many sessions")
 			continue
@@ -111,10 +112,12 @@ func (s *Server) handle(c net.Conn, g *generation) {
 		if err != nil {
 			continue
 		}
-		open++
+		open.Add(1)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer ch.Close()   // last: the client sees the close once
+			defer open.Add(-1) // the session no longer counts
 			s.session(ch, creqs, u, j, log, refusals)
 		}()
 	}
@@ -166,7 +169,6 @@ func (r *refusals) rejectGlobal(reqs <-chan *ssh.Request) {
 // exec; everything else (shell, pty, env, x11, agent, other commands) is
 // refused.
 func (s *Server) session(ch ssh.Channel, reqs <-chan *ssh.Request, u *user, j *jail.Jail, log *slog.Logger, refused *refusals) {
-	defer ch.Close()
 	started := false
 	for r := range reqs {
 		if started {

@@ -183,3 +183,51 @@ per_user_max_connections = 2
 	}
 	held[1].Close()
 }
+
+// TestSessionsAtOnce: maxChannels bounds the sessions open at once, not
+// in a connection's life (a ControlMaster connection runs many).
+func TestSessionsAtOnce(t *testing.T) {
+	t.Parallel()
+	hash, err := bcrypt.GenerateFromPassword([]byte("secret"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	listen := testutil.FreePort(t)
+	startServer(t, fmt.Sprintf(`
+[ssh]
+listen = %q
+  [[ssh.user]]
+  name = "bob"
+  password = %q
+  root = "root"
+`, listen, hash), slog.DiscardHandler)
+	c, err := ssh.Dial("tcp", listen, &ssh.ClientConfig{User: "bob", Auth: []ssh.AuthMethod{ssh.Password("secret")},
+		HostKeyCallback: ssh.InsecureIgnoreHostKey(), Timeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for round := range 3 {
+		type session struct {
+			ch   ssh.Channel
+			reqs <-chan *ssh.Request
+		}
+		var open []session
+		for i := range maxChannels {
+			ch, reqs, err := c.OpenChannel("session", nil)
+			if err != nil {
+				t.Fatalf("round %d, session %d: %v", round, i+1, err)
+			}
+			open = append(open, session{ch, reqs})
+		}
+		if ch, _, err := c.OpenChannel("session", nil); err == nil {
+			ch.Close()
+			t.Fatalf("round %d: session %d opened", round, maxChannels+1)
+		}
+		for _, s := range open {
+			s.ch.Close()
+			for range s.reqs { // until the server's close, sent once it freed the session
+			}
+		}
+	}
+}
