@@ -105,7 +105,7 @@ func (h handlers) openFile(r *sftp.Request, pf sftp.FileOpenFlags, op string) (*
 	if err != nil {
 		return nil, err
 	}
-	flags := syscall.O_NONBLOCK | syscall.O_NOCTTY // never block on a FIFO, never take a tty
+	flags := openSafe
 	switch {
 	case pf.Read && pf.Write:
 		flags |= os.O_RDWR
@@ -136,6 +136,11 @@ func (h handlers) openFile(r *sftp.Request, pf sftp.FileOpenFlags, op string) (*
 	}
 	return &auditFile{File: f, j: h.j, op: op, path: Clean(r.Filepath)}, nil
 }
+
+// openSafe is in every open of what may not be a regular file (the check
+// comes after the open): never block on a FIFO, never take a tty as the
+// daemon's controlling terminal.
+const openSafe = syscall.O_NONBLOCK | syscall.O_NOCTTY
 
 // createFile creates rel with the user's group and a mode within their
 // umask (set explicitly, not left to the process umask), or opens the
@@ -388,7 +393,7 @@ func (h handlers) setstat(r *sftp.Request) error {
 		return fmt.Errorf("changing owners is not allowed: %w", ErrDenied)
 	}
 	if flags.Size {
-		f, err := m.root.OpenFile(rel, os.O_WRONLY|syscall.O_NONBLOCK, 0)
+		f, err := m.root.OpenFile(rel, os.O_WRONLY|openSafe, 0)
 		if err != nil {
 			return denyEscape(err)
 		}
