@@ -71,7 +71,9 @@ func (j *Jail) CheckRsync(cmdline string, o RsyncOptions) (*RsyncPlan, error) {
 	if paths, err = j.mapPaths(paths, o, plan); err != nil {
 		return nil, err
 	}
-	plan.Args = append(append(append([]string{"rsync", "--server"}, opts...), serverOptions(plan)...), ".")
+	// "--" ends rsync's options before the "." (as rrsync does), and each
+	// path is also kept from looking like one (notAnOption).
+	plan.Args = append(append(append([]string{"rsync", "--server"}, opts...), serverOptions(plan)...), "--", ".")
 	plan.Args = append(plan.Args, paths...)
 	return plan, nil
 }

@@ -77,7 +77,7 @@ func TestCheckRsyncAccepts(t *testing.T) {
 		if !tc.sender {
 			server += " --chmod=a-st,g-w,o-w --drop-D --no-super"
 		}
-		want := "rsync --server " + strings.Replace(tc.want, "{server}", server, 1)
+		want := "rsync --server " + strings.Replace(tc.want, "{server} .", server+" -- .", 1)
 		if got := strings.Join(p.Args, " "); got != want {
 			t.Errorf("%s:\n got %s\nwant %s", tc.cmd, got, want)
 		}
@@ -279,7 +279,7 @@ func FuzzCheckRsync(f *testing.F) {
 		if dot < 0 {
 			t.Fatalf("no . in %q", p.Args)
 		}
-		server := serverOptions(p)
+		server := append(serverOptions(p), "--")
 		if dot < 2+len(server) || strings.Join(p.Args[dot-len(server):dot], " ") != strings.Join(server, " ") {
 			t.Fatalf("server options not last before the dot: %q", p.Args)
 		}
