@@ -247,4 +247,24 @@ func TestRsyncPullOptions(t *testing.T) {
 	if err == nil || !strings.Contains(out, "--compress-level=22: at most 19") {
 		t.Errorf("pull with zstd level 22: %v, want refused:\n%s", err, out)
 	}
+	// A local --files-from list (sent as --files-from=-) pulls the names
+	// it lists from the jail, and nothing through a planted link or "..".
+	os.Symlink("/etc", filepath.Join(root, "planted"))
+	list := filepath.Join(s.dir, "list")
+	os.WriteFile(list, []byte("f\nplanted/passwd\n../../../../etc/passwd\n"), 0o644)
+	listed := filepath.Join(s.dir, "listed")
+	os.Mkdir(listed, 0o755)
+	if out, err := s.rsync(t, "-r", "--files-from="+list, "alice@127.0.0.1:/", listed+"/"); err == nil {
+		t.Errorf("pull of a list naming files outside succeeded:\n%s", out)
+	}
+	var got []string
+	filepath.WalkDir(listed, func(p string, e fs.DirEntry, err error) error {
+		if err == nil && !e.IsDir() {
+			got = append(got, strings.TrimPrefix(p, listed+"/"))
+		}
+		return nil
+	})
+	if strings.Join(got, " ") != "f" {
+		t.Errorf("--files-from pulled %q, want only f", got)
+	}
 }

@@ -205,6 +205,8 @@ func checkValue(opt *rsyncOption, val string) error {
 		if n, _ := strconv.ParseInt(val, 10, 64); opt.max != 0 && n > opt.max {
 			return refuse("--%s=%s: at most %d here", opt.long, val, opt.max)
 		}
+	case opt.long == "files-from" && val != "-":
+		return refuse("--files-from=%q reads a server file; a list on your side is sent as --files-from=-", val)
 	case opt.long == "suffix" && strings.Contains(val, "/"):
 		return refuse("--suffix must not contain /")
 	case opt.long == "stderr" && val != "errors" && val != "all" && val != "client":

@@ -59,6 +59,8 @@ func TestCheckRsyncAccepts(t *testing.T) {
 			want: "-vrte.iLsfxCIvu --bwlimit=100 {server} . ./"},
 		{cmd: "rsync --server --sender -rze.iLsfxCIvu --compress-level=19 --compress-threads 2 --remove-source-files . x", dir: root, sender: true, rw: true,
 			want: "--sender -rze.iLsfxCIvu --compress-level=19 --compress-threads=2 --remove-source-files {server} . x"},
+		{cmd: "rsync --server --sender -vRe.LsfxCIvu --files-from=- --from0 . /", dir: root, sender: true,
+			want: "--sender -vRe.LsfxCIvu --files-from=- --from0 {server} . ./"},
 		{cmd: "rsync --server -e.iLsfxCIvu -B1024 -@-1 --recursive . x", dir: root, rw: true,
 			want: "-e.iLsfxCIvu -B1024 -@-1 --recursive {server} . x"},
 		// rsync reads options after the ".": a path that looks like one
@@ -172,6 +174,8 @@ func TestCheckRsyncRefuses(t *testing.T) {
 		"rsync --server --sender -vrz --compress-level 20 . x",
 		"rsync --server --sender -vrz --compress-threads=200 . x",
 		"rsync --server --sender -vr --timeout=1h . x",
+		"rsync --server --sender -vr --files-from=list . x",
+		"rsync --server --sender -vr --files-from ./- . x",
 		"rsync --server --sender -vr --max-delete=x . x",
 		"rsync --server --sender --remove-source-files -vr . /www/x", // a read-only mount
 	} {

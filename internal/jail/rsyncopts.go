@@ -100,6 +100,9 @@ var rsyncOptionTable = []rsyncOption{
 	// ~100 MB at 19 (zlib stops at 9); threads multiply it.
 	{long: "compress-level", value: numberValue, max: 19}, {long: "compress-threads", value: numberValue, max: 2},
 	{long: "iconv", value: textValue}, {long: "info", value: textValue},
+	// Only "-": the client's list, sent over the connection, whose names
+	// --confine-root and Landlock bound like any other.
+	{long: "files-from", value: textValue},
 	{long: "log-format", value: textValue}, {long: "max-delete", value: numberValue},
 	{long: "max-size", value: textValue}, {long: "min-size", value: textValue},
 	{long: "skip-compress", value: textValue}, {long: "suffix", value: textValue},
@@ -120,7 +123,6 @@ var rsyncOptionTable = []rsyncOption{
 	{long: "log-file-format", value: textValue, rule: refused, why: "goes with --log-file"},
 	{long: "write-devices", rule: refused, why: "writes to devices"},
 	{long: "copy-devices", rule: refused, why: "reads devices"},
-	{long: "files-from", value: textValue, rule: refused, why: "reads a server file (a local list is sent as --files-from=-)"},
 	{long: "exclude-from", value: textValue, rule: refused, why: "reads a server file"},
 	{long: "include-from", value: textValue, rule: refused, why: "reads a server file"},
 	{long: "filter", value: textValue, rule: refused, why: "filter rules belong on the client"},
