@@ -1,37 +1,15 @@
 package sshd
 
 import (
-	"bytes"
-	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"golang.org/x/crypto/bcrypt"
 	"golang.org/x/crypto/ssh"
 
 	"bartleby/internal/testutil"
 )
-
-// lockedBuffer collects a server's log lines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) count(s string) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return strings.Count(l.b.String(), s)
-}
 
 // TestRefusalFloodCutsTheConnection: a logged-in client looping on
 // refused requests (session requests, global requests, channel opens)
@@ -39,20 +17,8 @@ func (l *lockedBuffer) count(s string) int {
 // log lines, and keepalives do not count.
 func TestRefusalFloodCutsTheConnection(t *testing.T) {
 	t.Parallel()
-	hash, err := bcrypt.GenerateFromPassword([]byte("bob-secret"), bcrypt.MinCost)
-	if err != nil {
-		t.Fatal(err)
-	}
-	listen := testutil.FreePort(t)
-	var logs lockedBuffer
-	startServer(t, fmt.Sprintf(`
-[ssh]
-listen = %q
-  [[ssh.user]]
-  name = "bob"
-  password = %q
-  root = "root"
-`, listen, hash), slog.NewJSONHandler(&logs, nil))
+	var logs testutil.SyncBuffer
+	listen, _ := startUsers(t, "", slog.NewJSONHandler(&logs, nil), "bob")
 	var session ssh.Channel
 	floods := map[string]func(*ssh.Client) error{
 		"ssh.request_refused": func(c *ssh.Client) error {
@@ -83,8 +49,7 @@ listen = %q
 		},
 	}
 	for event, flood := range floods {
-		c, err := ssh.Dial("tcp", listen, &ssh.ClientConfig{User: "bob", Auth: []ssh.AuthMethod{ssh.Password("bob-secret")},
-			HostKeyCallback: ssh.InsecureIgnoreHostKey(), Timeout: 10 * time.Second})
+		c, err := login(listen, "bob")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -103,11 +68,11 @@ listen = %q
 		if sent > maxRefused+1 {
 			t.Errorf("%s: %d refused requests went through on one connection", event, sent)
 		}
-		if n := logs.count(`"event":"` + event + `"`); n > maxRefused {
+		if n := strings.Count(logs.String(), `"event":"`+event+`"`); n > maxRefused {
 			t.Errorf("%s: %d log lines", event, n)
 		}
 	}
-	if n := logs.count(`"event":"ssh.refused_flood"`); n != len(floods) {
+	if n := strings.Count(logs.String(), `"event":"ssh.refused_flood"`); n != len(floods) {
 		t.Errorf("%d connections cut for refused floods, want %d", n, len(floods))
 	}
 }
@@ -117,27 +82,9 @@ listen = %q
 // another user still logs in, and a closed connection frees its place.
 func TestPerUserMaxConnections(t *testing.T) {
 	t.Parallel()
-	hash, err := bcrypt.GenerateFromPassword([]byte("secret"), bcrypt.MinCost)
-	if err != nil {
-		t.Fatal(err)
-	}
-	listen := testutil.FreePort(t)
-	startServer(t, fmt.Sprintf(`
-[ssh]
-listen = %q
-per_user_max_connections = 2
-  [[ssh.user]]
-  name = "bob"
-  password = %q
-  root = "root"
-  [[ssh.user]]
-  name = "carol"
-  password = %q
-  root = "www"
-`, listen, hash, hash), slog.DiscardHandler)
-	login := func(user string) (*ssh.Client, error) {
-		c, err := ssh.Dial("tcp", listen, &ssh.ClientConfig{User: user, Auth: []ssh.AuthMethod{ssh.Password("secret")},
-			HostKeyCallback: ssh.InsecureIgnoreHostKey(), Timeout: 10 * time.Second})
+	listen, _ := startUsers(t, "per_user_max_connections = 2", slog.DiscardHandler, "bob", "carol")
+	session := func(user string) (*ssh.Client, error) {
+		c, err := login(listen, user)
 		if err != nil {
 			return nil, err
 		}
@@ -152,19 +99,19 @@ per_user_max_connections = 2
 	}
 	var held []*ssh.Client
 	for i := range 2 {
-		c, err := login("bob")
+		c, err := session("bob")
 		if err != nil {
 			t.Fatalf("bob's connection %d: %v", i+1, err)
 		}
 		held = append(held, c)
 	}
-	if c, err := login("bob"); err == nil {
+	if c, err := session("bob"); err == nil {
 		c.Close()
 		t.Fatal("bob got a third connection")
 	} else if !strings.Contains(err.Error(), "per_user_max_connections") {
 		t.Errorf("bob's third connection: %v, want the reason", err)
 	}
-	c, err := login("carol")
+	c, err := session("carol")
 	if err != nil {
 		t.Fatalf("carol beside bob's connections: %v", err)
 	}
@@ -172,7 +119,7 @@ per_user_max_connections = 2
 	held[0].Close()
 	held[0].Wait()
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		c, err := login("bob")
+		c, err := session("bob")
 		if err == nil {
 			c.Close()
 			break
@@ -188,21 +135,8 @@ per_user_max_connections = 2
 // in a connection's life (a ControlMaster connection runs many).
 func TestSessionsAtOnce(t *testing.T) {
 	t.Parallel()
-	hash, err := bcrypt.GenerateFromPassword([]byte("secret"), bcrypt.MinCost)
-	if err != nil {
-		t.Fatal(err)
-	}
-	listen := testutil.FreePort(t)
-	startServer(t, fmt.Sprintf(`
-[ssh]
-listen = %q
-  [[ssh.user]]
-  name = "bob"
-  password = %q
-  root = "root"
-`, listen, hash), slog.DiscardHandler)
-	c, err := ssh.Dial("tcp", listen, &ssh.ClientConfig{User: "bob", Auth: []ssh.AuthMethod{ssh.Password("secret")},
-		HostKeyCallback: ssh.InsecureIgnoreHostKey(), Timeout: 10 * time.Second})
+	listen, _ := startUsers(t, "", slog.DiscardHandler, "bob")
+	c, err := login(listen, "bob")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,10 +24,20 @@ func dialFrom(src, addr string) (net.Conn, error) {
 	return d.Dial("tcp", addr)
 }
 
-// startServer starts the ssh part of config, logging to log, until the
-// test ends.
-func startServer(t *testing.T, config string, log slog.Handler) *Server {
+// startUsers starts the ssh part with the [ssh] settings given and users
+// (roots "root", "www", … in turn) whose password is "secret", logging
+// to log, until the test ends; it returns the listening address.
+func startUsers(t *testing.T, settings string, log slog.Handler, users ...string) (string, *Server) {
 	t.Helper()
+	hash, err := bcrypt.GenerateFromPassword([]byte("secret"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	listen := testutil.FreePort(t)
+	config := fmt.Sprintf("[ssh]\nlisten = %q\n%s\n", listen, settings)
+	for i, u := range users {
+		config += fmt.Sprintf("[[ssh.user]]\nname = %q\npassword = %q\nroot = %q\n", u, hash, []string{"root", "www"}[i%2])
+	}
 	cfg, err := parse(t, config)
 	if err != nil {
 		t.Fatal(err)
@@ -45,7 +55,13 @@ func startServer(t *testing.T, config string, log slog.Handler) *Server {
 		defer cancel()
 		s.Shutdown(ctx)
 	})
-	return s
+	return listen, s
+}
+
+// login logs user in with the password startUsers gives.
+func login(listen, user string) (*ssh.Client, error) {
+	return ssh.Dial("tcp", listen, &ssh.ClientConfig{User: user, Auth: []ssh.AuthMethod{ssh.Password("secret")},
+		HostKeyCallback: ssh.InsecureIgnoreHostKey(), Timeout: 10 * time.Second})
 }
 
 // TestPreAuthFlood: 100 idle connections from 127.0.0.1 neither fill the
@@ -53,19 +69,7 @@ func startServer(t *testing.T, config string, log slog.Handler) *Server {
 // logging in counts as a failure, so 127.0.0.1 ends up blocked.
 func TestPreAuthFlood(t *testing.T) {
 	t.Parallel()
-	hash, err := bcrypt.GenerateFromPassword([]byte("bob-secret"), bcrypt.MinCost)
-	if err != nil {
-		t.Fatal(err)
-	}
-	listen := testutil.FreePort(t)
-	s := startServer(t, fmt.Sprintf(`
-[ssh]
-listen = %q
-  [[ssh.user]]
-  name = "bob"
-  password = %q
-  root = "root"
-`, listen, hash), slog.DiscardHandler)
+	listen, s := startUsers(t, "", slog.DiscardHandler, "bob")
 
 	var idle []net.Conn
 	for range 100 {
@@ -81,7 +85,7 @@ listen = %q
 	}
 	client.SetDeadline(time.Now().Add(20 * time.Second))
 	sc, _, _, err := ssh.NewClientConn(client, listen, &ssh.ClientConfig{
-		User: "bob", Auth: []ssh.AuthMethod{ssh.Password("bob-secret")},
+		User: "bob", Auth: []ssh.AuthMethod{ssh.Password("secret")},
 		HostKeyCallback: ssh.InsecureIgnoreHostKey(), // the server was made just now
 	})
 	if err != nil {
