@@ -268,3 +268,33 @@ func TestRsyncPullOptions(t *testing.T) {
 		t.Errorf("--files-from pulled %q, want only f", got)
 	}
 }
+
+// TestSFTPPlantedLinkStaysPut: a symlink planted on the host that leads
+// out cannot be hard-linked or renamed by the user (OpenSSH's ln and
+// rename), so it cannot be put where a web server would follow it.
+func TestSFTPPlantedLinkStaysPut(t *testing.T) {
+	t.Parallel()
+	sftpBin := testutil.Need(t, "sftp")
+	s := startJail(t)
+	root := filepath.Join(s.dir, "root")
+	os.Symlink("/etc/passwd", filepath.Join(root, "planted"))
+	os.WriteFile(filepath.Join(root, "mine"), []byte("x"), 0o644)
+	batch := filepath.Join(s.dir, "batch")
+	os.WriteFile(batch, []byte("-ln planted copy\n-rename planted moved\nln mine mine2\n"), 0o644)
+	cmd := exec.Command(sftpBin, "-P", s.port, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+		"-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-i", s.key, "-b", batch, "alice@127.0.0.1")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("sftp: %v\n%s", err, out)
+	}
+	for _, name := range []string{"copy", "moved"} {
+		if _, err := os.Lstat(filepath.Join(root, name)); err == nil {
+			t.Errorf("the planted link was carried to %s", name)
+		}
+	}
+	if _, err := os.Lstat(filepath.Join(root, "planted")); err != nil {
+		t.Errorf("the planted link moved: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "mine2")); err != nil {
+		t.Errorf("a hard link of the user's own file: %v", err)
+	}
+}
