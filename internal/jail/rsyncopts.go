@@ -13,10 +13,10 @@ package jail
 type rsyncValue int
 
 const (
-	noValue   rsyncValue = iota
-	textValue            // a value that names no path (a size, a format)
-	numberValue          // a decimal number, at most max when max is set
-	pathValue            // a path, relative to the destination, kept in the jail
+	noValue     rsyncValue = iota
+	textValue              // a value that names no path (a size, a format)
+	numberValue            // a decimal number, at most max when max is set
+	pathValue              // a path, relative to the destination, kept in the jail
 )
 
 // rsyncRule says who may use an option.
