@@ -68,6 +68,8 @@ func (s *Server) handle(c net.Conn, g *generation) {
 		event := "ssh.login_refused_busy"
 		if errors.Is(err, errUserRemoved) {
 			event = "ssh.login_refused_removed"
+		} else {
+			s.metrics.refused.WithLabelValues("per_user").Inc()
 		}
 		s.log.Warn("login refused: "+err.Error(), "event", event, "addr", addr, "user", name)
 		tellRefused(chans, reqs, err)

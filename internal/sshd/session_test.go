@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
 	"golang.org/x/crypto/ssh"
 
 	"bartleby/internal/testutil"
@@ -82,7 +83,7 @@ func TestRefusalFloodCutsTheConnection(t *testing.T) {
 // another user still logs in, and a closed connection frees its place.
 func TestPerUserMaxConnections(t *testing.T) {
 	t.Parallel()
-	listen, _ := startUsers(t, "per_user_max_connections = 2", slog.DiscardHandler, "bob", "carol")
+	listen, srv := startUsers(t, "per_user_max_connections = 2", slog.DiscardHandler, "bob", "carol")
 	session := func(user string) (*ssh.Client, error) {
 		c, err := login(listen, user)
 		if err != nil {
@@ -110,6 +111,11 @@ func TestPerUserMaxConnections(t *testing.T) {
 		t.Fatal("bob got a third connection")
 	} else if !strings.Contains(err.Error(), "per_user_max_connections") {
 		t.Errorf("bob's third connection: %v, want the reason", err)
+	}
+	var m dto.Metric
+	srv.metrics.refused.WithLabelValues("per_user").Write(&m)
+	if n := m.GetCounter().GetValue(); n != 1 {
+		t.Errorf("refused{reason=per_user} = %v, want 1", n)
 	}
 	c, err := session("carol")
 	if err != nil {
