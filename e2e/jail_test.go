@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"bartleby/internal/testutil"
 )
@@ -22,6 +23,12 @@ type jailSite struct {
 }
 
 func startJail(t *testing.T) *jailSite {
+	t.Helper()
+	return startJailWith(t, "")
+}
+
+// startJailWith starts the jail site with more [ssh] settings.
+func startJailWith(t *testing.T, settings string) *jailSite {
 	t.Helper()
 	keygen := testutil.Need(t, "ssh-keygen")
 	dir := t.TempDir()
@@ -40,12 +47,13 @@ func startJail(t *testing.T) *jailSite {
 	d := testutil.StartDaemon(t, fmt.Sprintf(`
 [ssh]
 listen = %q
+%s
   [[ssh.user]]
   name = "alice"
   keys = [%q]
   root = "%s/root"
   rsync = true
-`, addr, strings.TrimSpace(string(pub)), dir))
+`, addr, settings, strings.TrimSpace(string(pub)), dir))
 	return &jailSite{d: d, port: addr[strings.LastIndexByte(addr, ':')+1:], key: key, dir: dir}
 }
 
@@ -296,5 +304,38 @@ func TestSFTPPlantedLinkStaysPut(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(root, "mine2")); err != nil {
 		t.Errorf("a hard link of the user's own file: %v", err)
+	}
+}
+
+// TestSSHPerUserMaxConnections: with per_user_max_connections = 1, a second
+// login of the user while a first is held gets no session, and OpenSSH's
+// sftp prints why.
+func TestSSHPerUserMaxConnections(t *testing.T) {
+	t.Parallel()
+	sshBin, sftpBin := testutil.Need(t, "ssh"), testutil.Need(t, "sftp")
+	s := startJailWith(t, "per_user_max_connections = 1")
+	opts := []string{"-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+		"-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-i", s.key}
+	held := exec.Command(sshBin, append(append([]string{"-p", s.port, "-N"}, opts...), "alice@127.0.0.1")...)
+	if err := held.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { held.Process.Kill(); held.Wait() }()
+	if !s.d.WaitLog(`"event":"ssh.login"`, 20*time.Second) {
+		t.Fatal("the first connection did not log in")
+	}
+	batch := filepath.Join(s.dir, "batch")
+	os.WriteFile(batch, []byte("ls\n"), 0o644)
+	out, err := exec.Command(sftpBin, append(append([]string{"-P", s.port, "-b", batch}, opts...), "alice@127.0.0.1")...).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "per_user_max_connections") {
+		t.Errorf("second login: %v, want refused with the reason:\n%s", err, out)
+	}
+	held.Process.Kill()
+	held.Wait()
+	if !s.d.WaitLog(`"event":"ssh.logout"`, 20*time.Second) {
+		t.Fatal("the first connection did not end")
+	}
+	if out, err := exec.Command(sftpBin, append(append([]string{"-P", s.port, "-b", batch}, opts...), "alice@127.0.0.1")...).CombinedOutput(); err != nil {
+		t.Errorf("login after the first ended: %v\n%s", err, out)
 	}
 }
