@@ -160,6 +160,11 @@ func RunConfined(dir string, writable bool, umask fs.FileMode, args []string) er
 		return fmt.Errorf("rsync-exec: %w", err)
 	}
 	unix.Umask(int(umask.Perm()))
+	// No core dump: it would be written into the jail (rsync's working
+	// directory), where the user reads it and a web server may serve it.
+	if err := unix.Setrlimit(unix.RLIMIT_CORE, &unix.Rlimit{}); err != nil {
+		return fmt.Errorf("rsync-exec: no core dumps: %w", err)
+	}
 	env := []string{"PATH=/usr/bin:/bin", "LC_ALL=C", "HOME=" + dir}
 	return syscall.Exec(RsyncBinary, args, env)
 }
