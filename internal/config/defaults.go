@@ -80,6 +80,9 @@ func (cfg *Config) derivedDefaults() {
 		if s.PerSourceMaxStartups == 0 {
 			s.PerSourceMaxStartups = min(5, s.MaxStartups)
 		}
+		if s.PerUserMaxConnections == 0 {
+			s.PerUserMaxConnections = min(10, s.MaxConnections)
+		}
 	}
 	if f := cfg.Fleet; f != nil && f.Node == "" {
 		f.Node = cfg.Hostname

@@ -176,6 +176,7 @@ func KeyDocs() []KeyTable {
 			{"`max_connections`", "100", "concurrent connections; more are closed at accept"},
 			{"`max_startups`", "30", "concurrent connections not logged in yet (at most `max_connections`)"},
 			{"`per_source_max_startups`", "5", "of those, from one address or IPv6 /64 (at most `max_startups`)"},
+			{"`per_user_max_connections`", "10", "logged-in connections of one user at once (at most `max_connections`); each may run up to 10 sftp or rsync sessions"},
 			{"`defender.failures` / `window` / `block_for`", "10 / 10m / 15m", "per-address blocking"},
 			{"`user.name`", "—", "login name (no spaces, `:`, `/`, `@`)"},
 			{"`user.password` / `password_file`", "—", "bcrypt, argon2id or `$6$` hash (inline or file)"},

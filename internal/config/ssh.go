@@ -25,6 +25,10 @@ type SSH struct {
 	// address (OpenSSH's MaxStartups and PerSourceMaxStartups).
 	MaxStartups          int `toml:"max_startups"`
 	PerSourceMaxStartups int `toml:"per_source_max_startups"`
+	// PerUserMaxConnections bounds one user's logged-in connections, so
+	// that one user (or a stolen key) cannot take every connection slot
+	// and every rsync process (pam_limits' maxlogins for OpenSSH).
+	PerUserMaxConnections int `toml:"per_user_max_connections"`
 	// Defender blocks addresses that fail to log in too often.
 	Defender SSHDefender `toml:"defender"`
 	Users    []*SSHUser  `toml:"user"`
@@ -93,6 +97,9 @@ func (s *SSH) check(c *Checker) {
 	}
 	if s.PerSourceMaxStartups < 1 || s.PerSourceMaxStartups > s.MaxStartups {
 		c.Errorf("ssh.per_source_max_startups", "must be from 1 to max_startups (%d), got %d", s.MaxStartups, s.PerSourceMaxStartups)
+	}
+	if s.PerUserMaxConnections < 1 || s.PerUserMaxConnections > s.MaxConnections {
+		c.Errorf("ssh.per_user_max_connections", "must be from 1 to max_connections (%d), got %d", s.MaxConnections, s.PerUserMaxConnections)
 	}
 	c.duration("ssh.login_grace_time", s.LoginGraceTime)
 	c.duration("ssh.idle_timeout", s.IdleTimeout)

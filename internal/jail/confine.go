@@ -141,9 +141,13 @@ func RunConfined(dir string, writable bool, umask fs.FileMode, args []string) er
 		landlock.PathAccess(jailRights, dir),
 	}
 	// Strict (never best-effort) at the newest ABI both sides know, capped
-	// so a future kernel cannot make the rules mean something else.
-	configs := map[int]landlock.Config{3: landlock.V3, 4: landlock.V4, 5: landlock.V5, 6: landlock.V6}
-	cfg := configs[min(abi, 6)]
+	// so a future kernel cannot make the rules mean something else. V6
+	// adds signals and abstract sockets, V9 connecting to
+	// pathname sockets: rsync runs as the daemon's user, whose control
+	// socket it must not reach.
+	configs := map[int]landlock.Config{3: landlock.V3, 4: landlock.V4, 5: landlock.V5, 6: landlock.V6,
+		7: landlock.V7, 8: landlock.V8, 9: landlock.V9}
+	cfg := configs[min(abi, 9)]
 	if err := cfg.Restrict(rules...); err != nil {
 		return fmt.Errorf("rsync-exec: applying Landlock: %w", err)
 	}
@@ -156,6 +160,11 @@ func RunConfined(dir string, writable bool, umask fs.FileMode, args []string) er
 		return fmt.Errorf("rsync-exec: %w", err)
 	}
 	unix.Umask(int(umask.Perm()))
+	// No core dump: it would be written into the jail (rsync's working
+	// directory), where the user reads it and a web server may serve it.
+	if err := unix.Setrlimit(unix.RLIMIT_CORE, &unix.Rlimit{}); err != nil {
+		return fmt.Errorf("rsync-exec: no core dumps: %w", err)
+	}
 	env := []string{"PATH=/usr/bin:/bin", "LC_ALL=C", "HOME=" + dir}
 	return syscall.Exec(RsyncBinary, args, env)
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -116,7 +117,8 @@ func TestRsyncSupport(t *testing.T) {
 
 // TestConfinedRsyncHasNoPrivileges reads the running rsync's
 // /proc/PID/status: every capability set empty and no_new_privs on, even
-// when the tests (like a daemon started by hand) run as root.
+// when the tests (like a daemon started by hand) run as root; and no core
+// dumps.
 func TestConfinedRsyncHasNoPrivileges(t *testing.T) {
 	needConfinedRsync(t)
 	t.Parallel()
@@ -145,6 +147,11 @@ func TestConfinedRsyncHasNoPrivileges(t *testing.T) {
 		t.Fatal(err)
 	}
 	status := string(b)
+	if limits, err := os.ReadFile(fmt.Sprintf("/proc/%d/limits", cmd.Process.Pid)); err != nil {
+		t.Fatal(err)
+	} else if !regexp.MustCompile(`Max core file size +0 +0 `).Match(limits) {
+		t.Errorf("the confined rsync may dump core:\n%s", limits)
+	}
 	for _, want := range []string{"Name:\trsync", "NoNewPrivs:\t1",
 		"CapInh:\t0000000000000000", "CapPrm:\t0000000000000000", "CapEff:\t0000000000000000",
 		"CapBnd:\t0000000000000000", "CapAmb:\t0000000000000000"} {

@@ -36,6 +36,8 @@ type Jail struct {
 	perms  Perms
 	mounts []*mount // longest path first, so the deepest mount wins
 	log    *slog.Logger
+	// handles counts the SFTP files and directories open (MaxHandles).
+	handles handleBudget
 }
 
 type mount struct {

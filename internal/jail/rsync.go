@@ -6,6 +6,7 @@ import (
 	"os"
 	"path"
 	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -33,6 +34,8 @@ type RsyncPlan struct {
 	Writable bool     // whether rsync needs write access to Dir
 	Sender   bool
 	Perms    Perms // the user's umask and group
+	// removeSource: a pull that deletes what it sent, a change like a push.
+	removeSource bool
 }
 
 // capabilityString is the tail of the server's short-option cluster:
@@ -68,7 +71,9 @@ func (j *Jail) CheckRsync(cmdline string, o RsyncOptions) (*RsyncPlan, error) {
 	if paths, err = j.mapPaths(paths, o, plan); err != nil {
 		return nil, err
 	}
-	plan.Args = append(append(append([]string{"rsync", "--server"}, opts...), serverOptions(plan)...), ".")
+	// "--" ends rsync's options before the "." (as rrsync does), and each
+	// path is also kept from looking like one (notAnOption).
+	plan.Args = append(append(append([]string{"rsync", "--server"}, opts...), serverOptions(plan)...), "--", ".")
 	plan.Args = append(plan.Args, paths...)
 	return plan, nil
 }
@@ -121,14 +126,10 @@ func rsyncChmod(p Perms) string {
 // checkOptions walks the options up to the "." that ends them and returns
 // them and the path arguments after it.
 func checkOptions(args []string, o RsyncOptions, plan *RsyncPlan) (opts, paths []string, err error) {
-	removeSource := false
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		switch {
 		case a == ".":
-			if plan.Sender && removeSource && o.ReadOnly {
-				return nil, nil, refuse("--remove-source-files: read-only user")
-			}
 			return opts, args[i+1:], nil
 		case strings.HasPrefix(a, "--"):
 			name, val, hasVal := strings.Cut(a[2:], "=")
@@ -153,7 +154,7 @@ func checkOptions(args []string, o RsyncOptions, plan *RsyncPlan) (opts, paths [
 			case "sender":
 				plan.Sender = true
 			case "remove-source-files", "remove-sent-files":
-				removeSource = true
+				plan.removeSource = true
 			}
 			if hasVal {
 				a = "--" + name + "=" + val
@@ -197,6 +198,15 @@ func checkValue(opt *rsyncOption, val string) error {
 		if val == "" || strings.HasPrefix(val, "/") || hasDotDot(val) {
 			return refuse("--%s=%q: must be a relative path inside the destination, without ..", opt.long, val)
 		}
+	case opt.value == numberValue:
+		if !isNumber(val) {
+			return refuse("--%s=%q: want a number", opt.long, val)
+		}
+		if n, _ := strconv.ParseInt(val, 10, 64); opt.max != 0 && n > opt.max {
+			return refuse("--%s=%s: at most %d here", opt.long, val, opt.max)
+		}
+	case opt.long == "files-from" && val != "-":
+		return refuse("--files-from=%q reads a server file; a list on your side is sent as --files-from=-", val)
 	case opt.long == "suffix" && strings.Contains(val, "/"):
 		return refuse("--suffix must not contain /")
 	case opt.long == "stderr" && val != "errors" && val != "all" && val != "client":
@@ -226,7 +236,7 @@ func checkShort(a string, o RsyncOptions) error {
 			if i != 1 || !isNumber(a[2:]) {
 				return refuse("-%c takes a number, as in -%c1024", c, c)
 			}
-			return nil
+			return checkValue(opt, a[2:])
 		}
 	}
 	return nil
@@ -275,11 +285,12 @@ func (j *Jail) mapPaths(paths []string, o RsyncOptions, plan *RsyncPlan) ([]stri
 			return nil, err
 		}
 	}
-	if !plan.Sender && (o.ReadOnly || m0.ReadOnly) {
-		return nil, refuse("%s is read-only: you may only pull from it", m0.Path)
+	changes := !plan.Sender || plan.removeSource
+	if changes && (o.ReadOnly || m0.ReadOnly) {
+		return nil, refuse("%s is read-only: you may only pull from it, without --remove-source-files", m0.Path)
 	}
 	plan.Dir = m0.Dir
-	plan.Writable = !plan.Sender && !m0.ReadOnly && !o.ReadOnly
+	plan.Writable = changes
 	return rels, nil
 }
 
@@ -300,7 +311,20 @@ func (j *Jail) mapPath(p string) (*mount, string, error) {
 	if rel == "." && strings.HasSuffix(p, "/") {
 		rel = "./"
 	}
-	return m, rel, nil
+	return m, notAnOption(rel), nil
+}
+
+// notAnOption keeps a path from being read as an option: rsync's option
+// parser (popt) takes options after the "." and the paths too, after the
+// ones bartleby adds, so a destination named "--chmod=u+s" would undo
+// them (a setuid file, owned by the daemon's user) and "-X" would pass
+// the table unchecked. "./-x" names the same file, also with -R (the
+// "./" marks where the transmitted name starts).
+func notAnOption(rel string) string {
+	if strings.HasPrefix(rel, "-") {
+		return "./" + rel
+	}
+	return rel
 }
 
 // checkResolves refuses a path argument that leads out of its mount

@@ -57,8 +57,18 @@ func TestCheckRsyncAccepts(t *testing.T) {
 			want: "--sender -re.iLsfxCIvu {server} . a b c"},
 		{cmd: "rsync --server -vrte.iLsfxCIvu --bwlimit 100 . /", dir: root, rw: true,
 			want: "-vrte.iLsfxCIvu --bwlimit=100 {server} . ./"},
+		{cmd: "rsync --server --sender -rze.iLsfxCIvu --compress-level=19 --compress-threads 2 --remove-source-files . x", dir: root, sender: true, rw: true,
+			want: "--sender -rze.iLsfxCIvu --compress-level=19 --compress-threads=2 --remove-source-files {server} . x"},
+		{cmd: "rsync --server --sender -vRe.LsfxCIvu --files-from=- --from0 . /", dir: root, sender: true,
+			want: "--sender -vRe.LsfxCIvu --files-from=- --from0 {server} . ./"},
 		{cmd: "rsync --server -e.iLsfxCIvu -B1024 -@-1 --recursive . x", dir: root, rw: true,
 			want: "-e.iLsfxCIvu -B1024 -@-1 --recursive {server} . x"},
+		// rsync reads options after the ".": a path that looks like one
+		// must stay a path, or it would undo the server's options.
+		{cmd: "rsync --server -rtpe.iLsfxCIvu . --chmod=u+s", dir: root, rw: true,
+			want: "-rtpe.iLsfxCIvu {server} . ./--chmod=u+s"},
+		{cmd: "rsync --server --sender -re.iLsfxCIvu . -X --no-munge-links -L", dir: root, sender: true,
+			want: "--sender -re.iLsfxCIvu {server} . ./-X ./--no-munge-links ./-L"},
 	} {
 		p, err := j.CheckRsync(tc.cmd, RsyncOptions{Owner: true})
 		if err != nil {
@@ -69,7 +79,7 @@ func TestCheckRsyncAccepts(t *testing.T) {
 		if !tc.sender {
 			server += " --chmod=a-st,g-w,o-w --drop-D --no-super"
 		}
-		want := "rsync --server " + strings.Replace(tc.want, "{server}", server, 1)
+		want := "rsync --server " + strings.Replace(tc.want, "{server} .", server+" -- .", 1)
 		if got := strings.Join(p.Args, " "); got != want {
 			t.Errorf("%s:\n got %s\nwant %s", tc.cmd, got, want)
 		}
@@ -160,6 +170,14 @@ func TestCheckRsyncRefuses(t *testing.T) {
 		"sh -c rsync",
 		"rsync --daemon --server . x",
 		"rsync --server -vr . x\\",
+		"rsync --server --sender -vrz --compress-level=22 . x", // zstd ultra: ~700 MB
+		"rsync --server --sender -vrz --compress-level 20 . x",
+		"rsync --server --sender -vrz --compress-threads=200 . x",
+		"rsync --server --sender -vr --timeout=1h . x",
+		"rsync --server --sender -vr --files-from=list . x",
+		"rsync --server --sender -vr --files-from ./- . x",
+		"rsync --server --sender -vr --max-delete=x . x",
+		"rsync --server --sender --remove-source-files -vr . /www/x", // a read-only mount
 	} {
 		if p, err := j.CheckRsync(cmd, RsyncOptions{}); err == nil {
 			t.Errorf("%q accepted: %q", cmd, p.Args)
@@ -243,6 +261,7 @@ func FuzzCheckRsync(f *testing.F) {
 		"rsync --server -vre.iLsfxCIvu --partial-dir=.p . ../x",
 		"rsync --server -rlptXe.iLsfxCIvu . x",
 		"rsync --server -B1024 -@-1 -rAe.iLsfxCIvu . x",
+		"rsync --server -rtpe.iLsfxCIvu . --chmod=u+s",
 	} {
 		f.Add(s, false)
 	}
@@ -264,7 +283,7 @@ func FuzzCheckRsync(f *testing.F) {
 		if dot < 0 {
 			t.Fatalf("no . in %q", p.Args)
 		}
-		server := serverOptions(p)
+		server := append(serverOptions(p), "--")
 		if dot < 2+len(server) || strings.Join(p.Args[dot-len(server):dot], " ") != strings.Join(server, " ") {
 			t.Fatalf("server options not last before the dot: %q", p.Args)
 		}
@@ -278,6 +297,9 @@ func FuzzCheckRsync(f *testing.F) {
 		for _, a := range p.Args[dot+1:] {
 			if strings.HasPrefix(a, "/") || hasDotDot(a) {
 				t.Fatalf("path %q escapes in %q", a, p.Args)
+			}
+			if strings.HasPrefix(a, "-") {
+				t.Fatalf("path %q would be read as an option in %q", a, p.Args)
 			}
 		}
 		if !owner && strings.Contains(strings.Join(p.Args, " "), "--chown") {

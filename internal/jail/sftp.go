@@ -15,9 +15,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// maxList bounds the entries one directory listing returns.
-const maxList = 200_000
-
 // Handlers serves SFTP requests from the jail.
 func (j *Jail) Handlers() sftp.Handlers {
 	h := handlers{j}
@@ -82,7 +79,13 @@ func (h handlers) open(r *sftp.Request) (*auditFile, error) {
 	if pf.Write || pf.Creat || pf.Trunc {
 		op = "put"
 	}
-	f, err := h.openFile(r, pf, op)
+	err := h.j.handles.take()
+	var f *auditFile
+	if err == nil {
+		if f, err = h.openFile(r, pf, op); err != nil {
+			h.j.handles.give()
+		}
+	}
 	if err != nil {
 		h.j.audit(op, r.Filepath, -1, err)
 		return nil, err
@@ -102,7 +105,7 @@ func (h handlers) openFile(r *sftp.Request, pf sftp.FileOpenFlags, op string) (*
 	if err != nil {
 		return nil, err
 	}
-	flags := syscall.O_NONBLOCK | syscall.O_NOCTTY // never block on a FIFO, never take a tty
+	flags := openSafe
 	switch {
 	case pf.Read && pf.Write:
 		flags |= os.O_RDWR
@@ -133,6 +136,11 @@ func (h handlers) openFile(r *sftp.Request, pf sftp.FileOpenFlags, op string) (*
 	}
 	return &auditFile{File: f, j: h.j, op: op, path: Clean(r.Filepath)}, nil
 }
+
+// openSafe is in every open of what may not be a regular file (the check
+// comes after the open): never block on a FIFO, never take a tty as the
+// daemon's controlling terminal.
+const openSafe = syscall.O_NONBLOCK | syscall.O_NOCTTY
 
 // createFile creates rel with the user's group and a mode within their
 // umask (set explicitly, not left to the process umask), or opens the
@@ -170,25 +178,33 @@ func setOwnership(f *os.File, perms Perms, mode fs.FileMode) error {
 // when the client closes it.
 type auditFile struct {
 	*os.File
-	j    *Jail
-	op   string
-	path string
-	n    atomic.Int64
+	j      *Jail
+	op     string
+	path   string
+	n      atomic.Int64
+	closed atomic.Bool
 }
 
+// ReadAt and WriteAt return errors without the host path ("no space
+// left on device", not "write /srv/sftp/alice/x: …"); io.EOF stays.
 func (f *auditFile) ReadAt(p []byte, off int64) (int, error) {
 	n, err := f.File.ReadAt(p, off)
 	f.n.Add(int64(n))
-	return n, err
+	return n, denyEscape(err)
 }
 
 func (f *auditFile) WriteAt(p []byte, off int64) (int, error) {
 	n, err := f.File.WriteAt(p, off)
 	f.n.Add(int64(n))
-	return n, err
+	return n, denyEscape(err)
 }
 
+// Close closes the file and gives back its handle, once.
 func (f *auditFile) Close() error {
+	if f.closed.Swap(true) {
+		return os.ErrClosed
+	}
+	defer f.j.handles.give()
 	err := f.File.Close()
 	f.j.audit(f.op, f.path, f.n.Load(), err)
 	return err
@@ -239,6 +255,9 @@ func (h handlers) cmd(r *sftp.Request) error {
 		if err != nil {
 			return err
 		}
+		if err := checkMovable(m.root, from); err != nil {
+			return err
+		}
 		return denyEscape(m.root.Link(from, to))
 	case "Symlink":
 		return h.symlink(r.Filepath, r.Target)
@@ -273,6 +292,9 @@ func (h handlers) PosixRename(r *sftp.Request) (err error) {
 func (h handlers) rename(r *sftp.Request, replace bool) error {
 	m, from, to, err := h.j.samemount(r.Filepath, r.Target)
 	if err != nil {
+		return err
+	}
+	if err := checkMovable(m.root, from); err != nil {
 		return err
 	}
 	if !replace {
@@ -326,6 +348,27 @@ func (h handlers) symlink(target, link string) error {
 	return nil
 }
 
+// checkMovable refuses to rename or hard-link a symlink whose target the
+// user could not have made (one planted on the host, such as "/etc"):
+// moving or copying it would carry a link that leads out to a place of
+// the user's choosing, where a web server or backup job follows it.
+// Such a link only moves by a rename or link checked here, so no race
+// can slip one past the check.
+func checkMovable(root *os.Root, rel string) error {
+	st, err := root.Lstat(rel)
+	if err != nil || st.Mode()&fs.ModeSymlink == 0 {
+		return nil // the operation itself reports a missing file
+	}
+	target, err := root.Readlink(rel)
+	if err != nil {
+		return denyEscape(err)
+	}
+	if err := checkLinkTarget(target); err != nil {
+		return fmt.Errorf("%s was not made by you and leads out: %w", rel, ErrDenied)
+	}
+	return nil
+}
+
 // checkLinkTarget refuses absolute targets and any ".." component.
 func checkLinkTarget(target string) error {
 	if target == "" || path.IsAbs(target) || len(target) > 4096 || strings.IndexByte(target, 0) >= 0 {
@@ -350,7 +393,7 @@ func (h handlers) setstat(r *sftp.Request) error {
 		return fmt.Errorf("changing owners is not allowed: %w", ErrDenied)
 	}
 	if flags.Size {
-		f, err := m.root.OpenFile(rel, os.O_WRONLY|syscall.O_NONBLOCK, 0)
+		f, err := m.root.OpenFile(rel, os.O_WRONLY|openSafe, 0)
 		if err != nil {
 			return denyEscape(err)
 		}
@@ -454,23 +497,22 @@ func (h handlers) stat(p string, lstat bool) (sftp.ListerAt, error) {
 	return listerAt{namedInfo{FileInfo: st, name: path.Base(Clean(p))}}, nil
 }
 
+// list opens a directory for reading, a batch at a time (see dirLister);
+// it holds one of the connection's handles until the client closes it.
 func (h handlers) list(p string) (sftp.ListerAt, error) {
 	m, rel, err := h.j.route(p)
 	if err != nil {
 		return nil, err
 	}
-	d, err := m.root.Open(rel)
+	if err := h.j.handles.take(); err != nil {
+		return nil, err
+	}
+	d, err := m.root.OpenFile(rel, os.O_RDONLY|syscall.O_DIRECTORY, 0)
 	if err != nil {
+		h.j.handles.give()
 		return nil, denyEscape(err)
 	}
-	defer d.Close()
-	infos, err := d.Readdir(maxList + 1)
-	if err != nil && err != io.EOF {
-		return nil, denyEscape(err)
-	}
-	if len(infos) > maxList {
-		return nil, fmt.Errorf("directory has more than %d entries", maxList)
-	}
+	l := &dirLister{d: d, budget: &h.j.handles, hidden: map[string]bool{}}
 	// Mount points show as the directories they mount.
 	for _, mp := range h.j.mountsIn(Clean(p)) {
 		st, err := mp.root.Stat(".")
@@ -478,18 +520,10 @@ func (h handlers) list(p string) (sftp.ListerAt, error) {
 			continue
 		}
 		name := path.Base(mp.Path)
-		info := namedInfo{FileInfo: st, name: name}
-		replaced := false
-		for i := range infos {
-			if infos[i].Name() == name {
-				infos[i], replaced = info, true
-			}
-		}
-		if !replaced {
-			infos = append(infos, info)
-		}
+		l.mounts = append(l.mounts, namedInfo{FileInfo: st, name: name})
+		l.hidden[name] = true
 	}
-	return listerAt(infos), nil
+	return l, nil
 }
 
 // RealPath cleans the path: clients use it to find "/" and ".".

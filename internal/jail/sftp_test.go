@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -96,6 +97,34 @@ func TestSFTPEscapes(t *testing.T) {
 	}
 	if err := cl.Rename("/data", "/moved"); !isDenied(err) {
 		t.Errorf("renaming a mount point: %v", err)
+	}
+	// A planted link that leads out cannot be moved or copied to a place
+	// of the user's choosing; the user's own links can.
+	for _, planted := range []string{"/planted", "/planted-dir"} {
+		if err := cl.Rename(planted, "/moved-link"); !isDenied(err) {
+			t.Errorf("rename %s: %v", planted, err)
+		}
+		if err := cl.PosixRename(planted, "/moved-link"); !isDenied(err) {
+			t.Errorf("posix-rename %s: %v", planted, err)
+		}
+		if err := cl.Link(planted, "/copied-link"); !isDenied(err) {
+			t.Errorf("hard link of %s: %v", planted, err)
+		}
+	}
+	if err := cl.Link("/ok-link", "/ok-link2"); err != nil {
+		t.Errorf("hard link of the user's own link: %v", err)
+	}
+	if err := cl.Rename("/ok-link2", "/ok-link3"); err != nil {
+		t.Errorf("rename of the user's own link: %v", err)
+	}
+	// A failed write names no host path.
+	if f, err := cl.OpenFile("/big", os.O_WRONLY|os.O_CREATE); err != nil {
+		t.Error(err)
+	} else {
+		if _, err := f.WriteAt([]byte("x"), 1<<62); err == nil || strings.Contains(err.Error(), dir) {
+			t.Errorf("write past the largest file: %v", err)
+		}
+		f.Close()
 	}
 	// Read-only mount: no write, no empty file (CVE-2017-15906), no mkdir.
 	if f, err := cl.OpenFile("/www/empty", os.O_WRONLY|os.O_CREATE); !isDenied(err) {

@@ -74,6 +74,15 @@ ciphers = ["3des-cbc"]
   [[ssh.user]]
   name = "carol"
   root = "{{dir}}/root"
+  [[ssh.user]]
+  name = "dave"
+  keys = ["`+testKey+`"]
+  root = "{{dir}}/www"
+  mounts = { "/etc" = "{{dir}}" }
+  [[ssh.user]]
+  name = "erin"
+  keys = ["`+testKey+`"]
+  root = "{{dir}}/state"
 `)
 	if err == nil {
 		t.Fatal("bad config accepted")
@@ -91,6 +100,10 @@ ciphers = ["3des-cbc"]
 		`ssh.user[2].name: user "alice" is already defined`,
 		"ssh.user[2].authorized_keys",
 		`user "carol" has neither a password nor keys`,
+		"ssh.user[4].root: /etc (",
+		") holds the config file (",
+		"ssh.user[5].root: / (",
+		"/state) holds state_dir (",
 	} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("missing %q in:\n%s", want, msg)

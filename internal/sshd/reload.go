@@ -68,16 +68,30 @@ func (s *Server) swap(g *generation) {
 	}
 }
 
-// logIn records a logged-in connection; it reports false when its user is
-// no longer in the current config (removed by a reload during the login).
-func (s *Server) logIn(sc *ssh.ServerConn, name string) bool {
+// errUserRemoved refuses a login whose user a reload removed meanwhile.
+var errUserRemoved = errors.New("the user was removed from the config meanwhile")
+
+// logIn records a logged-in connection; it refuses one whose user is no
+// longer in the current config (removed by a reload during the login) or
+// already holds per_user_max_connections.
+func (s *Server) logIn(sc *ssh.ServerConn, name string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.cur.Load().users[name] == nil {
-		return false
+	g := s.cur.Load()
+	if g.users[name] == nil {
+		return errUserRemoved
+	}
+	n := 0
+	for _, other := range s.logins {
+		if other == name {
+			n++
+		}
+	}
+	if n >= g.cfg.PerUserMaxConnections {
+		return fmt.Errorf("the user already has %d connections (per_user_max_connections)", n)
 	}
 	s.logins[sc] = name
-	return true
+	return nil
 }
 
 func (s *Server) logOut(sc *ssh.ServerConn) {

@@ -20,9 +20,17 @@ import (
 	"bartleby/internal/jail"
 )
 
-// maxChannels bounds the sessions one connection may open in its life
-// (sftp and rsync clients open one).
+// maxChannels bounds the sessions one connection has open at once
+// (OpenSSH's MaxSessions): sftp and rsync clients open one, a shared
+// ControlMaster connection one per command running over it.
 const maxChannels = 10
+
+// maxRefused bounds the requests and channels one connection may have
+// refused before it is cut: each refusal is a log line, and a client
+// looping on pty-req or tcpip-forward would otherwise fill the disk with
+// them. OpenSSH clients send a handful (env for LANG and LC_*, an agent
+// or X11 request when configured); keepalives are not counted.
+const maxRefused = 64
 
 // maxTxPacket lets clients that ask for large reads (sftp -B) get them;
 // pkg/sftp caps replies at 32 KiB otherwise.
@@ -56,8 +64,15 @@ func (s *Server) handle(c net.Conn, g *generation) {
 		s.log.Error("login without a known identity; closing", "event", "ssh.identity_error", "addr", addr, "user", sc.User())
 		return
 	}
-	if !s.logIn(sc, name) {
-		s.log.Warn("login refused: the user was removed from the config meanwhile", "event", "ssh.login_refused_removed", "addr", addr, "user", name)
+	if err := s.logIn(sc, name); err != nil {
+		event := "ssh.login_refused_busy"
+		if errors.Is(err, errUserRemoved) {
+			event = "ssh.login_refused_removed"
+		} else {
+			s.metrics.refused.WithLabelValues("per_user").Inc()
+		}
+		s.log.Warn("login refused: "+err.Error(), "event", event, "addr", addr, "user", name)
+		tellRefused(chans, reqs, err)
 		return
 	}
 	defer s.logOut(sc)
@@ -69,7 +84,8 @@ func (s *Server) handle(c net.Conn, g *generation) {
 	log.Info("login", attrs...)
 	s.metrics.active.Inc()
 	defer s.metrics.active.Dec()
-	go rejectGlobal(reqs, log)
+	refusals := &refusals{sc: sc, log: log}
+	go refusals.rejectGlobal(reqs)
 
 	j, err := jail.Open(u.Name, u.mounts, u.perms, s.log.With("addr", addr.String()))
 	if err != nil {
@@ -79,15 +95,18 @@ func (s *Server) handle(c net.Conn, g *generation) {
 	defer j.Close()
 
 	var wg sync.WaitGroup
-	open := 0
+	var open atomic.Int32
 	for nc := range chans {
 		if nc.ChannelType() != "session" {
 			s.metrics.sessions.WithLabelValues(metricKind(nc.ChannelType()), "refused").Inc()
-			log.Warn("channel refused", "event", "ssh.channel_refused", "type", nc.ChannelType())
+			if refusals.count() {
+				log.Warn("channel refused", "event", "ssh.channel_refused", "type", truncate(nc.ChannelType(), 64))
+			}
 			nc.Reject(ssh.Prohibited, "only sftp and rsync sessions are allowed here")
 			continue
 		}
-		if open >= maxChannels {
+		if open.Load() >= maxChannels {
+			refusals.count()
 			nc.Reject(ssh.ResourceShortage, "too many sessions")
 			continue
 		}
@@ -95,26 +114,55 @@ func (s *Server) handle(c net.Conn, g *generation) {
 		if err != nil {
 			continue
 		}
-		open++
+		open.Add(1)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s.session(ch, creqs, u, j, log)
+			defer ch.Close()   // last: the client sees the close once
+			defer open.Add(-1) // the session no longer counts
+			s.session(ch, creqs, u, j, log, refusals)
 		}()
 	}
 	wg.Wait()
 	log.Info("logout", "event", "ssh.logout")
 }
 
+// tellRefused answers the first channel a refused login opens with the
+// reason, which the OpenSSH client prints, and then ends the connection.
+func tellRefused(chans <-chan ssh.NewChannel, reqs <-chan *ssh.Request, why error) {
+	go ssh.DiscardRequests(reqs)
+	if nc, ok := <-chans; ok {
+		nc.Reject(ssh.ResourceShortage, why.Error())
+	}
+}
+
+// refusals counts what one connection had refused (maxRefused).
+type refusals struct {
+	sc  *ssh.ServerConn
+	log *slog.Logger
+	n   atomic.Int32
+}
+
+// count counts one refusal and reports whether it may still be logged;
+// past maxRefused it logs once and cuts the connection.
+func (r *refusals) count() bool {
+	n := r.n.Add(1)
+	if n == maxRefused+1 {
+		r.log.Warn("too many refused requests; closing the connection", "event", "ssh.refused_flood", "refused", maxRefused)
+		r.sc.Close()
+	}
+	return n <= maxRefused
+}
+
 // rejectGlobal refuses every global request: tcpip-forward (ssh -R) and
 // the like.
-func rejectGlobal(reqs <-chan *ssh.Request, log *slog.Logger) {
-	for r := range reqs {
-		if r.WantReply {
-			r.Reply(false, nil)
+func (r *refusals) rejectGlobal(reqs <-chan *ssh.Request) {
+	for req := range reqs {
+		if req.WantReply {
+			req.Reply(false, nil)
 		}
-		if r.Type != "keepalive@openssh.com" {
-			log.Warn("global request refused", "event", "ssh.global_refused", "type", r.Type)
+		if req.Type != "keepalive@openssh.com" && r.count() {
+			r.log.Warn("global request refused", "event", "ssh.global_refused", "type", truncate(req.Type, 64))
 		}
 	}
 }
@@ -122,11 +170,15 @@ func rejectGlobal(reqs <-chan *ssh.Request, log *slog.Logger) {
 // session answers a session's requests: one sftp subsystem or one rsync
 // exec; everything else (shell, pty, env, x11, agent, other commands) is
 // refused.
-func (s *Server) session(ch ssh.Channel, reqs <-chan *ssh.Request, u *user, j *jail.Jail, log *slog.Logger) {
-	defer ch.Close()
+func (s *Server) session(ch ssh.Channel, reqs <-chan *ssh.Request, u *user, j *jail.Jail, log *slog.Logger, refused *refusals) {
 	started := false
 	for r := range reqs {
 		if started {
+			// Signals, window changes, keepalives to a running session:
+			// refused without a log line, but a flood still counts.
+			if r.Type != "keepalive@openssh.com" {
+				refused.count()
+			}
 			r.Reply(false, nil)
 			continue
 		}
@@ -141,6 +193,7 @@ func (s *Server) session(ch ssh.Channel, reqs <-chan *ssh.Request, u *user, j *j
 			run, err := s.checkExec(cmd, u, j)
 			if err != nil {
 				s.metrics.sessions.WithLabelValues("exec", "refused").Inc()
+				refused.count()
 				log.Warn("exec refused", "event", "ssh.exec_refused", "command", truncate(cmd, 200), "err", err)
 				r.Reply(true, nil) // so the client sees the reason and status
 				fmt.Fprintf(ch.Stderr(), "bartleby: %v\r\n", err)
@@ -159,7 +212,9 @@ func (s *Server) session(ch ssh.Channel, reqs <-chan *ssh.Request, u *user, j *j
 			if r.Type == "env" || r.Type == "keepalive@openssh.com" {
 				level = slog.LevelDebug
 			}
-			log.Log(context.Background(), level, "session request refused", "event", "ssh.request_refused", "type", truncate(r.Type, 64))
+			if r.Type == "keepalive@openssh.com" || refused.count() {
+				log.Log(context.Background(), level, "session request refused", "event", "ssh.request_refused", "type", truncate(r.Type, 64))
+			}
 			if r.WantReply {
 				r.Reply(false, nil)
 			}

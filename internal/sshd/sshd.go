@@ -325,7 +325,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		logins: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "bartleby_ssh_logins_total",
 			Help: "SSH authentication attempts by method and result."}, []string{"method", "result"}),
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "bartleby_ssh_connections_refused_total",
-			Help: "SSH connections closed before the handshake, by reason."}, []string{"reason"}),
+			Help: "SSH connections refused, by reason: before the handshake (blocked, too_many, startups) or at login (per_user)."}, []string{"reason"}),
 		sessions: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "bartleby_ssh_sessions_total",
 			Help: "SSH session requests by kind and result."}, []string{"kind", "result"}),
 		active: prometheus.NewGauge(prometheus.GaugeOpts{Name: "bartleby_ssh_connections_active",

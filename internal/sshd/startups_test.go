@@ -25,28 +25,25 @@ func dialFrom(src, addr string) (net.Conn, error) {
 	return d.Dial("tcp", addr)
 }
 
-// TestPreAuthFlood: 100 idle connections from 127.0.0.1 neither fill the
-// server nor keep 127.0.0.2 from logging in, and each that ends without
-// logging in counts as a failure, so 127.0.0.1 ends up blocked.
-func TestPreAuthFlood(t *testing.T) {
-	t.Parallel()
-	hash, err := bcrypt.GenerateFromPassword([]byte("bob-secret"), bcrypt.MinCost)
+// startUsers starts the ssh part with the [ssh] settings given and users
+// (roots "root", "www", … in turn) whose password is "secret", logging
+// to log, until the test ends; it returns the listening address.
+func startUsers(t *testing.T, settings string, log slog.Handler, users ...string) (string, *Server) {
+	t.Helper()
+	hash, err := bcrypt.GenerateFromPassword([]byte("secret"), bcrypt.MinCost)
 	if err != nil {
 		t.Fatal(err)
 	}
 	listen := testutil.FreePort(t)
-	cfg, err := parse(t, fmt.Sprintf(`
-[ssh]
-listen = %q
-  [[ssh.user]]
-  name = "bob"
-  password = %q
-  root = "root"
-`, listen, hash))
+	config := fmt.Sprintf("[ssh]\nlisten = %q\n%s\n", listen, settings)
+	for i, u := range users {
+		config += fmt.Sprintf("[[ssh.user]]\nname = %q\npassword = %q\nroot = %q\n", u, hash, []string{"root", "www"}[i%2])
+	}
+	cfg, err := parse(t, config)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := New(&part.Env{Config: cfg, Log: slog.New(slog.DiscardHandler), Metrics: prometheus.NewRegistry()})
+	p, err := New(&part.Env{Config: cfg, Log: slog.New(log), Metrics: prometheus.NewRegistry()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,6 +56,21 @@ listen = %q
 		defer cancel()
 		s.Shutdown(ctx)
 	})
+	return listen, s
+}
+
+// login logs user in with the password startUsers gives.
+func login(listen, user string) (*ssh.Client, error) {
+	return ssh.Dial("tcp", listen, &ssh.ClientConfig{User: user, Auth: []ssh.AuthMethod{ssh.Password("secret")},
+		HostKeyCallback: ssh.InsecureIgnoreHostKey(), Timeout: 10 * time.Second})
+}
+
+// TestPreAuthFlood: 100 idle connections from 127.0.0.1 neither fill the
+// server nor keep 127.0.0.2 from logging in, and each that ends without
+// logging in counts as a failure, so 127.0.0.1 ends up blocked.
+func TestPreAuthFlood(t *testing.T) {
+	t.Parallel()
+	listen, s := startUsers(t, "", slog.DiscardHandler, "bob")
 
 	var idle []net.Conn
 	for range 100 {
@@ -74,7 +86,7 @@ listen = %q
 	}
 	client.SetDeadline(time.Now().Add(20 * time.Second))
 	sc, _, _, err := ssh.NewClientConn(client, listen, &ssh.ClientConfig{
-		User: "bob", Auth: []ssh.AuthMethod{ssh.Password("bob-secret")},
+		User: "bob", Auth: []ssh.AuthMethod{ssh.Password("secret")},
 		HostKeyCallback: ssh.InsecureIgnoreHostKey(), // the server was made just now
 	})
 	if err != nil {

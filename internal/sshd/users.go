@@ -37,10 +37,76 @@ func compile(cfg *config.Config, c *config.Checker) map[string]*user {
 		c.Readable(fmt.Sprintf("ssh.host_keys[%d]", i+1), k, config.MaxCertFile)
 	}
 	users := map[string]*user{}
+	private := privateDirs(cfg)
 	for i, cu := range s.Users {
-		users[cu.Name] = compileUser(c, fmt.Sprintf("ssh.user[%d]", i+1), cu, cfg.User)
+		key := fmt.Sprintf("ssh.user[%d]", i+1)
+		users[cu.Name] = compileUser(c, key, cu, cfg.User)
+		users[cu.Name].checkPrivate(c, key, private)
 	}
 	return users
+}
+
+// privateDirs are the daemon's own places, which no jail may show:
+// state_dir (host and TLS keys, the mail queue, the control socket) and
+// the config file, by what they are called and, where they exist, where
+// they lead.
+func privateDirs(cfg *config.Config) []privatePlace {
+	var places []privatePlace
+	if cfg.StateDir != "" {
+		places = append(places, privatePlace{"state_dir", hostPaths(cfg.StateDir)})
+	}
+	if cfg.File != "" {
+		places = append(places, privatePlace{"the config file", hostPaths(cfg.File)})
+	}
+	return places
+}
+
+// privatePlace is one of the daemon's own places and the host paths
+// that name it.
+type privatePlace struct {
+	what  string
+	paths []string
+}
+
+// hostPaths is a path absolute and cleaned and, when it exists, with its
+// symlinks resolved.
+func hostPaths(dir string) []string {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil
+	}
+	paths := []string{abs}
+	if real, err := filepath.EvalSymlinks(abs); err == nil && real != abs {
+		paths = append(paths, real)
+	}
+	return paths
+}
+
+// checkPrivate refuses a root or mount that holds one of the daemon's
+// private places: the user (and rsync, whose Landlock rule grants the
+// whole mount) would read its keys, write its queue or rewrite its
+// config. A jail below state_dir (the quickstart's ./var/sftp/demo) shows
+// only itself.
+func (u *user) checkPrivate(c *config.Checker, key string, private []privatePlace) {
+	for _, m := range u.mounts {
+		for _, p := range private {
+			if holds(hostPaths(m.Dir), p.paths) {
+				c.Errorf(key+".root", "%s (%s) holds %s (%s): the user would reach the daemon's own files", m.Path, m.Dir, p.what, p.paths[0])
+			}
+		}
+	}
+}
+
+// holds reports whether any of inner is any of dirs or below it.
+func holds(dirs, inner []string) bool {
+	for _, d := range dirs {
+		for _, in := range inner {
+			if jail.Within(in, d) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // compileUser compiles one user; daemonUser is the config's user key.

@@ -24,7 +24,7 @@ type Daemon struct {
 	Dir      string // temporary directory holding config and state
 	Config   string // config file path
 	StateDir string
-	logs     *syncBuffer
+	logs     *SyncBuffer
 	done     chan struct{}
 	args     []string // extra serve flags
 }
@@ -59,7 +59,7 @@ func startDaemon(t testing.TB, config string, mode os.FileMode, args ...string) 
 		}
 	}
 	d := &Daemon{t: t, Dir: dir, Config: filepath.Join(dir, "bartleby.toml"),
-		StateDir: filepath.Join(dir, "state"), logs: &syncBuffer{}, done: make(chan struct{}), args: args}
+		StateDir: filepath.Join(dir, "state"), logs: &SyncBuffer{}, done: make(chan struct{}), args: args}
 	config = strings.ReplaceAll(config, "{{dir}}", dir)
 	if !strings.Contains(config, "state_dir") {
 		config = "state_dir = \"" + d.StateDir + "\"\n" + config
@@ -188,21 +188,22 @@ func (d *Daemon) LogLines() []string {
 	return lines
 }
 
-type syncBuffer struct {
+// SyncBuffer is a bytes.Buffer safe for concurrent writers, for logs.
+type SyncBuffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
-func (b *syncBuffer) Write(p []byte) (int, error) {
+func (b *SyncBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Write(p)
 }
 
-func (b *syncBuffer) String() string {
+func (b *SyncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
 
-var _ io.Writer = (*syncBuffer)(nil)
+var _ io.Writer = (*SyncBuffer)(nil)
