@@ -55,6 +55,15 @@ func TestBackupMX(t *testing.T) {
 		{"parent of a dotted domain", []string{"--to", "x@sub.example.net"}, "550 5.7.1 relaying denied"},
 		{"oversize", []string{"--to", "user@example.org", "--body", strings.Repeat(strings.Repeat("x", 70)+"\n", 400)}, "552 5.3.4"},
 		{"too many recipients", []string{"--to", "a@example.org,b@example.org,c@example.org,d@example.org"}, "452 4.5.3"},
+		// Relay tricks (README "Backup MX"): sender-specified routing that a
+		// primary might honour, a domain that only ends like a listed one,
+		// a source route naming us in front of a foreign address.
+		{"percent hack", []string{"--to", "u%victim.example.com@example.org"}, "550 5.7.1 relaying denied: sender-specified routing"},
+		{"bang path", []string{"--to", "victim.example.com!u@example.org"}, "550 5.7.1 relaying denied: sender-specified routing"},
+		{"suffix trick", []string{"--to", "u@victim.example.com!.sub.example.net"}, "553 5.1.3 malformed recipient"},
+		{"empty label", []string{"--to", "u@x..sub.example.net"}, "553 5.1.3 malformed recipient"},
+		{"source route", []string{"--to", "@example.org:victim@example.com"}, "550 5.7.1 relaying denied"},
+		{"address literal", []string{"--to", "u@[127.0.0.1]"}, "553 5.1.3"},
 	} {
 		out, _ := swaks(t, append([]string{"--server", mx, "--from", "a@elsewhere.net"}, tc.args...)...)
 		if !strings.Contains(out, tc.want) {

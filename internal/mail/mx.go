@@ -38,22 +38,28 @@ func (h *mxHandler) Rcpt(addr string) error {
 	if !domainListed(domain, b.Domains) {
 		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: "relaying denied"}
 	}
+	if smtpd.SourceRouted(addr) {
+		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: "relaying denied: sender-specified routing (% or ! in the local part)"}
+	}
 	if len(b.Recipients) > 0 && !listed(addr, b.Recipients) {
 		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such recipient here"}
 	}
 	return nil
 }
 
-// domainListed matches case-insensitively; ".example.org" lists the
-// subdomains of example.org.
+// domainListed matches by smtpd.DomainKey (ASCII case, IDNs as
+// A-labels); ".example.org" lists the subdomains of example.org.
 func domainListed(domain string, list []string) bool {
-	d := strings.ToLower(strings.TrimSuffix(domain, "."))
-	if d == "" {
+	d, ok := smtpd.DomainKey(domain)
+	if !ok {
 		return false
 	}
 	for _, l := range list {
-		l = strings.ToLower(l)
-		if d == l || (strings.HasPrefix(l, ".") && strings.HasSuffix(d, l)) {
+		sub := strings.HasPrefix(l, ".")
+		k, ok := smtpd.DomainKey(strings.TrimPrefix(l, "."))
+		switch {
+		case !ok:
+		case d == k && !sub, sub && strings.HasSuffix(d, "."+k):
 			return true
 		}
 	}
@@ -62,7 +68,7 @@ func domainListed(domain string, list []string) bool {
 
 func listed(addr string, list []string) bool {
 	for _, l := range list {
-		if strings.EqualFold(addr, l) {
+		if smtpd.SameAddress(addr, l) {
 			return true
 		}
 	}
@@ -110,7 +116,7 @@ func byDomain(rcpts []string) [][]string {
 	var out [][]string
 	for _, r := range rcpts {
 		_, d, _ := strings.Cut(r, "@")
-		d = strings.ToLower(d)
+		d, _ = smtpd.DomainKey(d)
 		i, ok := idx[d]
 		if !ok {
 			i = len(out)
@@ -164,10 +170,15 @@ func (m *Mail) primaryRoute() *route {
 	return rt
 }
 
+// firstDomain is the domain whose MX hosts get the message, as an A-label
+// for DNS.
 func firstDomain(env *queue.Envelope) string {
 	for _, r := range env.Rcpts {
 		if r.Open() {
 			_, d, _ := strings.Cut(r.Addr, "@")
+			if k, ok := smtpd.DomainKey(d); ok {
+				return k
+			}
 			return d
 		}
 	}

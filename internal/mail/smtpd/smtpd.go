@@ -17,7 +17,6 @@ import (
 
 	"github.com/emersion/go-smtp"
 
-	"bartleby/internal/mail/aliases"
 	"bartleby/internal/mail/message"
 	"bartleby/internal/mail/queue"
 )
@@ -94,13 +93,17 @@ func (s *session) Reset() { s.from, s.rcpts, s.utf8 = nil, nil, false }
 func (s *session) Logout() error { return nil }
 
 func (s *session) Mail(from string, opts *smtp.MailOptions) error {
+	utf8 := opts != nil && opts.UTF8
 	if from != "" {
-		if err := aliases.CheckAddress(from); err != nil || !strings.Contains(from, "@") {
+		if !strings.Contains(from, "@") {
 			return &smtp.SMTPError{Code: 553, EnhancedCode: smtp.EnhancedCode{5, 1, 7}, Message: "malformed sender address"}
+		}
+		if err := checkPath(from, "sender", utf8, smtp.EnhancedCode{5, 1, 7}); err != nil {
+			return err
 		}
 	}
 	s.from = &from
-	s.utf8 = opts != nil && opts.UTF8
+	s.utf8 = utf8
 	mailStarted(s.conn.Conn())
 	return nil
 }
@@ -113,8 +116,8 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 		return &smtp.SMTPError{Code: 452, EnhancedCode: smtp.EnhancedCode{4, 5, 3},
 			Message: fmt.Sprintf("too many recipients (at most %d per message); send the rest in another message", s.cfg.MaxRecipients)}
 	}
-	if err := aliases.CheckAddress(to); err != nil {
-		return &smtp.SMTPError{Code: 553, EnhancedCode: smtp.EnhancedCode{5, 1, 3}, Message: "malformed recipient address"}
+	if err := checkPath(to, "recipient", s.utf8, smtp.EnhancedCode{5, 1, 3}); err != nil {
+		return err
 	}
 	if err := s.h.Rcpt(to); err != nil {
 		return err
