@@ -110,3 +110,25 @@ func TestBackupMXEarlyTalker(t *testing.T) {
 		t.Fatalf("early talker got %q", line)
 	}
 }
+
+// TestBackupMXRefusesMailLoops: a message that has been through more
+// than 50 hops (a primary and its backup forwarding it to each other) is
+// refused with 554 5.4.6 and never queued; one under the limit passes.
+func TestBackupMXRefusesMailLoops(t *testing.T) {
+	t.Parallel()
+	mx := testutil.FreePort(t)
+	d := testutil.StartDaemon(t, fmt.Sprintf(mxConfig, mx, testutil.FreePort(t)))
+	received := func(n int) string {
+		return strings.Repeat("Received: from a.test by b.test;\r\n\tMon, 1 Jan 2024 00:00:00 +0000\r\n", n)
+	}
+	err := submitSMTP(mx, "a@elsewhere.net", "user@example.org", received(50)+"Subject: loop\r\n\r\nhi\r\n")
+	if err == nil || !strings.Contains(err.Error(), "554") || !strings.Contains(err.Error(), "mail loop") {
+		t.Fatalf("50 hops + ours: %v", err)
+	}
+	if err := submitSMTP(mx, "a@elsewhere.net", "user@example.org", received(49)+"Subject: ok\r\n\r\nhi\r\n"); err != nil {
+		t.Fatalf("49 hops + ours: %v", err)
+	}
+	if q, _ := d.Run("mail", "queue"); strings.Count(q, "user@example.org") != 1 {
+		t.Fatalf("want exactly the message under the limit queued:\n%s", q)
+	}
+}

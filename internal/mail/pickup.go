@@ -78,7 +78,7 @@ func (m *Mail) pickupOne(k *conf, name string) error {
 	if len(d.Rcpts) == 0 {
 		return errors.New("no recipients")
 	}
-	env, err := m.submit(k, d.From, d.Rcpts, false, fmt.Sprintf("maildrop uid %d", d.UID), message.NormalizeLong(d.Data))
+	env, err := m.submit(k, d.From, d.Rcpts, false, fmt.Sprintf("maildrop uid %d", d.UID), message.LimitHops(message.NormalizeLong(d.Data)))
 	if err != nil {
 		return err
 	}

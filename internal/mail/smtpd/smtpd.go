@@ -137,7 +137,7 @@ func (s *session) Data(r io.Reader) error {
 		normalize = message.NormalizeLong
 	}
 	m := &Incoming{From: *s.from, Rcpts: s.rcpts, SMTPUTF8: s.utf8, Origin: origin,
-		Data: io.MultiReader(strings.NewReader(s.received()), normalize(r))}
+		Data: message.LimitHops(io.MultiReader(strings.NewReader(s.received()), normalize(r)))}
 	id, err := s.h.Queue(m)
 	io.Copy(io.Discard, r) // go-smtp needs the data consumed, even on error
 	if err != nil {
@@ -162,6 +162,8 @@ func dataError(err error) error {
 		// Past go-smtp's own line limit too: a 451 would have the sender
 		// retry the same message until it gives up.
 		return &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 6, 0}, Message: "rejected: " + message.ErrLongLine.Error()}
+	case errors.Is(err, message.ErrLoop):
+		return &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 4, 6}, Message: "rejected: " + message.ErrLoop.Error()}
 	case errors.Is(err, message.ErrNUL):
 		return &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 6, 0}, Message: "rejected: the message contains a NUL byte"}
 	case errors.As(err, &te):

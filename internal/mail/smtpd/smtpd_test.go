@@ -114,6 +114,17 @@ func TestQueueFailureIsTemporary(t *testing.T) {
 	}
 }
 
+// TestMailLoopRefused: 50 Received fields from the client plus ours is
+// past message.MaxHops.
+func TestMailLoopRefused(t *testing.T) {
+	h := &sink{}
+	hops := strings.Repeat("Received: from a by b; Mon, 1 Jan 2024 00:00:00 +0000\r\n", 50)
+	out := dialog(t, serve(t, h, nil), "EHLO c\r\nMAIL FROM:<s@x.test>\r\nRCPT TO:<1@x.test>\r\nDATA\r\n"+hops+"\r\nhi\r\n.\r\nQUIT\r\n")
+	if !strings.Contains(out, "554 5.4.6") || h.count() != 0 {
+		t.Fatalf("a looping message was not refused:\n%s", out)
+	}
+}
+
 // TestDisconnectMidData: nothing queued, nothing acknowledged.
 func TestDisconnectMidData(t *testing.T) {
 	h := &sink{}
