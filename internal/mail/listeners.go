@@ -62,7 +62,7 @@ func (m *Mail) newServers(k *conf) (*servers, error) {
 // for the clients of the port shared with the backup MX.
 func (m *Mail) submitServer(k *conf, tlsCfg *tls.Config) *smtp.Server {
 	return smtpd.New(smtpd.Config{Name: roleSubmit, Hostname: k.hostname, MaxSize: k.maxSize(),
-		MaxRecipients: 1000, LongLines: true, TLS: tlsCfg, Log: m.log}, submitHandler{m: m, k: k})
+		MaxRecipients: 1000, LongLines: true, TLS: tlsCfg, Spool: m.q.Dir(), Log: m.log}, submitHandler{m: m, k: k})
 }
 
 func (g *servers) add(role string, s *smtp.Server) {

@@ -23,7 +23,7 @@ import (
 // self-signed certificate, only the configured domains.
 func (m *Mail) mxServer(k *conf, tlsCfg *tls.Config) *smtp.Server {
 	return smtpd.New(smtpd.Config{Name: roleMX, Hostname: k.hostname, MaxSize: k.maxSize(),
-		MaxRecipients: k.cfg.BackupMX.MaxRecipients, TLS: tlsCfg, Log: m.log}, &mxHandler{m: m, k: k})
+		MaxRecipients: k.cfg.BackupMX.MaxRecipients, TLS: tlsCfg, Spool: m.q.Dir(), Log: m.log}, &mxHandler{m: m, k: k})
 }
 
 // mxHandler accepts mail for the configured domains only: no open relay.

@@ -49,7 +49,10 @@ type Config struct {
 	// re-encode (message.FixLongLines): local software such as cron often
 	// cannot resend, so refusing would lose the message. Off, they get 554.
 	LongLines bool
-	Log       *slog.Logger
+	// Spool is the queue's directory: MAIL is refused with 452 4.3.1
+	// while its file system has less than 1.5 × MaxSize free.
+	Spool string
+	Log   *slog.Logger
 }
 
 // RFC 5321 4.5.3.2 timeouts: 5 minutes for a command, 10 for the data.
@@ -101,6 +104,10 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 		if err := checkPath(from, "sender", utf8, smtp.EnhancedCode{5, 1, 7}); err != nil {
 			return err
 		}
+	}
+	if !roomFor(s.cfg.Spool, s.cfg.MaxSize) {
+		s.cfg.Log.Warn("MAIL refused: the spool's file system is nearly full", "event", "mail.spool_full", "listener", s.cfg.Name, "dir", s.cfg.Spool)
+		return errNoSpace
 	}
 	s.from = &from
 	s.utf8 = utf8
@@ -166,6 +173,8 @@ func dataError(err error) error {
 		return &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 4, 6}, Message: "rejected: " + message.ErrLoop.Error()}
 	case errors.Is(err, message.ErrNUL):
 		return &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 6, 0}, Message: "rejected: the message contains a NUL byte"}
+	case isNoSpace(err):
+		return errNoSpace
 	case errors.As(err, &te):
 		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "cannot write the queue, try again later"}
 	}

@@ -1,0 +1,118 @@
+package e2e
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-smtp"
+	"golang.org/x/sys/unix"
+
+	"bartleby/internal/mail/mailtest"
+	"bartleby/internal/testutil"
+)
+
+// TestMXFullDisk puts the queue on a 1 MB tmpfs. While the spool has less
+// than 1.5 × max_size free, MAIL gets 452 4.3.1; a disk that fills up
+// during DATA gets 452 4.3.1 too and leaves no file behind; once there is
+// room again the daemon, which kept serving, takes and forwards the
+// message whole.
+func TestMXFullDisk(t *testing.T) {
+	testutil.NeedRoot(t)
+	primary := mailtest.StartPeer(t, mailtest.Options{})
+	mx := testutil.FreePort(t)
+	d := testutil.StartDaemon(t, fmt.Sprintf(`hostname = "mx2.test"
+[mail]
+max_size = "100KB"
+  [mail.backup_mx]
+  listen = [%q]
+  domains = ["example.org"]
+  primary = %q
+  greet_pause = "0s"
+`, mx, primary.Addr))
+	// The queue moves to a tmpfs of its own for the next start.
+	d.Stop()
+	spool := filepath.Join(d.StateDir, "queue")
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=1m,mode=0700", "tmpfs", spool).CombinedOutput(); err != nil {
+		t.Fatalf("mount a tmpfs: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", "-l", spool).Run() }) // after the daemon stops
+	d.Restart()
+	filler := filepath.Join(spool, "filler")
+	leaveFree := func(kb int64) {
+		t.Helper()
+		os.Remove(filler)
+		var st unix.Statfs_t
+		if err := unix.Statfs(spool, &st); err != nil {
+			t.Fatal(err)
+		}
+		free := int64(st.Bavail) * st.Bsize
+		if err := os.WriteFile(filler, make([]byte, free-kb<<10), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	msg := "Subject: big\r\n\r\n" + strings.Repeat(strings.Repeat("x", 76)+"\r\n", 1200) // 94 KB
+
+	leaveFree(120) // under 150 KB: refused at MAIL, before the transfer
+	if err := mxSend(mx, msg, nil); !isSMTP(err, 452, "insufficient system storage") {
+		t.Fatalf("MAIL with 120 KB free: %v", err)
+	}
+	leaveFree(170) // room at MAIL; then the disk fills up during DATA
+	if err := mxSend(mx, msg, func() { leaveFree(40) }); !isSMTP(err, 452, "insufficient system storage") {
+		t.Fatalf("disk full during DATA: %v", err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(spool, "[0-9A-F]*")); len(left) != 0 {
+		t.Fatalf("files left in the queue: %v", left)
+	}
+	os.Remove(filler)
+	if err := mxSend(mx, msg, nil); err != nil {
+		t.Fatalf("with room again: %v", err)
+	}
+	got := primary.Wait(1, 20*time.Second)
+	if len(got) != 1 || !strings.HasSuffix(string(got[0].Data), msg) {
+		t.Fatalf("primary got %d messages, want the one message whole", len(got))
+	}
+	if !d.WaitLog(`"event":"mail.spool_full"`, time.Second) {
+		t.Error("the refusal at MAIL was not logged")
+	}
+}
+
+// mxSend sends msg to u@example.org, calling beforeData, if set, between
+// RCPT and DATA.
+func mxSend(addr, msg string, beforeData func()) error {
+	c, err := smtp.Dial(addr)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if err := c.Hello("client.test"); err != nil {
+		return err
+	}
+	if err := c.Mail("a@elsewhere.net", nil); err != nil {
+		return err
+	}
+	if err := c.Rcpt("u@example.org", nil); err != nil {
+		return err
+	}
+	if beforeData != nil {
+		beforeData()
+	}
+	w, err := c.Data()
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write([]byte(msg)); err != nil {
+		return err
+	}
+	return w.Close()
+}
+
+func isSMTP(err error, code int, text string) bool {
+	var se *smtp.SMTPError
+	return errors.As(err, &se) && se.Code == code && strings.Contains(se.Message, text)
+}
