@@ -1,0 +1,29 @@
+package mail
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"bartleby/internal/mail/queue"
+)
+
+// TestAwaitDSN: recipients whose DSN could not be queued stay deferred,
+// so the message is not removed with no one told; earlier bounces and
+// other recipients are left as they are.
+func TestAwaitDSN(t *testing.T) {
+	now := &queue.Rcpt{Addr: "now@x.test", State: queue.Bounced, Error: "550 no such user"}
+	before := &queue.Rcpt{Addr: "before@x.test", State: queue.Bounced, Error: "550 gone"}
+	done := &queue.Rcpt{Addr: "done@x.test", State: queue.Delivered}
+	e := &queue.Envelope{Rcpts: []*queue.Rcpt{now, before, done}}
+	awaitDSN(e, []*queue.Rcpt{{Addr: "now@x.test"}}, errors.New("no space left on device"))
+	if now.State != queue.Deferred || !strings.Contains(now.Error, "550 no such user (the DSN could not be queued, retrying: no space left on device)") {
+		t.Errorf("newly bounced: %+v", now)
+	}
+	if before.State != queue.Bounced || done.State != queue.Delivered {
+		t.Errorf("others changed: %+v %+v", before, done)
+	}
+	if !e.Open() {
+		t.Error("the message would be removed")
+	}
+}
