@@ -49,6 +49,9 @@ func (m *Mail) pickup() {
 		}
 		return
 	}
+	if gone, _ := maildrop.RemoveStale(k.cfg.Maildrop, time.Now()); len(gone) > 0 {
+		m.log.Warn("maildrop: removed what sendmail left half written (it was killed, and exited non-zero)", "event", "mail.maildrop_stale", "files", gone)
+	}
 	for _, name := range names {
 		err := m.pickupOne(k, name)
 		var te *queue.TempError
