@@ -76,39 +76,49 @@ func listed(addr string, list []string) bool {
 }
 
 // Queue stores the message for the primary. With primary = "mx" each
-// domain gets its own copy, since each may have its own MX hosts.
+// domain gets its own copy, since each may have its own MX hosts. The
+// copies are committed together or not at all: a client told 4xx sends
+// the message again, and a copy already queued would then go out twice.
 func (h *mxHandler) Queue(in *smtpd.Incoming) (string, error) {
 	m := h.m
 	groups := [][]string{in.Rcpts}
 	if h.k.cfg.BackupMX.Primary == "mx" {
 		groups = byDomain(in.Rcpts)
 	}
-	var first queue.Envelope
-	for i, g := range groups {
+	var staged []queue.Envelope
+	discard := func() {
+		for _, e := range staged {
+			m.q.Discard(e.ID)
+		}
+	}
+	for _, g := range groups {
 		env := queue.Envelope{From: in.From, Route: routePrimary, Origin: in.Origin, SMTPUTF8: in.SMTPUTF8}
 		for _, r := range g {
 			env.Rcpts = append(env.Rcpts, &queue.Rcpt{Addr: r})
 		}
 		data := in.Data
-		if i > 0 {
-			rc, err := m.q.Data(first.ID)
+		if len(staged) > 0 {
+			rc, err := m.q.Data(staged[0].ID)
 			if err != nil {
-				return first.ID, &queue.TempError{Err: err}
+				discard()
+				return "", &queue.TempError{Err: err}
 			}
 			defer rc.Close()
 			data = rc
 		}
-		added, err := m.q.Add(env, data, h.k.maxSize())
+		added, err := m.q.Stage(env, data, h.k.maxSize())
 		if err != nil {
-			return first.ID, err
+			discard()
+			return "", err
 		}
-		if i == 0 {
-			first = added
-		}
-		m.met.accepted.WithLabelValues("backup_mx").Inc()
-		m.logQueued(&added, "backup_mx")
+		staged = append(staged, added)
 	}
-	return first.ID, nil
+	for i := range staged {
+		m.q.Commit(staged[i])
+		m.met.accepted.WithLabelValues("backup_mx").Inc()
+		m.logQueued(&staged[i], "backup_mx")
+	}
+	return staged[0].ID, nil
 }
 
 func byDomain(rcpts []string) [][]string {
