@@ -2,6 +2,7 @@ package smtpd
 
 import (
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/emersion/go-smtp"
@@ -21,7 +22,7 @@ const maxDomain = 253
 // look-alike Unicode domains would otherwise pass a suffix match.
 func checkPath(addr, what string, utf8Declared bool, code smtp.EnhancedCode) error {
 	bad := &smtp.SMTPError{Code: 553, EnhancedCode: code, Message: "malformed " + what + " address"}
-	if aliases.CheckAddress(addr) != nil || !utf8.ValidString(addr) {
+	if aliases.CheckAddress(addr) != nil || !Printable(addr) {
 		return bad
 	}
 	if !utf8Declared && !isASCII(addr) {
@@ -33,6 +34,21 @@ func checkPath(addr, what string, utf8Declared bool, code smtp.EnhancedCode) err
 		}
 	}
 	return nil
+}
+
+// Printable reports whether s is valid UTF-8 without control or format
+// characters: C1 controls such as U+009B (a terminal's CSI) and bidi
+// overrides would otherwise reach `mail show`, the logs and DSNs.
+func Printable(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if !unicode.IsPrint(r) {
+			return false
+		}
+	}
+	return true
 }
 
 // DomainKey is the form in which two spellings of one domain compare

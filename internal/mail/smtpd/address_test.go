@@ -76,6 +76,14 @@ func TestAddressTricks(t *testing.T) {
 	if !strings.Contains(out, "553 5.1.3") || !strings.Contains(out, "I'll make sure <ü@bücher.test>") {
 		t.Errorf("SMTPUTF8: want the Kelvin sign refused and an IDN taken:\n%s", out)
 	}
+	// A C1 control (U+009B is a terminal's CSI) or a bidi override in
+	// the local part, or invalid UTF-8: refused even with SMTPUTF8.
+	for _, rcpt := range []string{"u\u009b2J@x.test", "u\u202egnp.exe@x.test", "u\xff@x.test"} {
+		out := dialog(t, addr, "EHLO c\r\nMAIL FROM:<s@x.test> SMTPUTF8\r\nRCPT TO:<"+rcpt+">\r\nQUIT\r\n")
+		if !strings.Contains(out, "553 5.1.3") {
+			t.Errorf("RCPT TO:<%q> with SMTPUTF8:\n%s", rcpt, out)
+		}
+	}
 	out = dialog(t, addr, "EHLO c\r\nMAIL FROM:<s@evil.test!.x.test>\r\nMAIL FROM:<s@é.test>\r\nQUIT\r\n")
 	if !strings.Contains(out, "553 5.1.7 malformed sender") || !strings.Contains(out, "553 5.6.7") {
 		t.Errorf("sender checks:\n%s", out)

@@ -182,7 +182,24 @@ func dataError(err error) error {
 }
 
 func (s *session) origin() string {
-	return fmt.Sprintf("smtp %s (%s)", s.conn.Conn().RemoteAddr(), s.conn.Hostname())
+	return fmt.Sprintf("smtp %s (%s)", s.conn.Conn().RemoteAddr(), s.helo())
+}
+
+// maxHelo bounds the HELO name we repeat: a host name has at most 253.
+const maxHelo = 255
+
+// helo is the client's HELO argument as it may be repeated in a header,
+// a log, `mail show` or the queue page: printable ASCII but parentheses
+// (which would end the Received comment), at most maxHelo octets. go-smtp
+// takes any octets but line ends, terminal escapes included.
+func (s *session) helo() string {
+	h := strings.Map(func(r rune) rune {
+		if r < ' ' || r > '~' || r == '(' || r == ')' {
+			return -1
+		}
+		return r
+	}, s.conn.Hostname())
+	return h[:min(len(h), maxHelo)]
 }
 
 // received is our trace field (RFC 5321 4.4).
@@ -195,14 +212,8 @@ func (s *session) received() string {
 	if h, _, err := net.SplitHostPort(ip); err == nil {
 		ip = h
 	}
-	helo := strings.Map(func(r rune) rune {
-		if r < ' ' || r > '~' || r == '(' || r == ')' {
-			return -1
-		}
-		return r
-	}, s.conn.Hostname())
 	return fmt.Sprintf("Received: from %s ([%s])\r\n\tby %s (bartleby) with %s;\r\n\t%s\r\n",
-		helo, ip, s.cfg.Hostname, with, time.Now().Format(time.RFC1123Z))
+		s.helo(), ip, s.cfg.Hostname, with, time.Now().Format(time.RFC1123Z))
 }
 
 // slogLogger routes go-smtp's own messages to slog at debug level.

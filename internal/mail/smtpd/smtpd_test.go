@@ -19,9 +19,10 @@ import (
 
 // sink is a Handler that keeps what it is given.
 type sink struct {
-	mu   sync.Mutex
-	msgs []string
-	fail error
+	mu      sync.Mutex
+	msgs    []string
+	origins []string
+	fail    error
 }
 
 func (s *sink) Rcpt(addr string) error {
@@ -42,6 +43,7 @@ func (s *sink) Queue(m *Incoming) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.msgs = append(s.msgs, string(b))
+	s.origins = append(s.origins, m.Origin)
 	return "ID1", nil
 }
 
@@ -111,6 +113,22 @@ func TestQueueFailureIsTemporary(t *testing.T) {
 	out := dialog(t, serve(t, h, nil), "EHLO c\r\nMAIL FROM:<s@x.test>\r\nRCPT TO:<1@x.test>\r\nDATA\r\nhi\r\n.\r\nQUIT\r\n")
 	if !strings.Contains(out, "451 4.3.0 cannot write the queue") {
 		t.Fatalf("full spool answered:\n%s", out)
+	}
+}
+
+// TestHeloRepeatedClean: a HELO name with a terminal escape, a
+// parenthesis and 2000 octets reaches neither Received nor the origin
+// (logs, mail show) as it was sent.
+func TestHeloRepeatedClean(t *testing.T) {
+	h := &sink{}
+	helo := "\x1b[2J\x1b]0;pwned\x07evil)(x" + strings.Repeat("a", 1900)
+	out := dialog(t, serve(t, h, nil), "EHLO "+helo+"\r\nMAIL FROM:<s@x.test>\r\nRCPT TO:<1@x.test>\r\nDATA\r\nhi\r\n.\r\nQUIT\r\n")
+	if h.count() != 1 {
+		t.Fatalf("not queued:\n%s", out)
+	}
+	want := "[2J]0;pwnedevilx" + strings.Repeat("a", maxHelo-len("[2J]0;pwnedevilx"))
+	if !strings.HasPrefix(h.msgs[0], "Received: from "+want+" ([127.0.0.1])\r\n") || !strings.HasSuffix(h.origins[0], "("+want+")") {
+		t.Fatalf("Received %q\norigin %q", h.msgs[0][:80], h.origins[0])
 	}
 }
 
