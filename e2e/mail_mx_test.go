@@ -3,6 +3,7 @@ package e2e
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"net"
 	"path/filepath"
 	"strings"
@@ -130,5 +131,31 @@ func TestBackupMXRefusesMailLoops(t *testing.T) {
 	}
 	if q, _ := d.Run("mail", "queue"); strings.Count(q, "user@example.org") != 1 {
 		t.Fatalf("want exactly the message under the limit queued:\n%s", q)
+	}
+}
+
+// TestBackupMXHardErrorLimit: a client probing for addresses is cut off
+// with 421 after 20 refusals, as by Postfix's smtpd_hard_error_limit.
+func TestBackupMXHardErrorLimit(t *testing.T) {
+	t.Parallel()
+	mx := testutil.FreePort(t)
+	testutil.StartDaemon(t, fmt.Sprintf(mxConfig, mx, testutil.FreePort(t)))
+	c, err := net.Dial("tcp", mx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	br := bufio.NewReader(c)
+	br.ReadString('\n') // after the greet pause
+	var script strings.Builder
+	script.WriteString("EHLO prober.test\r\nMAIL FROM:<a@elsewhere.net>\r\n")
+	for i := range 30 {
+		fmt.Fprintf(&script, "RCPT TO:<guess%d@example.com>\r\n", i)
+	}
+	c.Write([]byte(script.String()))
+	out, err := io.ReadAll(br)
+	if err != nil || strings.Count(string(out), "550 5.7.1") != 19 || !strings.Contains(string(out), "421 4.7.0 too many errors") {
+		t.Fatalf("%v:\n%s", err, out)
 	}
 }

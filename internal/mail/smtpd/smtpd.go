@@ -83,19 +83,62 @@ func New(cfg Config, h Handler) *smtp.Server {
 }
 
 type session struct {
-	cfg   *Config
-	h     Handler
-	conn  *smtp.Conn
-	from  *string
-	utf8  bool
-	rcpts []string
+	cfg     *Config
+	h       Handler
+	conn    *smtp.Conn
+	from    *string
+	utf8    bool
+	rcpts   []string
+	refusal int  // MAIL, RCPT and DATA refused since the last message
+	ended   bool // by refused: commands still buffered get 421
 }
+
+// maxRefusals is Postfix's smtpd_hard_error_limit: a client refused this
+// often without delivering a message is probing for addresses or
+// confused, and holds a slot for nothing; it gets 421 and the session
+// ends.
+const maxRefusals = 20
+
+// refused counts a refusal; at maxRefusals the reply is 421 and the
+// session ends. Only clients of a limited listener (Limit) are ended:
+// the host's own programs on the submission port are trusted.
+func (s *session) refused(err error) error {
+	s.refusal++
+	if s.refusal < maxRefusals || !kick(s.conn.Conn()) {
+		return err
+	}
+	s.ended = true
+	s.cfg.Log.Warn("too many refused commands: session ended", "event", "mail.too_many_errors", "listener", s.cfg.Name, "origin", s.origin())
+	return errEnded
+}
+
+var errEnded = &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 7, 0}, Message: "too many errors, closing"}
 
 func (s *session) Reset() { s.from, s.rcpts, s.utf8 = nil, nil, false }
 
 func (s *session) Logout() error { return nil }
 
 func (s *session) Mail(from string, opts *smtp.MailOptions) error {
+	if s.ended {
+		return errEnded
+	}
+	if err := s.mail(from, opts); err != nil {
+		return s.refused(err)
+	}
+	return nil
+}
+
+func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	if s.ended {
+		return errEnded
+	}
+	if err := s.rcpt(to); err != nil {
+		return s.refused(err)
+	}
+	return nil
+}
+
+func (s *session) mail(from string, opts *smtp.MailOptions) error {
 	utf8 := opts != nil && opts.UTF8
 	if from != "" {
 		if !strings.Contains(from, "@") {
@@ -115,7 +158,7 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	return nil
 }
 
-func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+func (s *session) rcpt(to string) error {
 	if s.from == nil {
 		return &smtp.SMTPError{Code: 503, EnhancedCode: smtp.EnhancedCode{5, 5, 1}, Message: "MAIL first"}
 	}
@@ -134,7 +177,11 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 }
 
 func (s *session) Data(r io.Reader) error {
-	if s.from == nil || len(s.rcpts) == 0 {
+	switch {
+	case s.ended:
+		io.Copy(io.Discard, r)
+		return errEnded
+	case s.from == nil || len(s.rcpts) == 0:
 		io.Copy(io.Discard, r)
 		return &smtp.SMTPError{Code: 503, EnhancedCode: smtp.EnhancedCode{5, 5, 1}, Message: "RCPT first"}
 	}
@@ -149,8 +196,9 @@ func (s *session) Data(r io.Reader) error {
 	io.Copy(io.Discard, r) // go-smtp needs the data consumed, even on error
 	if err != nil {
 		s.cfg.Log.Warn("message refused", "event", "mail.refused", "listener", s.cfg.Name, "origin", origin, "from", *s.from, "error", err)
-		return dataError(err)
+		return s.refused(dataError(err))
 	}
+	s.refusal = 0 // as Postfix counts: errors without delivering mail
 	s.cfg.Log.Info("message queued", "event", "mail.received", "id", id, "listener", s.cfg.Name, "origin", origin, "from", *s.from, "rcpts", len(s.rcpts))
 	return &smtp.SMTPError{Code: 250, EnhancedCode: smtp.EnhancedCode{2, 0, 0}, Message: "queued as " + id}
 }
