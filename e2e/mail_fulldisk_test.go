@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -35,14 +36,7 @@ max_size = "100KB"
   primary = %q
   greet_pause = "0s"
 `, mx, primary.Addr))
-	// The queue moves to a tmpfs of its own for the next start.
-	d.Stop()
-	spool := filepath.Join(d.StateDir, "queue")
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=1m,mode=0700", "tmpfs", spool).CombinedOutput(); err != nil {
-		t.Fatalf("mount a tmpfs: %v\n%s", err, out)
-	}
-	t.Cleanup(func() { exec.Command("umount", "-l", spool).Run() }) // after the daemon stops
-	d.Restart()
+	spool := queueOnTmpfs(t, d)
 	filler := filepath.Join(spool, "filler")
 	leaveFree := func(kb int64) {
 		t.Helper()
@@ -80,6 +74,86 @@ max_size = "100KB"
 	if !d.WaitLog(`"event":"mail.spool_full"`, time.Second) {
 		t.Error("the refusal at MAIL was not logged")
 	}
+}
+
+// TestDSNOnFullDisk: a recipient refused for good while the disk is too
+// full for its DSN stays deferred rather than vanishing with no one told;
+// once there is room, the next attempt sends the DSN.
+func TestDSNOnFullDisk(t *testing.T) {
+	testutil.NeedRoot(t)
+	var refuse atomic.Bool
+	r := newRelayTo(t, mailtest.Options{Rcpt: func(addr string) error {
+		if !strings.HasPrefix(addr, "gone@") {
+			return nil
+		}
+		if refuse.Load() {
+			return mailtest.RejectRcpt("gone@", 550)(addr)
+		}
+		return mailtest.RejectRcpt("gone@", 451)(addr)
+	}}, `max_size = "100KB"`)
+	d := r.start(t)
+	spool := queueOnTmpfs(t, d)
+	if err := submitSMTP(r.submit, "sender@example.org", "gone@example.net", "Subject: to a gone user\r\n\r\nhi\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	waitQueue(t, d, "451")
+	fillUp(t, filepath.Join(spool, "filler"))
+	refuse.Store(true)
+	d.Run("mail", "flush")
+	if q := waitQueue(t, d, "the DSN could not be queued"); !strings.Contains(q, "gone@example.net") {
+		t.Fatalf("the message is not kept:\n%s", q)
+	}
+	os.Remove(filepath.Join(spool, "filler"))
+	d.Run("mail", "flush")
+	got := r.peer.Wait(1, 20*time.Second)
+	if len(got) != 1 || got[0].Rcpts[0] != "sender@example.org" || !strings.Contains(string(got[0].Data), "Undelivered Mail Returned to Sender") {
+		t.Fatalf("smarthost got %+v, want the DSN", got)
+	}
+}
+
+// queueOnTmpfs restarts d with its queue on a 1 MB tmpfs of its own and
+// returns the queue's directory.
+func queueOnTmpfs(t *testing.T, d *testutil.Daemon) string {
+	t.Helper()
+	d.Stop()
+	spool := filepath.Join(d.StateDir, "queue")
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=1m,mode=0700", "tmpfs", spool).CombinedOutput(); err != nil {
+		t.Fatalf("mount a tmpfs: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", "-l", spool).Run() }) // after the daemon stops
+	d.Restart()
+	return spool
+}
+
+// fillUp writes name until its file system is full.
+func fillUp(t *testing.T, name string) {
+	t.Helper()
+	f, err := os.Create(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	buf := make([]byte, 4096)
+	for range 1 << 10 { // 4 MB at most
+		if _, err := f.Write(buf); err != nil {
+			return
+		}
+	}
+	t.Fatal("the file system did not fill up")
+}
+
+// waitQueue waits for `mail queue` to mention s and returns it.
+func waitQueue(t *testing.T, d *testutil.Daemon, s string) string {
+	t.Helper()
+	var q string
+	for range 200 {
+		if q, _ = d.Run("mail", "queue"); strings.Contains(q, s) {
+			return q
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("the queue never says %q:\n%s", s, q)
+	return ""
 }
 
 // mxSend sends msg to u@example.org, calling beforeData, if set, between
