@@ -22,11 +22,19 @@ type dsnLimiter struct {
 	sent map[string][]time.Time
 }
 
+// dsnSenders bounds how many senders the limiter remembers: forged
+// senders are as many as an attacker likes, so past it the senders with
+// no DSN in the window are forgotten.
+const dsnSenders = 10000
+
 func (l *dsnLimiter) allow(addr string, now time.Time) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.sent == nil {
 		l.sent = map[string][]time.Time{}
+	}
+	if len(l.sent) >= dsnSenders {
+		l.forget(now)
 	}
 	recent := l.sent[addr][:0]
 	for _, t := range l.sent[addr] {
@@ -40,6 +48,15 @@ func (l *dsnLimiter) allow(addr string, now time.Time) bool {
 	}
 	l.sent[addr] = append(recent, now)
 	return true
+}
+
+// forget drops the senders with no DSN in the window.
+func (l *dsnLimiter) forget(now time.Time) {
+	for addr, times := range l.sent {
+		if len(times) == 0 || now.Sub(times[len(times)-1]) >= dsnWindow {
+			delete(l.sent, addr)
+		}
+	}
 }
 
 // bounce queues a DSN to the sender of e for the recipients that failed.

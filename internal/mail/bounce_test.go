@@ -2,8 +2,10 @@ package mail
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"bartleby/internal/mail/queue"
 )
@@ -25,5 +27,25 @@ func TestAwaitDSN(t *testing.T) {
 	}
 	if !e.Open() {
 		t.Error("the message would be removed")
+	}
+}
+
+// TestDSNLimiterForgets: senders with no DSN in the last hour are
+// forgotten once many are remembered, so forged senders cannot grow the
+// limiter without end; the limit itself still holds.
+func TestDSNLimiterForgets(t *testing.T) {
+	var l dsnLimiter
+	start := time.Now()
+	for i := range dsnSenders {
+		l.allow(fmt.Sprintf("s%d@x.test", i), start)
+	}
+	for range dsnPerWindow {
+		l.allow("busy@x.test", start.Add(2*time.Hour))
+	}
+	if l.allow("busy@x.test", start.Add(2*time.Hour)) {
+		t.Error("an 11th DSN in an hour allowed")
+	}
+	if len(l.sent) != 1 {
+		t.Errorf("%d senders remembered, want 1", len(l.sent))
 	}
 }
