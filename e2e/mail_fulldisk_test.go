@@ -53,18 +53,18 @@ max_size = "100KB"
 	msg := "Subject: big\r\n\r\n" + strings.Repeat(strings.Repeat("x", 76)+"\r\n", 1200) // 94 KB
 
 	leaveFree(120) // under 150 KB: refused at MAIL, before the transfer
-	if err := mxSend(mx, msg, nil); !isSMTP(err, 452, "insufficient system storage") {
+	if err := submitSMTP(mx, "a@elsewhere.net", "u@example.org", msg); !isSMTP(err, 452, "insufficient system storage") {
 		t.Fatalf("MAIL with 120 KB free: %v", err)
 	}
 	leaveFree(170) // room at MAIL; then the disk fills up during DATA
-	if err := mxSend(mx, msg, func() { leaveFree(40) }); !isSMTP(err, 452, "insufficient system storage") {
+	if err := submitSMTPPausing(mx, "a@elsewhere.net", "u@example.org", msg, func() { leaveFree(40) }); !isSMTP(err, 452, "insufficient system storage") {
 		t.Fatalf("disk full during DATA: %v", err)
 	}
 	if left, _ := filepath.Glob(filepath.Join(spool, "[0-9A-F]*")); len(left) != 0 {
 		t.Fatalf("files left in the queue: %v", left)
 	}
 	os.Remove(filler)
-	if err := mxSend(mx, msg, nil); err != nil {
+	if err := submitSMTP(mx, "a@elsewhere.net", "u@example.org", msg); err != nil {
 		t.Fatalf("with room again: %v", err)
 	}
 	got := primary.Wait(1, 20*time.Second)
@@ -154,36 +154,6 @@ func waitQueue(t *testing.T, d *testutil.Daemon, s string) string {
 	}
 	t.Fatalf("the queue never says %q:\n%s", s, q)
 	return ""
-}
-
-// mxSend sends msg to u@example.org, calling beforeData, if set, between
-// RCPT and DATA.
-func mxSend(addr, msg string, beforeData func()) error {
-	c, err := smtp.Dial(addr)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	if err := c.Hello("client.test"); err != nil {
-		return err
-	}
-	if err := c.Mail("a@elsewhere.net", nil); err != nil {
-		return err
-	}
-	if err := c.Rcpt("u@example.org", nil); err != nil {
-		return err
-	}
-	if beforeData != nil {
-		beforeData()
-	}
-	w, err := c.Data()
-	if err != nil {
-		return err
-	}
-	if _, err := w.Write([]byte(msg)); err != nil {
-		return err
-	}
-	return w.Close()
 }
 
 func isSMTP(err error, code int, text string) bool {

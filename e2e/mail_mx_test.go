@@ -93,19 +93,27 @@ func TestBackupMX(t *testing.T) {
 	}
 }
 
-// TestBackupMXEarlyTalker: a client that speaks before the greeting is
-// dropped, and a pipelined command after STARTTLS is not executed.
-func TestBackupMXEarlyTalker(t *testing.T) {
-	t.Parallel()
+// dialNewMX starts a backup MX on mxConfig and connects to it, with a 20 s
+// deadline on the connection.
+func dialNewMX(t *testing.T) net.Conn {
+	t.Helper()
 	mx := testutil.FreePort(t)
 	testutil.StartDaemon(t, fmt.Sprintf(mxConfig, mx, testutil.FreePort(t)))
 	c, err := net.Dial("tcp", mx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	return c
+}
+
+// TestBackupMXEarlyTalker: a client that speaks before the greeting is
+// dropped, and a pipelined command after STARTTLS is not executed.
+func TestBackupMXEarlyTalker(t *testing.T) {
+	t.Parallel()
+	c := dialNewMX(t)
 	c.Write([]byte("EHLO spammer\r\n"))
-	c.SetDeadline(time.Now().Add(10 * time.Second))
 	line, _ := bufio.NewReader(c).ReadString('\n')
 	if !strings.HasPrefix(line, "554 ") {
 		t.Fatalf("early talker got %q", line)
@@ -138,14 +146,7 @@ func TestBackupMXRefusesMailLoops(t *testing.T) {
 // with 421 after 20 refusals, as by Postfix's smtpd_hard_error_limit.
 func TestBackupMXHardErrorLimit(t *testing.T) {
 	t.Parallel()
-	mx := testutil.FreePort(t)
-	testutil.StartDaemon(t, fmt.Sprintf(mxConfig, mx, testutil.FreePort(t)))
-	c, err := net.Dial("tcp", mx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(20 * time.Second))
+	c := dialNewMX(t)
 	br := bufio.NewReader(c)
 	br.ReadString('\n') // after the greet pause
 	var script strings.Builder
