@@ -186,4 +186,11 @@ func TestHardErrorLimit(t *testing.T) {
 	if strings.Count(out, "550 5.7.1") != 25 || strings.Contains(out, "421") || h.count() != 1 {
 		t.Errorf("unlimited listener:\n%s", out)
 	}
+	// Recipients past max_recipients (3) are no error: a client that
+	// pipelines 40 sends the rest later.
+	many := "EHLO c\r\nMAIL FROM:<s@x.test>\r\n" + strings.Repeat("RCPT TO:<r@x.test>\r\n", 40) + "DATA\r\nhi\r\n.\r\nQUIT\r\n"
+	out = dialog(t, serveLimited(t, time.Minute), many)
+	if strings.Count(out, "452 4.5.3") != 37 || !strings.Contains(out, "queued as") || strings.Contains(out, "421") {
+		t.Errorf("pipelined recipients past the limit:\n%s", out)
+	}
 }

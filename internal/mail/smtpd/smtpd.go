@@ -83,14 +83,15 @@ func New(cfg Config, h Handler) *smtp.Server {
 }
 
 type session struct {
-	cfg     *Config
-	h       Handler
-	conn    *smtp.Conn
-	from    *string
-	utf8    bool
-	rcpts   []string
-	refusal int  // MAIL, RCPT and DATA refused since the last message
-	ended   bool // by refused: commands still buffered get 421
+	cfg       *Config
+	h         Handler
+	conn      *smtp.Conn
+	from      *string
+	utf8      bool
+	rcpts     []string
+	refusal   int  // MAIL, RCPT and DATA refused since the last message
+	overshoot int  // recipients past MaxRecipients in the session
+	ended     bool // by refused: commands still buffered get 421
 }
 
 // maxRefusals is Postfix's smtpd_hard_error_limit: a client refused this
@@ -132,10 +133,29 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	if s.ended {
 		return errEnded
 	}
+	if s.from != nil && len(s.rcpts) >= s.cfg.MaxRecipients {
+		return s.overshot()
+	}
 	if err := s.rcpt(to); err != nil {
 		return s.refused(err)
 	}
 	return nil
+}
+
+// overshootLimit is Postfix's smtpd_recipient_overshoot_limit: a client
+// that pipelines all its recipients gets 452 for those past
+// MaxRecipients and sends them later, as RFC 5321 asks; that is no
+// error, until it goes on for this many.
+const overshootLimit = 1000
+
+// overshot answers a recipient past MaxRecipients.
+func (s *session) overshot() error {
+	err := &smtp.SMTPError{Code: 452, EnhancedCode: smtp.EnhancedCode{4, 5, 3},
+		Message: fmt.Sprintf("too many recipients (at most %d per message); send the rest in another message", s.cfg.MaxRecipients)}
+	if s.overshoot++; s.overshoot <= overshootLimit {
+		return err
+	}
+	return s.refused(err)
 }
 
 func (s *session) mail(from string, opts *smtp.MailOptions) error {
@@ -161,10 +181,6 @@ func (s *session) mail(from string, opts *smtp.MailOptions) error {
 func (s *session) rcpt(to string) error {
 	if s.from == nil {
 		return &smtp.SMTPError{Code: 503, EnhancedCode: smtp.EnhancedCode{5, 5, 1}, Message: "MAIL first"}
-	}
-	if len(s.rcpts) >= s.cfg.MaxRecipients {
-		return &smtp.SMTPError{Code: 452, EnhancedCode: smtp.EnhancedCode{4, 5, 3},
-			Message: fmt.Sprintf("too many recipients (at most %d per message); send the rest in another message", s.cfg.MaxRecipients)}
 	}
 	if err := checkPath(to, "recipient", s.utf8, smtp.EnhancedCode{5, 1, 3}); err != nil {
 		return err
