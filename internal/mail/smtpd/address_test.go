@@ -88,4 +88,10 @@ func TestAddressTricks(t *testing.T) {
 	if !strings.Contains(out, "553 5.1.7 malformed sender") || !strings.Contains(out, "553 5.6.7") {
 		t.Errorf("sender checks:\n%s", out)
 	}
+	// A second MAIL in a transaction is refused: its SMTPUTF8 would
+	// otherwise cover recipients checked without it, and the reverse.
+	out = dialog(t, addr, "EHLO c\r\nMAIL FROM:<s@x.test> SMTPUTF8\r\nRCPT TO:<ü@x.test>\r\nMAIL FROM:<s@x.test>\r\nRSET\r\nMAIL FROM:<s@x.test>\r\nQUIT\r\n")
+	if strings.Count(out, "503 5.5.1 nested MAIL") != 1 || strings.Count(out, "accepting mail from") != 2 {
+		t.Errorf("nested MAIL:\n%s", out)
+	}
 }

@@ -159,6 +159,11 @@ func (s *session) overshot() error {
 }
 
 func (s *session) mail(from string, opts *smtp.MailOptions) error {
+	if s.from != nil {
+		// go-smtp lets a second MAIL through: its recipients, checked
+		// under the first one's SMTPUTF8, would go with the second.
+		return &smtp.SMTPError{Code: 503, EnhancedCode: smtp.EnhancedCode{5, 5, 1}, Message: "nested MAIL command"}
+	}
 	utf8 := opts != nil && opts.UTF8
 	if from != "" {
 		if !strings.Contains(from, "@") {

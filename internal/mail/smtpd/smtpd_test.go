@@ -265,3 +265,14 @@ func TestLongLines(t *testing.T) {
 		t.Errorf("local listener refused a long line:\n%s", out)
 	}
 }
+
+// TestTwoMessagesOneSession: the transaction ends with DATA (and BDAT
+// LAST), so the next MAIL is no nested one.
+func TestTwoMessagesOneSession(t *testing.T) {
+	h := &sink{}
+	out := dialog(t, serve(t, h, nil), validSession+"MAIL FROM:<s@x.test>\r\nRCPT TO:<2@x.test>\r\nBDAT 4 LAST\r\nhi\r\n"+
+		"MAIL FROM:<s@x.test>\r\nRCPT TO:<3@x.test>\r\nDATA\r\nhi\r\n.\r\nQUIT\r\n")
+	if h.count() != 3 || strings.Contains(out, "nested") {
+		t.Fatalf("queued %d:\n%s", h.count(), out)
+	}
+}
