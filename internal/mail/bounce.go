@@ -94,7 +94,9 @@ func (m *Mail) bounce(e *queue.Envelope, failed []*queue.Rcpt) error {
 		log.Error("no DSN sent: the sender's address does not expand", "event", "mail.dsn_skipped", "error", err)
 		return nil
 	}
-	env := queue.Envelope{Rcpts: rcpts, Route: routeSmarthost, Origin: "dsn for " + e.ID, DSN: true}
+	// A non-ASCII sender can only be reached with SMTPUTF8 (RFC 6531).
+	utf8 := strings.IndexFunc(e.From, func(r rune) bool { return r >= 0x80 }) >= 0
+	env := queue.Envelope{Rcpts: rcpts, Route: routeSmarthost, Origin: "dsn for " + e.ID, DSN: true, SMTPUTF8: utf8}
 	d, err := m.q.Add(env, bytes.NewReader(dsn.Build(rep, now)), 1<<30)
 	if err != nil {
 		log.Error("cannot queue the DSN: the failed recipients stay deferred until it can be", "event", "mail.dsn_failed", "error", err)
