@@ -3,10 +3,15 @@ package mail
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
+	"bartleby/internal/config"
+	"bartleby/internal/mail/aliases"
 	"bartleby/internal/mail/queue"
 )
 
@@ -47,5 +52,34 @@ func TestDSNLimiterForgets(t *testing.T) {
 	}
 	if len(l.sent) != 1 {
 		t.Errorf("%d senders remembered, want 1", len(l.sent))
+	}
+}
+
+// TestDSNToNonASCIISender: a DSN to a sender only SMTPUTF8 can reach asks
+// for it; one to an ASCII sender does not.
+func TestDSNToNonASCIISender(t *testing.T) {
+	q, _, err := queue.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	al, _ := aliases.Open("")
+	m := &Mail{q: q, log: slog.New(slog.DiscardHandler)}
+	m.met = newMetrics(prometheus.NewRegistry(), m)
+	m.run = &runner{routes: map[string]*route{routeSmarthost: {}}}
+	m.cur.Store(&conf{cfg: &config.Mail{}, hostname: "relay.test", aliases: al})
+	for from, want := range map[string]bool{"jörg@bücher.example": true, "joerg@example.org": false} {
+		e := &queue.Envelope{ID: "X" + strings.ToUpper(fmt.Sprint(want)), From: from, SMTPUTF8: true}
+		if err := m.bounce(e, []*queue.Rcpt{{Addr: "gone@example.net", Error: "550 gone", Code: 550}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, e := range q.List() {
+		if want := e.Rcpts[0].Addr == "jörg@bücher.example"; !e.DSN || e.SMTPUTF8 != want {
+			t.Errorf("DSN to %s: SMTPUTF8 %v", e.Rcpts[0].Addr, e.SMTPUTF8)
+		}
+	}
+	if q.Len() != 2 {
+		t.Fatalf("%d DSNs queued", q.Len())
 	}
 }
