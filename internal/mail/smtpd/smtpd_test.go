@@ -192,7 +192,10 @@ func TestStartTLSInjection(t *testing.T) {
 	}
 	tc := tls.Client(c, &tls.Config{InsecureSkipVerify: true})
 	if err := tc.Handshake(); err != nil {
-		t.Skipf("the injected bytes broke the handshake, which is also safe: %v", err)
+		// The injected bytes broke the handshake: nothing ran inside
+		// TLS either, which is what is asserted.
+		t.Logf("handshake failed: %v", err)
+		return
 	}
 	tr := bufio.NewReader(tc)
 	tc.Write([]byte("EHLO c\r\nRCPT TO:<1@x.test>\r\n"))
