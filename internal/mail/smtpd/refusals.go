@@ -13,8 +13,8 @@ import (
 const maxRefusals = 20
 
 // refused counts a refusal; at maxRefusals the reply is 421 and the
-// session ends. Only clients of a limited listener (Limit) are ended:
-// the host's own programs on the submission port are trusted.
+// session ends. Only remote clients of a Limit listener are ended (see
+// kick): the host's own programs are trusted.
 func (s *session) refused(err error) error {
 	s.refusal++
 	if s.refusal < maxRefusals || !kick(s.conn.Conn()) {
