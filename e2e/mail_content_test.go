@@ -127,6 +127,12 @@ func TestLocalHeadersLikePostfix(t *testing.T) {
 // submitSMTP submits as local software does: plain SMTP on loopback, no
 // SMTPUTF8 (which net/smtp asks for whenever it is offered).
 func submitSMTP(addr, from, to, data string) error {
+	return submitSMTPPausing(addr, from, to, data, nil)
+}
+
+// submitSMTPPausing is submitSMTP calling beforeData, if set, between
+// RCPT and DATA.
+func submitSMTPPausing(addr, from, to, data string, beforeData func()) error {
 	c, err := smtp.Dial(addr)
 	if err != nil {
 		return err
@@ -140,6 +146,9 @@ func submitSMTP(addr, from, to, data string) error {
 	}
 	if err := c.Rcpt(to, nil); err != nil {
 		return err
+	}
+	if beforeData != nil {
+		beforeData()
 	}
 	w, err := c.Data()
 	if err != nil {

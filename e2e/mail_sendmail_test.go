@@ -1,7 +1,9 @@
 package e2e
 
 import (
+	"bufio"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -155,6 +157,40 @@ func TestSendmailUnprivileged(t *testing.T) {
 	}
 	m := r.peer.Wait(1, 30*time.Second)
 	if len(m) != 1 || m[0].From != "nobody@example.org" || !strings.Contains(string(m[0].Data), "From: <nobody@example.org>") {
+		t.Fatalf("smarthost got %+v", m)
+	}
+}
+
+// TestSubmitFloodUsesMaildrop: a local user holding 100 idle sessions on
+// the submission port takes every slot (the rest get 421) but no more of
+// the daemon's file descriptors; sendmail meanwhile falls back to the
+// maildrop, and the message is delivered.
+func TestSubmitFloodUsesMaildrop(t *testing.T) {
+	t.Parallel()
+	r := newRelay(t)
+	r.start(t)
+	greeting := func() string {
+		c, err := net.Dial("tcp", r.submit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		line, _ := bufio.NewReader(c).ReadString('\n')
+		return line
+	}
+	for i := range 100 {
+		if line := greeting(); !strings.HasPrefix(line, "220") {
+			t.Fatalf("session %d: %q", i+1, line)
+		}
+	}
+	if line := greeting(); !strings.HasPrefix(line, "421") {
+		t.Fatalf("session 101: %q", line)
+	}
+	if out, err := r.sendmail(t, "Subject: while busy\n\nx\n", "-v", "ops@example.net"); err != nil || !strings.Contains(out, "maildrop") {
+		t.Fatalf("sendmail: %v\n%s", err, out)
+	}
+	if m := r.peer.Wait(1, 20*time.Second); len(m) != 1 || !strings.Contains(string(m[0].Data), "Subject: while busy") {
 		t.Fatalf("smarthost got %+v", m)
 	}
 }

@@ -105,3 +105,41 @@ func hasLine(lines []string, parts ...string) bool {
 	}
 	return false
 }
+
+// TestMaildropForgedEnvelope: whoever may write the maildrop writes the
+// envelope too. A sender with a pipelined SMTP command in it is set aside,
+// never sent; a temporary file left by a killed sendmail is removed after
+// an hour; a good drop beside them is delivered.
+func TestMaildropForgedEnvelope(t *testing.T) {
+	t.Parallel()
+	r := newRelay(t)
+	forged, err := maildrop.Write(r.maildrop, maildrop.Envelope{From: "a@example.org>\r\nRCPT TO:<victim@evil.example", Rcpts: []string{"ops@example.net"}},
+		strings.NewReader("Subject: forged\r\n\r\nx\r\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	good, err := maildrop.Write(r.maildrop, maildrop.Envelope{From: "root@example.org", Rcpts: []string{"ops@example.net"}}, strings.NewReader("Subject: good\r\n\r\nx\r\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale, fresh := filepath.Join(r.maildrop, ".1700000000-00aa11bb22cc"), filepath.Join(r.maildrop, ".1700000001-00aa11bb22cc")
+	for _, p := range []string{stale, fresh} {
+		os.WriteFile(p, []byte("half a drop"), 0o600)
+	}
+	old := time.Now().Add(-2 * time.Hour)
+	os.Chtimes(stale, old, old)
+	d := r.start(t)
+	if !d.WaitLog(`"drop":"`+forged+`"`, 20*time.Second) || !strings.Contains(d.Logs(), "is not a valid address") {
+		t.Fatalf("forged drop %s not set aside", forged)
+	}
+	m := r.peer.Wait(1, 20*time.Second)
+	if len(m) != 1 || !strings.Contains(string(m[0].Data), "Subject: good") || len(m[0].Rcpts) != 1 {
+		t.Fatalf("smarthost got %+v, want the good drop %s only", m, good)
+	}
+	if _, err := os.Stat(stale); !os.IsNotExist(err) || !d.WaitLog(`"event":"mail.maildrop_stale"`, time.Second) {
+		t.Errorf("stale temporary file kept: %v", err)
+	}
+	if _, err := os.Stat(fresh); err != nil {
+		t.Errorf("fresh temporary file removed: %v", err)
+	}
+}

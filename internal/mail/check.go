@@ -8,6 +8,7 @@ import (
 	"bartleby/internal/certs/capool"
 	"bartleby/internal/config"
 	"bartleby/internal/mail/aliases"
+	"bartleby/internal/mail/smtpd"
 )
 
 // Check reports what is wrong with [mail] beyond its syntax: the files it
@@ -37,9 +38,21 @@ func compile(m *config.Mail, c *config.Checker) settings {
 	}
 	if b := m.BackupMX; b != nil {
 		capool.Check(c, "mail.backup_mx.ca", b.CA)
+		for i, d := range b.Domains {
+			// What the config's syntax check lets through must also be
+			// a name the backup MX can match, or it would refuse the
+			// domain's mail without a word.
+			if _, ok := smtpd.DomainKey(strings.TrimPrefix(d, ".")); !ok && d != "" {
+				c.Errorf(fmt.Sprintf("mail.backup_mx.domains[%d]", i+1), "%q is not a host name (letters, digits, hyphens; IDNs as IDNA allows them)", d)
+			}
+		}
 		for i, r := range b.Recipients {
-			if err := aliases.CheckAddress(r); err != nil || !strings.Contains(r, "@") {
-				c.Errorf(fmt.Sprintf("mail.backup_mx.recipients[%d]", i+1), "%q is not a full address (user@domain)", r)
+			key := fmt.Sprintf("mail.backup_mx.recipients[%d]", i+1)
+			_, domain, _ := strings.Cut(r, "@")
+			if _, ok := smtpd.DomainKey(domain); aliases.CheckAddress(r) != nil || !ok {
+				c.Errorf(key, "%q is not a full address (user@domain)", r)
+			} else if smtpd.SourceRouted(r) {
+				c.Errorf(key, "%q has %% or ! in its local part: the backup MX refuses such addresses (sender-specified routing)", r)
 			}
 		}
 		c.CertFiles("mail.backup_mx", b.Cert, b.Key)

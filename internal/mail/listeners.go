@@ -62,7 +62,7 @@ func (m *Mail) newServers(k *conf) (*servers, error) {
 // for the clients of the port shared with the backup MX.
 func (m *Mail) submitServer(k *conf, tlsCfg *tls.Config) *smtp.Server {
 	return smtpd.New(smtpd.Config{Name: roleSubmit, Hostname: k.hostname, MaxSize: k.maxSize(),
-		MaxRecipients: 1000, LongLines: true, TLS: tlsCfg, Log: m.log}, submitHandler{m: m, k: k})
+		MaxRecipients: 1000, LongLines: true, TLS: tlsCfg, Spool: m.q.Dir(), Log: m.log}, submitHandler{m: m, k: k})
 }
 
 func (g *servers) add(role string, s *smtp.Server) {
@@ -149,14 +149,27 @@ func (m *Mail) openSockets(k *conf, slots []slot) ([]*socket, error) {
 			return nil, fmt.Errorf("listen %s: %w", sl.addr, err)
 		}
 		ln = accept.Retry(ln, m.log, m.fail)
-		if sl.role == roleMX {
+		switch sl.role {
+		case roleMX:
 			b := k.cfg.BackupMX
 			ln = smtpd.Limit(ln, b.MaxConnections, b.MaxPerIP, b.GreetPause.Duration, m.submits, m.log)
+		case roleSubmit:
+			// Loopback only (check refuses anything else): every client
+			// is one of the host's programs, spared the per-address
+			// limit and the greet pause.
+			ln = smtpd.Limit(ln, submitConnections, submitConnections, 0, func(netip.Addr) bool { return true }, m.log)
 		}
 		out = append(out, &socket{role: sl.role, addr: sl.addr, ln: ln})
 	}
 	return out, nil
 }
+
+// submitConnections bounds the sessions of a submission listener, as
+// Postfix's default_process_limit bounds its smtpd processes: without it
+// any local user could hold every file descriptor of the daemon (the web
+// front and SFTP too) with idle connections. sendmail takes the 421 past
+// it as "not running" and uses the maildrop.
+const submitConnections = 100
 
 // submits reports whether a client of a backup MX port is local
 // submission, by the config in force.

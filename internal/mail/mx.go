@@ -23,7 +23,7 @@ import (
 // self-signed certificate, only the configured domains.
 func (m *Mail) mxServer(k *conf, tlsCfg *tls.Config) *smtp.Server {
 	return smtpd.New(smtpd.Config{Name: roleMX, Hostname: k.hostname, MaxSize: k.maxSize(),
-		MaxRecipients: k.cfg.BackupMX.MaxRecipients, TLS: tlsCfg, Log: m.log}, &mxHandler{m: m, k: k})
+		MaxRecipients: k.cfg.BackupMX.MaxRecipients, TLS: tlsCfg, Spool: m.q.Dir(), Log: m.log}, &mxHandler{m: m, k: k})
 }
 
 // mxHandler accepts mail for the configured domains only: no open relay.
@@ -38,22 +38,28 @@ func (h *mxHandler) Rcpt(addr string) error {
 	if !domainListed(domain, b.Domains) {
 		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: "relaying denied"}
 	}
+	if smtpd.SourceRouted(addr) {
+		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: "relaying denied: sender-specified routing (% or ! in the local part)"}
+	}
 	if len(b.Recipients) > 0 && !listed(addr, b.Recipients) {
 		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such recipient here"}
 	}
 	return nil
 }
 
-// domainListed matches case-insensitively; ".example.org" lists the
-// subdomains of example.org.
+// domainListed matches by smtpd.DomainKey (ASCII case, IDNs as
+// A-labels); ".example.org" lists the subdomains of example.org.
 func domainListed(domain string, list []string) bool {
-	d := strings.ToLower(strings.TrimSuffix(domain, "."))
-	if d == "" {
+	d, ok := smtpd.DomainKey(domain)
+	if !ok {
 		return false
 	}
 	for _, l := range list {
-		l = strings.ToLower(l)
-		if d == l || (strings.HasPrefix(l, ".") && strings.HasSuffix(d, l)) {
+		sub := strings.HasPrefix(l, ".")
+		k, ok := smtpd.DomainKey(strings.TrimPrefix(l, "."))
+		switch {
+		case !ok:
+		case d == k && !sub, sub && strings.HasSuffix(d, "."+k):
 			return true
 		}
 	}
@@ -62,7 +68,7 @@ func domainListed(domain string, list []string) bool {
 
 func listed(addr string, list []string) bool {
 	for _, l := range list {
-		if strings.EqualFold(addr, l) {
+		if smtpd.SameAddress(addr, l) {
 			return true
 		}
 	}
@@ -70,39 +76,49 @@ func listed(addr string, list []string) bool {
 }
 
 // Queue stores the message for the primary. With primary = "mx" each
-// domain gets its own copy, since each may have its own MX hosts.
+// domain gets its own copy, since each may have its own MX hosts. The
+// copies are committed together or not at all: a client told 4xx sends
+// the message again, and a copy already queued would then go out twice.
 func (h *mxHandler) Queue(in *smtpd.Incoming) (string, error) {
 	m := h.m
 	groups := [][]string{in.Rcpts}
 	if h.k.cfg.BackupMX.Primary == "mx" {
 		groups = byDomain(in.Rcpts)
 	}
-	var first queue.Envelope
-	for i, g := range groups {
+	var staged []queue.Envelope
+	discard := func() {
+		for _, e := range staged {
+			m.q.Discard(e.ID)
+		}
+	}
+	for _, g := range groups {
 		env := queue.Envelope{From: in.From, Route: routePrimary, Origin: in.Origin, SMTPUTF8: in.SMTPUTF8}
 		for _, r := range g {
 			env.Rcpts = append(env.Rcpts, &queue.Rcpt{Addr: r})
 		}
 		data := in.Data
-		if i > 0 {
-			rc, err := m.q.Data(first.ID)
+		if len(staged) > 0 {
+			rc, err := m.q.Data(staged[0].ID)
 			if err != nil {
-				return first.ID, &queue.TempError{Err: err}
+				discard()
+				return "", &queue.TempError{Err: err}
 			}
 			defer rc.Close()
 			data = rc
 		}
-		added, err := m.q.Add(env, data, h.k.maxSize())
+		added, err := m.q.Stage(env, data, h.k.maxSize())
 		if err != nil {
-			return first.ID, err
+			discard()
+			return "", err
 		}
-		if i == 0 {
-			first = added
-		}
-		m.met.accepted.WithLabelValues("backup_mx").Inc()
-		m.logQueued(&added, "backup_mx")
+		staged = append(staged, added)
 	}
-	return first.ID, nil
+	for i := range staged {
+		m.q.Commit(staged[i])
+		m.met.accepted.WithLabelValues("backup_mx").Inc()
+		m.logQueued(&staged[i], "backup_mx")
+	}
+	return staged[0].ID, nil
 }
 
 func byDomain(rcpts []string) [][]string {
@@ -110,7 +126,7 @@ func byDomain(rcpts []string) [][]string {
 	var out [][]string
 	for _, r := range rcpts {
 		_, d, _ := strings.Cut(r, "@")
-		d = strings.ToLower(d)
+		d, _ = smtpd.DomainKey(d)
 		i, ok := idx[d]
 		if !ok {
 			i = len(out)
@@ -164,10 +180,15 @@ func (m *Mail) primaryRoute() *route {
 	return rt
 }
 
+// firstDomain is the domain whose MX hosts get the message, as an A-label
+// for DNS.
 func firstDomain(env *queue.Envelope) string {
 	for _, r := range env.Rcpts {
 		if r.Open() {
 			_, d, _ := strings.Cut(r.Addr, "@")
+			if k, ok := smtpd.DomainKey(d); ok {
+				return k
+			}
 			return d
 		}
 	}

@@ -7,9 +7,11 @@ import (
 	"path/filepath"
 	"time"
 
+	"bartleby/internal/mail/aliases"
 	"bartleby/internal/mail/maildrop"
 	"bartleby/internal/mail/message"
 	"bartleby/internal/mail/queue"
+	"bartleby/internal/mail/smtpd"
 )
 
 // pickupEvery is how often the maildrop is looked at while running; drops
@@ -49,6 +51,9 @@ func (m *Mail) pickup() {
 		}
 		return
 	}
+	if gone, _ := maildrop.RemoveStale(k.cfg.Maildrop, time.Now()); len(gone) > 0 {
+		m.log.Warn("maildrop: removed what sendmail left half written (it was killed, and exited non-zero)", "event", "mail.maildrop_stale", "files", gone)
+	}
 	for _, name := range names {
 		err := m.pickupOne(k, name)
 		var te *queue.TempError
@@ -78,11 +83,31 @@ func (m *Mail) pickupOne(k *conf, name string) error {
 	if len(d.Rcpts) == 0 {
 		return errors.New("no recipients")
 	}
-	env, err := m.submit(k, d.From, d.Rcpts, false, fmt.Sprintf("maildrop uid %d", d.UID), message.NormalizeLong(d.Data))
+	if err := checkDropAddresses(&d.Envelope); err != nil {
+		return err
+	}
+	env, err := m.submit(k, d.From, d.Rcpts, false, fmt.Sprintf("maildrop uid %d", d.UID), message.LimitHops(message.NormalizeLong(d.Data)))
 	if err != nil {
 		return err
 	}
 	m.met.accepted.WithLabelValues("maildrop").Inc()
 	m.logQueued(&env, "maildrop", "uid", d.UID)
+	return nil
+}
+
+// checkDropAddresses holds a drop's envelope to what SMTP would accept:
+// anyone who may write the maildrop writes the envelope too, and a sender
+// with a line break or a terminal escape in it would reach the smarthost
+// dialogue, a DSN's header, the logs and `mail show`.
+func checkDropAddresses(env *maildrop.Envelope) error {
+	addrs := env.Rcpts
+	if env.From != "" {
+		addrs = append([]string{env.From}, addrs...)
+	}
+	for _, a := range addrs {
+		if err := aliases.CheckAddress(a); err != nil || !smtpd.Printable(a) {
+			return fmt.Errorf("envelope: %q is not a valid address", a)
+		}
+	}
 	return nil
 }

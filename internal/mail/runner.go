@@ -373,10 +373,16 @@ func (r *runner) record(rt *route, env *queue.Envelope, res map[string]*deliver.
 	now := time.Now()
 	probe := env.Clone()
 	bounced := applyResults(&probe, res, now, rt)
+	var dsnErr error
 	if len(bounced) > 0 {
-		r.m.bounce(&probe, bounced)
+		dsnErr = r.m.bounce(&probe, bounced)
 	}
-	updated, err := r.m.q.Update(env.ID, func(e *queue.Envelope) { applyResults(e, res, now, rt) })
+	updated, err := r.m.q.Update(env.ID, func(e *queue.Envelope) {
+		applyResults(e, res, now, rt)
+		if dsnErr != nil {
+			awaitDSN(e, bounced, dsnErr)
+		}
+	})
 	if err != nil && !errors.Is(err, queue.ErrNotFound) {
 		r.m.log.Error("cannot record delivery result", "event", "mail.record_failed", "id", env.ID, "error", err)
 	}

@@ -71,12 +71,49 @@ func Write(dir string, env Envelope, data io.Reader) (name string, err error) {
 	if err = os.Rename(tmp, filepath.Join(dir, name)); err != nil {
 		return "", err
 	}
-	d, err := os.Open(dir)
-	if err != nil {
+	if err = syncDir(dir); err != nil {
+		// Not durable: sendmail reports a failure and its caller sends
+		// again, so the drop must not be picked up as well.
+		os.Remove(filepath.Join(dir, name))
 		return "", err
 	}
+	return name, nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
 	defer d.Close()
-	return name, d.Sync()
+	return d.Sync()
+}
+
+// staleTemp is the age at which a drop's temporary file is taken to be
+// left by a sendmail that was killed while writing: writing one takes
+// seconds, since sendmail has the whole message before it starts.
+const staleTemp = time.Hour
+
+// RemoveStale deletes the temporary files of drops older than an hour
+// and returns their names; nothing else would ever remove them.
+func RemoveStale(dir string, now time.Time) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var gone []string
+	for _, e := range entries {
+		name, temp := strings.CutPrefix(e.Name(), ".")
+		if !temp || !ValidName(name) || !e.Type().IsRegular() {
+			continue // set-aside drops start with ".bad-", which ValidName refuses
+		}
+		if info, err := e.Info(); err == nil && now.Sub(info.ModTime()) > staleTemp {
+			if os.Remove(filepath.Join(dir, e.Name())) == nil {
+				gone = append(gone, e.Name())
+			}
+		}
+	}
+	return gone, nil
 }
 
 // Drop is a message found in the maildrop.

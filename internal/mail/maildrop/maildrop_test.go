@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestWriteOpen(t *testing.T) {
@@ -114,5 +115,26 @@ func TestSetAside(t *testing.T) {
 	}
 	if left, _ := filepath.Glob(filepath.Join(dir, ".bad-*")); len(left) != 0 {
 		t.Errorf("files left: %v", left)
+	}
+}
+
+// TestRemoveStale: the temporary file of a sendmail killed while writing
+// goes after an hour; a fresh one (being written), a drop, a set-aside
+// drop and its reason stay.
+func TestRemoveStale(t *testing.T) {
+	dir := t.TempDir()
+	old := time.Now().Add(-2 * time.Hour)
+	for _, name := range []string{".1700000000-0a1b2c3d4e5f", ".1700000001-0a1b2c3d4e5f", "1700000002-0a1b2c3d4e5f", ".bad-1700000003-0a1b2c3d4e5f", ".bad-1700000003-0a1b2c3d4e5f.why", ".other"} {
+		os.WriteFile(filepath.Join(dir, name), []byte("x"), 0o600)
+		if name != ".1700000001-0a1b2c3d4e5f" {
+			os.Chtimes(filepath.Join(dir, name), old, old)
+		}
+	}
+	gone, err := RemoveStale(dir, time.Now())
+	if err != nil || len(gone) != 1 || gone[0] != ".1700000000-0a1b2c3d4e5f" {
+		t.Fatalf("removed %v, %v", gone, err)
+	}
+	if left, _ := os.ReadDir(dir); len(left) != 5 {
+		t.Fatalf("%d files left, want 5", len(left))
 	}
 }

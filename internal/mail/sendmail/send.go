@@ -151,7 +151,17 @@ func Submit(p *Prepared, s *Settings) (string, error) {
 	return "maildrop " + name + " (queued when bartleby starts)", nil
 }
 
+// errNotRunning is a daemon that does not take the message now: not
+// listening, or refusing the session (421, all its submission slots
+// taken). The maildrop takes the message then.
 var errNotRunning = errors.New("daemon not running")
+
+// busy reports whether err is the daemon closing a session before it
+// began, as 421 does.
+func busy(err error) bool {
+	var se *smtp.SMTPError
+	return errors.As(err, &se) && se.Code == 421
+}
 
 func submitSMTP(p *Prepared, s *Settings) (string, error) {
 	conn, err := net.DialTimeout("tcp", s.Submit, 10*time.Second)
@@ -162,6 +172,9 @@ func submitSMTP(p *Prepared, s *Settings) (string, error) {
 	defer c.Close()
 	c.CommandTimeout, c.SubmissionTimeout = time.Minute, 5*time.Minute
 	if err := c.Hello("localhost"); err != nil {
+		if busy(err) {
+			return "", errNotRunning
+		}
 		return "", smtpFail(err)
 	}
 	if err := c.Mail(p.From, nil); err != nil {

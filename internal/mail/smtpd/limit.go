@@ -13,8 +13,9 @@ import (
 	"bartleby/internal/connlimit"
 )
 
-// PreMailTimeout is how long a client may stay silent before its first
-// MAIL command: a session that has not started a transaction holds a slot
+// PreMailTimeout is how long a remote client has, from connecting, to
+// send its first MAIL command (a local one: how long it may stay silent
+// before it): a session that has not started a transaction holds a slot
 // for nothing, and RFC 5321's 5-minute server timeout (4.5.3.2.7) is for
 // a client waiting on its own work mid-transaction. After MAIL the RFC's
 // timeouts apply.
@@ -26,7 +27,8 @@ const PreMailTimeout = 60 * time.Second
 // slot; an excess connection gets 421 and is closed. A client must stay
 // silent for pause before the greeting: one that talks first is not a real
 // MTA (RFC 5321 4.3.1) and is dropped. A zero pause skips that test. A
-// client idle for PreMailTimeout before its first MAIL is cut off.
+// remote client that has not sent MAIL PreMailTimeout after connecting is
+// cut off.
 // Clients for which local is true (the host's own programs) are spared
 // the per-address limit, the reserve and the pause, as Postfix's
 // postscreen and client limits spare mynetworks; they count toward total.
@@ -131,6 +133,9 @@ func (l *limitListener) admit(c net.Conn) {
 		return
 	}
 	lc := &slotConn{Conn: c, preMail: l.preMail, release: func() { lim.slots.Give(ip) }}
+	if !local {
+		lc.preMailBy = time.Now().Add(l.preMail)
+	}
 	if lim.pause > 0 && !local {
 		c.SetReadDeadline(time.Now().Add(lim.pause))
 		var b [1]byte
@@ -150,14 +155,19 @@ func (l *limitListener) admit(c net.Conn) {
 	}
 }
 
-// slotConn holds a slot until closed, and caps every read deadline at
-// preMail from now until the client has sent MAIL.
+// slotConn holds a slot until closed, and caps every read deadline until
+// the client has sent MAIL: for a remote client at preMailBy, preMail
+// after it connected, so that a NOOP every 50 s cannot hold a slot for
+// ever; for a local one (a person typing into sendmail -bs, say) at
+// preMail from now.
 type slotConn struct {
 	net.Conn
-	preMail  time.Duration
-	mailSeen atomic.Bool
-	once     sync.Once
-	release  func()
+	preMail   time.Duration
+	preMailBy time.Time // zero for a local client
+	mailSeen  atomic.Bool
+	kicked    atomic.Bool
+	once      sync.Once
+	release   func()
 }
 
 func (c *slotConn) Close() error {
@@ -168,10 +178,18 @@ func (c *slotConn) Close() error {
 // SetReadDeadline is how go-smtp sets its command timeout before each
 // read; before MAIL it is shortened to preMail.
 func (c *slotConn) SetReadDeadline(t time.Time) error {
-	if !c.mailSeen.Load() {
-		if limit := time.Now().Add(c.preMail); t.IsZero() || t.After(limit) {
-			t = limit
-		}
+	var limit time.Time
+	switch {
+	case c.kicked.Load():
+		limit = time.Now()
+	case c.mailSeen.Load():
+	case !c.preMailBy.IsZero():
+		limit = c.preMailBy
+	default:
+		limit = time.Now().Add(c.preMail)
+	}
+	if !limit.IsZero() && (t.IsZero() || t.After(limit)) {
+		t = limit
 	}
 	return c.Conn.SetReadDeadline(t)
 }
@@ -180,10 +198,28 @@ func (c *slotConn) SetReadDeadline(t time.Time) error {
 // go-smtp hands it (inside TLS after STARTTLS); a connection that did not
 // come through Limit is left alone.
 func mailStarted(c net.Conn) {
+	if sc := slotOf(c); sc != nil {
+		sc.mailSeen.Store(true)
+	}
+}
+
+// kick ends a session after the reply being sent: go-smtp sets a read
+// deadline before reading the next command, and it is now. It reports
+// false for a connection that did not come through Limit, or that is a
+// local client's.
+func kick(c net.Conn) bool {
+	sc := slotOf(c)
+	if sc == nil || sc.preMailBy.IsZero() {
+		return false
+	}
+	sc.kicked.Store(true)
+	return true
+}
+
+func slotOf(c net.Conn) *slotConn {
 	if tc, ok := c.(*tls.Conn); ok {
 		c = tc.NetConn()
 	}
-	if sc, ok := c.(*slotConn); ok {
-		sc.mailSeen.Store(true)
-	}
+	sc, _ := c.(*slotConn)
+	return sc
 }

@@ -149,3 +149,48 @@ func talkFirst(t *testing.T, src, addr string) string {
 	line, _ := bufio.NewReader(c).ReadString('\n')
 	return line
 }
+
+// TestPreMailDeadlineFromConnect: a remote client that keeps talking
+// (NOOP) but never sends MAIL is cut off preMail after it connected,
+// well before the 10 s deadline of greet's connection.
+func TestPreMailDeadlineFromConnect(t *testing.T) {
+	t.Parallel()
+	const preMail = 300 * time.Millisecond
+	addr := serveLimited(t, preMail)
+	c, br, _ := greet(t, "127.0.0.1", addr)
+	go func() {
+		for range 90 { // 9 s at most
+			time.Sleep(preMail / 3)
+			if _, err := fmt.Fprintf(c, "NOOP\r\n"); err != nil {
+				return
+			}
+		}
+	}()
+	if _, err := io.ReadAll(br); err != nil {
+		t.Errorf("a client sending NOOP was not cut off: %v", err)
+	}
+}
+
+// TestHardErrorLimit: a remote client refused 20 times without delivering
+// a message gets 421 and is cut off, even with commands still pipelined;
+// a listener without Limit (local submission) keeps answering.
+func TestHardErrorLimit(t *testing.T) {
+	t.Parallel()
+	script := "EHLO c\r\nMAIL FROM:<s@x.test>\r\n" + strings.Repeat("RCPT TO:<v@foreign.test>\r\n", 25) + "RCPT TO:<ok@x.test>\r\nDATA\r\nhi\r\n.\r\nQUIT\r\n"
+	out := dialog(t, serveLimited(t, time.Minute), script)
+	if strings.Count(out, "550 5.7.1") != maxRefusals-1 || !strings.Contains(out, "421 4.7.0 too many errors") || strings.Contains(out, "queued as") {
+		t.Errorf("remote client:\n%s", out)
+	}
+	h := &sink{}
+	out = dialog(t, serve(t, h, nil), script)
+	if strings.Count(out, "550 5.7.1") != 25 || strings.Contains(out, "421") || h.count() != 1 {
+		t.Errorf("unlimited listener:\n%s", out)
+	}
+	// Recipients past max_recipients (3) are no error: a client that
+	// pipelines 40 sends the rest later.
+	many := "EHLO c\r\nMAIL FROM:<s@x.test>\r\n" + strings.Repeat("RCPT TO:<r@x.test>\r\n", 40) + "DATA\r\nhi\r\n.\r\nQUIT\r\n"
+	out = dialog(t, serveLimited(t, time.Minute), many)
+	if strings.Count(out, "452 4.5.3") != 37 || !strings.Contains(out, "queued as") || strings.Contains(out, "421") {
+		t.Errorf("pipelined recipients past the limit:\n%s", out)
+	}
+}

@@ -19,9 +19,10 @@ import (
 
 // sink is a Handler that keeps what it is given.
 type sink struct {
-	mu   sync.Mutex
-	msgs []string
-	fail error
+	mu      sync.Mutex
+	msgs    []string
+	origins []string
+	fail    error
 }
 
 func (s *sink) Rcpt(addr string) error {
@@ -42,6 +43,7 @@ func (s *sink) Queue(m *Incoming) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.msgs = append(s.msgs, string(b))
+	s.origins = append(s.origins, m.Origin)
 	return "ID1", nil
 }
 
@@ -114,6 +116,33 @@ func TestQueueFailureIsTemporary(t *testing.T) {
 	}
 }
 
+// TestHeloRepeatedClean: a HELO name with a terminal escape, a
+// parenthesis and 2000 octets reaches neither Received nor the origin
+// (logs, mail show) as it was sent.
+func TestHeloRepeatedClean(t *testing.T) {
+	h := &sink{}
+	helo := "\x1b[2J\x1b]0;pwned\x07evil)(x" + strings.Repeat("a", 1900)
+	out := dialog(t, serve(t, h, nil), "EHLO "+helo+"\r\nMAIL FROM:<s@x.test>\r\nRCPT TO:<1@x.test>\r\nDATA\r\nhi\r\n.\r\nQUIT\r\n")
+	if h.count() != 1 {
+		t.Fatalf("not queued:\n%s", out)
+	}
+	want := "[2J]0;pwnedevilx" + strings.Repeat("a", maxHelo-len("[2J]0;pwnedevilx"))
+	if !strings.HasPrefix(h.msgs[0], "Received: from "+want+" ([127.0.0.1])\r\n") || !strings.HasSuffix(h.origins[0], "("+want+")") {
+		t.Fatalf("Received %q\norigin %q", h.msgs[0][:80], h.origins[0])
+	}
+}
+
+// TestMailLoopRefused: 50 Received fields from the client plus ours is
+// past message.MaxHops.
+func TestMailLoopRefused(t *testing.T) {
+	h := &sink{}
+	hops := strings.Repeat("Received: from a by b; Mon, 1 Jan 2024 00:00:00 +0000\r\n", 50)
+	out := dialog(t, serve(t, h, nil), "EHLO c\r\nMAIL FROM:<s@x.test>\r\nRCPT TO:<1@x.test>\r\nDATA\r\n"+hops+"\r\nhi\r\n.\r\nQUIT\r\n")
+	if !strings.Contains(out, "554 5.4.6") || h.count() != 0 {
+		t.Fatalf("a looping message was not refused:\n%s", out)
+	}
+}
+
 // TestDisconnectMidData: nothing queued, nothing acknowledged.
 func TestDisconnectMidData(t *testing.T) {
 	h := &sink{}
@@ -163,7 +192,10 @@ func TestStartTLSInjection(t *testing.T) {
 	}
 	tc := tls.Client(c, &tls.Config{InsecureSkipVerify: true})
 	if err := tc.Handshake(); err != nil {
-		t.Skipf("the injected bytes broke the handshake, which is also safe: %v", err)
+		// The injected bytes broke the handshake: nothing ran inside
+		// TLS either, which is what is asserted.
+		t.Logf("handshake failed: %v", err)
+		return
 	}
 	tr := bufio.NewReader(tc)
 	tc.Write([]byte("EHLO c\r\nRCPT TO:<1@x.test>\r\n"))
@@ -234,5 +266,16 @@ func TestLongLines(t *testing.T) {
 	out := dialog(t, serveConfig(t, local, Config{LongLines: true}), script(5000))
 	if !strings.Contains(out, "250 2.0.0 queued as ID1") || local.count() != 1 || !strings.Contains(local.msgs[0], "\r\n"+long+"\r\n") {
 		t.Errorf("local listener refused a long line:\n%s", out)
+	}
+}
+
+// TestTwoMessagesOneSession: the transaction ends with DATA (and BDAT
+// LAST), so the next MAIL is no nested one.
+func TestTwoMessagesOneSession(t *testing.T) {
+	h := &sink{}
+	out := dialog(t, serve(t, h, nil), validSession+"MAIL FROM:<s@x.test>\r\nRCPT TO:<2@x.test>\r\nBDAT 4 LAST\r\nhi\r\n"+
+		"MAIL FROM:<s@x.test>\r\nRCPT TO:<3@x.test>\r\nDATA\r\nhi\r\n.\r\nQUIT\r\n")
+	if h.count() != 3 || strings.Contains(out, "nested") {
+		t.Fatalf("queued %d:\n%s", h.count(), out)
 	}
 }
