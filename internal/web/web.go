@@ -129,15 +129,15 @@ func (w *Web) Start() error {
 	w.addrs = []string{"http://" + httpLn.Addr().String(), "https://" + httpsLn.Addr().String()}
 	w.mu.Unlock()
 	// A failure is reported by accept.Retry.
-	go plain.Serve(accept.Retry(httpLn, w.log, w.fail))
-	go secure.ServeTLS(accept.Retry(httpsLn, w.log, w.fail), "", "")
+	go plain.Serve(sendIdle(accept.Retry(httpLn, w.log, w.fail), w.sendTimeout))
+	go secure.ServeTLS(sendIdle(accept.Retry(httpsLn, w.log, w.fail), w.sendTimeout), "", "")
 	w.log.Info("web listening", "event", "web.listening", "http", httpLn.Addr().String(), "https", httpsLn.Addr().String())
 	return nil
 }
 
 func (w *Web) server(h http.Handler) *http.Server {
 	return &http.Server{
-		Handler:           guardFraming(bodyDeadline(writeDeadline(h, w.sendTimeout), w.bodyTimeout)),
+		Handler:           guardFraming(bodyDeadline(streamWriteDeadline(h, w.sendTimeout), w.bodyTimeout)),
 		ReadHeaderTimeout: w.headerTimeout,
 		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,

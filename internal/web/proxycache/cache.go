@@ -186,12 +186,27 @@ func (c *Cache) lookup(r *http.Request, key string) *entry {
 }
 
 // variantOf is the request's values of the Vary headers names.
+// It is computed for every lookup (every answer varies on
+// Accept-Encoding), so it is built in one allocation.
 func variantOf(r *http.Request, names []string) string {
+	size := 0
+	for _, n := range names {
+		size += len(n) + 2
+		for _, v := range r.Header.Values(n) {
+			size += len(v) + 1
+		}
+	}
 	var b strings.Builder
+	b.Grow(size)
 	for _, n := range names {
 		b.WriteString(n)
 		b.WriteByte('=')
-		b.WriteString(strings.Join(r.Header.Values(n), ","))
+		for i, v := range r.Header.Values(n) {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(v)
+		}
 		b.WriteByte('\n')
 	}
 	return b.String()
