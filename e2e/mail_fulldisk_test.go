@@ -96,11 +96,11 @@ func TestDSNOnFullDisk(t *testing.T) {
 	if err := submitSMTP(r.submit, "sender@example.org", "gone@example.net", "Subject: to a gone user\r\n\r\nhi\r\n"); err != nil {
 		t.Fatal(err)
 	}
-	waitQueue(t, d, "451")
+	mailtest.WaitQueue(t, d, "451")
 	fillUp(t, filepath.Join(spool, "filler"))
 	refuse.Store(true)
 	d.Run("mail", "flush")
-	if q := waitQueue(t, d, "the DSN could not be queued"); !strings.Contains(q, "gone@example.net") {
+	if q := mailtest.WaitQueue(t, d, "the DSN could not be queued"); !strings.Contains(q, "gone@example.net") {
 		t.Fatalf("the message is not kept:\n%s", q)
 	}
 	os.Remove(filepath.Join(spool, "filler"))
@@ -140,20 +140,6 @@ func fillUp(t *testing.T, name string) {
 		}
 	}
 	t.Fatal("the file system did not fill up")
-}
-
-// waitQueue waits for `mail queue` to mention s and returns it.
-func waitQueue(t *testing.T, d *testutil.Daemon, s string) string {
-	t.Helper()
-	var q string
-	for range 200 {
-		if q, _ = d.Run("mail", "queue"); strings.Contains(q, s) {
-			return q
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("the queue never says %q:\n%s", s, q)
-	return ""
 }
 
 func isSMTP(err error, code int, text string) bool {

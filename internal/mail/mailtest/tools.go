@@ -74,16 +74,20 @@ func Swaks(t testing.TB, args ...string) (string, error) {
 	return string(out), err
 }
 
-// WaitQueue waits up to 30 s for `bartleby mail queue` to contain want.
-func WaitQueue(t testing.TB, d *testutil.Daemon, want string) {
+// WaitQueue waits up to 30 s for `bartleby mail queue` to contain want,
+// and returns that listing.
+func WaitQueue(t testing.TB, d *testutil.Daemon, want string) string {
 	t.Helper()
+	var out string
 	testutil.Eventually(t, 30*time.Second, fmt.Sprintf("%q in the mail queue", want), func() error {
-		out, err := d.Run("mail", "queue")
+		var err error
+		out, err = d.Run("mail", "queue")
 		if err == nil && !strings.Contains(out, want) {
 			err = fmt.Errorf("mail queue:\n%s", out)
 		}
 		return err
 	})
+	return out
 }
 
 // WaitEmpty waits up to 30 s for the queue to empty.
