@@ -3,7 +3,6 @@ package mail
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -58,13 +57,9 @@ func TestDSNLimiterForgets(t *testing.T) {
 // TestDSNToNonASCIISender: a DSN to a sender only SMTPUTF8 can reach asks
 // for it; one to an ASCII sender does not.
 func TestDSNToNonASCIISender(t *testing.T) {
-	q, _, err := queue.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer q.Close()
+	m := testMail(t)
+	q := m.q
 	al, _ := aliases.Open("")
-	m := &Mail{q: q, log: slog.New(slog.DiscardHandler)}
 	m.met = newMetrics(prometheus.NewRegistry(), m)
 	m.run = &runner{routes: map[string]*route{routeSmarthost: {}}}
 	m.cur.Store(&conf{cfg: &config.Mail{}, hostname: "relay.test", aliases: al})

@@ -1,6 +1,7 @@
 package mail
 
 import (
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -10,14 +11,24 @@ import (
 	"bartleby/internal/mail/queue"
 )
 
-func TestNotices(t *testing.T) {
+// testMail is a mail part on an empty queue in a temporary directory,
+// with a temporary maildrop and its log discarded: enough for the code
+// that reads the queue (cards, notices, bounces).
+func testMail(t *testing.T) *Mail {
+	t.Helper()
 	q, _, err := queue.Open(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer q.Close()
-	m := &Mail{q: q}
+	t.Cleanup(func() { q.Close() })
+	m := &Mail{q: q, log: slog.New(slog.DiscardHandler)}
 	m.cur.Store(&conf{cfg: &config.Mail{Maildrop: t.TempDir()}})
+	return m
+}
+
+func TestNotices(t *testing.T) {
+	m := testMail(t)
+	q := m.q
 	if n := m.Notices(); len(n) != 0 {
 		t.Fatalf("empty queue: %v", n)
 	}

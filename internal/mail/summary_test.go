@@ -1,11 +1,8 @@
 package mail
 
 import (
-	"io"
-	"log/slog"
 	"testing"
 
-	"bartleby/internal/config"
 	"bartleby/internal/mail/deliver"
 	"bartleby/internal/mail/queue"
 	"bartleby/internal/part"
@@ -14,13 +11,7 @@ import (
 // TestSummaryLastHour: the card counts the recipients delivered and
 // bounced by delivery attempts, where they are logged.
 func TestSummaryLastHour(t *testing.T) {
-	q, _, err := queue.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer q.Close()
-	m := &Mail{q: q, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	m.cur.Store(&conf{cfg: &config.Mail{Maildrop: t.TempDir()}})
+	m := testMail(t)
 	m.met = newMetrics(nil, m)
 	e := &queue.Envelope{ID: "q1", Rcpts: []*queue.Rcpt{
 		{Addr: "a@example.org", State: queue.Delivered},
@@ -49,13 +40,7 @@ func factsByLabel(c part.Card) map[string]string {
 // TestSummaryQuietHour: with nothing delivered the card says 0, not
 // nothing, so that an idle relay is told apart from a missing number.
 func TestSummaryQuietHour(t *testing.T) {
-	q, _, err := queue.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer q.Close()
-	m := &Mail{q: q}
-	m.cur.Store(&conf{cfg: &config.Mail{Maildrop: t.TempDir()}})
+	m := testMail(t)
 	m.met = newMetrics(nil, m)
 	if facts := factsByLabel(m.Summary()[0]); facts["Delivered, last hour"] != "0" || facts["Bounced, last hour"] != "0" {
 		t.Fatalf("card facts: %v", facts)
