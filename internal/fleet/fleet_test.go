@@ -36,12 +36,8 @@ func TestMembershipListsNodesUpAndDownWithSkew(t *testing.T) {
 	a := c.Connect(t, "web1", prefix)
 	b := c.Connect(t, "web2", prefix)
 	ctx := context.Background()
-	if err := a.Register(ctx, fleet.Member{Version: "1.2", Parts: []string{"web"}, Addrs: []string{"10.0.0.1:443"}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Register(ctx, fleet.Member{Version: "1.1", Parts: []string{"web", "mail"}}); err != nil {
-		t.Fatal(err)
-	}
+	register(t, a, fleet.Member{Version: "1.2", Parts: []string{"web"}, Addrs: []string{"10.0.0.1:443"}})
+	register(t, b, fleet.Member{Version: "1.1", Parts: []string{"web", "mail"}})
 	nodes, err := a.Nodes(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -65,10 +61,7 @@ func TestIdleNodeWritesNothing(t *testing.T) {
 	c := fleettest.Shared(t)
 	prefix := fleettest.Prefix(t)
 	a := c.Connect(t, "idle", prefix)
-	ctx := context.Background()
-	if err := a.Register(ctx, fleet.Member{Version: "1"}); err != nil {
-		t.Fatal(err)
-	}
+	register(t, a, fleet.Member{Version: "1"})
 	before := fleettest.Revision(t, a)
 	// Several keep-alives and health probes happen meanwhile.
 	time.Sleep(fleet.MemberTTL)

@@ -30,9 +30,7 @@ func TestWatchSummaryPublishedOnChangeOnly(t *testing.T) {
 	if reps := reports(t, b); len(reps) != 0 {
 		t.Fatalf("a summary in etcd before its node joined: %+v", reps)
 	}
-	if err := a.Register(ctx, fleet.Member{Version: "1"}); err != nil {
-		t.Fatal(err)
-	}
+	register(t, a, fleet.Member{Version: "1"})
 	reps := reports(t, b)
 	if len(reps) != 1 || reps[0].Node != "web1" || reps[0].Err != "" || len(reps[0].Scenarios) != 2 {
 		t.Fatalf("reports = %+v", reps)
@@ -72,9 +70,7 @@ func TestWatchSummaryGoesWithTheNode(t *testing.T) {
 	a := c.Connect(t, "web1", prefix)
 	b := c.Connect(t, "web2", prefix)
 	ctx := context.Background()
-	if err := a.Register(ctx, fleet.Member{Version: "1"}); err != nil {
-		t.Fatal(err)
-	}
+	register(t, a, fleet.Member{Version: "1"})
 	if err := a.PublishWatch(ctx, []fleet.ScenarioState{{Scenario: "Shop / Home", OK: true}}); err != nil {
 		t.Fatal(err)
 	}
@@ -92,9 +88,7 @@ func TestWatchSummaryLimits(t *testing.T) {
 	prefix := fleettest.Prefix(t)
 	a := c.Connect(t, "web1", prefix)
 	ctx := context.Background()
-	if err := a.Register(ctx, fleet.Member{Version: "1"}); err != nil {
-		t.Fatal(err)
-	}
+	register(t, a, fleet.Member{Version: "1"})
 	many := make([]fleet.ScenarioState, 150)
 	for i := range many {
 		many[i] = fleet.ScenarioState{Scenario: "S" + strings.Repeat("é", 200), Error: strings.Repeat("x", 1000)}
@@ -145,21 +139,15 @@ func TestRegisterAgainUpdatesTheRecordOnChangeOnly(t *testing.T) {
 	a := c.Connect(t, "web1", prefix)
 	ctx := context.Background()
 	m := fleet.Member{Version: "1", Parts: []string{"web"}, Addrs: []string{"127.0.0.1:80"}}
-	if err := a.Register(ctx, m); err != nil {
-		t.Fatal(err)
-	}
+	register(t, a, m)
 	lease := aliveLease(t, a, prefix)
 	before := fleettest.Revision(t, a)
-	if err := a.Register(ctx, m); err != nil {
-		t.Fatal(err)
-	}
+	register(t, a, m)
 	if after := fleettest.Revision(t, a); after != before {
 		t.Fatalf("an unchanged record was written: revision %d to %d", before, after)
 	}
 	m.Parts, m.Addrs = []string{"web", "mail"}, []string{"127.0.0.1:80", "127.0.0.1:25"}
-	if err := a.Register(ctx, m); err != nil {
-		t.Fatal(err)
-	}
+	register(t, a, m)
 	if after := fleettest.Revision(t, a); after != before+1 {
 		t.Fatalf("a changed record took revisions %d to %d, want one write", before, after)
 	}
@@ -182,6 +170,15 @@ func aliveLease(t *testing.T, f *fleet.Fleet, prefix string) clientv3.LeaseID {
 		t.Fatalf("alive key: %v %+v", err, resp)
 	}
 	return clientv3.LeaseID(resp.Kvs[0].Lease)
+}
+
+// register registers f with the record m, failing the test if etcd
+// refuses.
+func register(t *testing.T, f *fleet.Fleet, m fleet.Member) {
+	t.Helper()
+	if err := f.Register(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func reports(t *testing.T, f *fleet.Fleet) []fleet.WatchReport {
@@ -209,9 +206,7 @@ func TestRegisterAgainAfterAFailedUpdate(t *testing.T) {
 	a := c.Connect(t, "web1", prefix)
 	ctx := context.Background()
 	m := fleet.Member{Version: "1", Parts: []string{"web"}}
-	if err := a.Register(ctx, m); err != nil {
-		t.Fatal(err)
-	}
+	register(t, a, m)
 	lease := aliveLease(t, a, prefix)
 	c.Kill(t, 1)
 	c.Kill(t, 2)
@@ -223,9 +218,7 @@ func TestRegisterAgainAfterAFailedUpdate(t *testing.T) {
 	c.Restart(t, 2)
 	c.WaitHealthy(t)
 	before := fleettest.Revision(t, a)
-	if err := a.Register(ctx, m); err != nil {
-		t.Fatal(err)
-	}
+	register(t, a, m)
 	if got := aliveLease(t, a, prefix); got != lease {
 		t.Fatalf("the lease changed from %x to %x during the outage", lease, got)
 	}
