@@ -152,13 +152,27 @@ func checkHost(h string) error {
 		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
 			return fmt.Errorf("%q is not a host name (like \"example.org\" or \"*.example.org\")", h)
 		}
-		for _, r := range label {
-			if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
-				return fmt.Errorf("%q is not a host name (like \"example.org\" or \"*.example.org\"; no port)", h)
-			}
+		if !HostLabel(label) {
+			return fmt.Errorf("%q is not a host name (like \"example.org\" or \"*.example.org\"; no port)", h)
 		}
 	}
 	return nil
+}
+
+// HostLabel reports whether l is one label of a lower-case host name: 1
+// to 63 letters, digits, "-" and "_" (seen in real names, and allowed by
+// Postfix, though not by RFC 1123), neither first nor last a "-".
+func HostLabel(l string) bool {
+	if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+		return false
+	}
+	for i := 0; i < len(l); i++ {
+		c := l[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 func (r *Route) check(c *Checker, key string) {

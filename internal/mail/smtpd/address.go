@@ -8,6 +8,7 @@ import (
 	"github.com/emersion/go-smtp"
 	"golang.org/x/net/idna"
 
+	"bartleby/internal/config"
 	"bartleby/internal/mail/aliases"
 )
 
@@ -71,24 +72,11 @@ func DomainKey(domain string) (string, bool) {
 		return "", false
 	}
 	for _, label := range strings.Split(d, ".") {
-		if !hostLabel(label) {
+		if !config.HostLabel(label) {
 			return "", false
 		}
 	}
 	return d, true
-}
-
-func hostLabel(l string) bool {
-	if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
-		return false
-	}
-	for i := 0; i < len(l); i++ {
-		c := l[i]
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
 }
 
 func isASCII(s string) bool {
