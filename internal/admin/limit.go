@@ -5,7 +5,7 @@ import (
 	"sync"
 	"time"
 
-	"bartleby/internal/realip"
+	"bartleby/internal/connlimit"
 )
 
 // Failed logins allowed per address and window; IPv6 addresses count per
@@ -19,7 +19,7 @@ const (
 // limiter counts failed logins per address in fixed windows.
 type limiter struct {
 	mu   sync.Mutex
-	hits map[netip.Prefix]*window
+	hits map[netip.Addr]*window
 }
 
 type window struct {
@@ -27,7 +27,7 @@ type window struct {
 	n     int
 }
 
-func newLimiter() *limiter { return &limiter{hits: map[netip.Prefix]*window{}} }
+func newLimiter() *limiter { return &limiter{hits: map[netip.Addr]*window{}} }
 
 // take counts an attempt from ip before its password is checked, so that
 // attempts sent in parallel cannot slip past the limit. Over the limit it
@@ -35,7 +35,7 @@ func newLimiter() *limiter { return &limiter{hits: map[netip.Prefix]*window{}} }
 func (l *limiter) take(ip netip.Addr, now time.Time) time.Duration {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	k := realip.Block(ip)
+	k := connlimit.Key(ip)
 	w := l.hits[k]
 	if w != nil && now.Sub(w.start) < loginWindow {
 		if w.n >= loginFailures {
@@ -56,7 +56,7 @@ func (l *limiter) take(ip netip.Addr, now time.Time) time.Duration {
 func (l *limiter) succeeded(ip netip.Addr) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if w := l.hits[realip.Block(ip)]; w != nil && w.n > 0 {
+	if w := l.hits[connlimit.Key(ip)]; w != nil && w.n > 0 {
 		w.n--
 	}
 }

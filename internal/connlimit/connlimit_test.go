@@ -70,3 +70,15 @@ func TestTrustedOnlyCountTowardTotal(t *testing.T) {
 		t.Error("a trusted slot given back was not reusable")
 	}
 }
+
+// TestKey: an IPv4 address counts alone, also written IPv4-mapped; an
+// IPv6 address counts as its /64.
+func TestKey(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{"192.0.2.7": "192.0.2.7", "::ffff:192.0.2.7": "192.0.2.7",
+		"2001:db8:1:2:3:4:5:6": "2001:db8:1:2::", "2001:db8:1:2::ffff": "2001:db8:1:2::"} {
+		if got := Key(netip.MustParseAddr(in)).String(); got != want {
+			t.Errorf("Key(%s) = %s, want %s", in, got, want)
+		}
+	}
+}

@@ -87,16 +87,3 @@ func Contains(nets []netip.Prefix, ip netip.Addr) bool {
 	}
 	return false
 }
-
-// Block is what per-client limits count by: an IPv4 address alone, an
-// IPv6 address's /64. One subscriber gets a whole /64 (RFC 6177) and can
-// send from any address in it, so a limit kept per IPv6 address limits
-// nothing. The invalid Addr is its own block.
-func Block(ip netip.Addr) netip.Prefix {
-	bits := 32
-	if ip.Is6() {
-		bits = 64
-	}
-	p, _ := ip.Prefix(bits)
-	return p
-}

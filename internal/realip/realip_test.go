@@ -104,12 +104,3 @@ func FuzzFrom(f *testing.F) {
 		t.Fatalf("%q gave %s, which is not in the header", xff, ip)
 	})
 }
-
-func TestBlock(t *testing.T) {
-	for in, want := range map[string]string{"192.0.2.7": "192.0.2.7/32", "2001:db8:1:2:3:4:5:6": "2001:db8:1:2::/64",
-		"2001:db8:1:2::ffff": "2001:db8:1:2::/64"} {
-		if got := Block(netip.MustParseAddr(in)).String(); got != want {
-			t.Errorf("Block(%s) = %s, want %s", in, got, want)
-		}
-	}
-}

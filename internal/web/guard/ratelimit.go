@@ -7,7 +7,7 @@ import (
 	lru "github.com/hashicorp/golang-lru/v2"
 	"golang.org/x/time/rate"
 
-	"bartleby/internal/realip"
+	"bartleby/internal/connlimit"
 )
 
 // maxTracked bounds the addresses a limiter remembers; the least recently
@@ -15,23 +15,23 @@ import (
 const maxTracked = 65536
 
 // RateLimiter is a token bucket per client address: per IPv4 address, per
-// IPv6 /64 (realip.Block), since one client holds a whole /64.
+// IPv6 /64 (connlimit.Key), since one client holds a whole /64.
 type RateLimiter struct {
 	limit rate.Limit
 	burst int
-	addrs *lru.Cache[netip.Prefix, *rate.Limiter]
+	addrs *lru.Cache[netip.Addr, *rate.Limiter]
 }
 
 // NewRateLimiter allows events per period per address, burst at once.
 func NewRateLimiter(events int, per time.Duration, burst int) *RateLimiter {
-	c, _ := lru.New[netip.Prefix, *rate.Limiter](maxTracked)
+	c, _ := lru.New[netip.Addr, *rate.Limiter](maxTracked)
 	return &RateLimiter{limit: rate.Limit(float64(events) / per.Seconds()), burst: burst, addrs: c}
 }
 
 // Allow takes a token for ip; when none is left it returns how long until
 // one is.
 func (rl *RateLimiter) Allow(ip netip.Addr, now time.Time) (time.Duration, bool) {
-	k := realip.Block(ip)
+	k := connlimit.Key(ip)
 	l, ok := rl.addrs.Get(k)
 	if !ok {
 		l = rate.NewLimiter(rl.limit, rl.burst)
